@@ -1,0 +1,49 @@
+# The two commands: `make run` and `make test`. Everything else here serves them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint format manage docker-up clean-data
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-test.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@ $(VENV)/.installed-run
+
+# Browser tests drive Debian's chromium (Playwright's own browser download is not used).
+chromium-installed:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests ..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+run: $(VENV)/.installed-run
+	$(PY) -m blinacell_site.launcher run
+
+test: $(VENV)/.installed-test chromium-installed
+	$(PY) -m ruff check .
+	$(PY) -m blinacell_site.launcher test $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+# make manage ARGS="createsuperuser"
+manage: $(VENV)/.installed-run
+	$(PY) -m blinacell_site.launcher manage $(ARGS)
+
+docker-up:
+	docker compose up --build
+
+clean-data:
+	rm -rf .local

@@ -1,0 +1,50 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from .models import AccountEvent
+from .services import account_event_record
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        account_event_record(
+            kind=AccountEvent.Kind.PASSWORD_CHANGED, request=self.request, user=self.request.user
+        )
+        messages.success(self.request, "Your password was changed.")
+        return response
+
+    def get_success_url(self):
+        return reverse("home")
+
+
+@require_POST
+@login_required
+def keepalive(request):
+    """Renews an idle session from the expiry warning; answers the seconds left."""
+    return JsonResponse({"expires_in": settings.SESSION_IDLE_TIMEOUT_SECONDS})
+
+
+def admin_login(request):
+    """The Django admin signs in through the eCRF's own login, and only for staff."""
+    if request.user.is_authenticated:
+        if request.user.is_staff:
+            return redirect(request.GET.get("next") or "admin:index")
+        raise PermissionDenied("The administration pages are for staff only.")
+    query = urlencode({"next": request.GET.get("next", reverse("admin:index"))})
+    return redirect(f"{reverse('accounts:login')}?{query}")

@@ -1,0 +1,18 @@
+"""Models that deliberately have no simple-history audit trail, each with the reason.
+
+tests/audit/test_every_model_audited.py fails on any model that is neither audited nor listed here.
+"""
+
+UNAUDITED_MODELS: dict[str, str] = {
+    "auth.permission": "Django's permission catalogue, written by migrations; not trial data.",
+    "auth.group": "Unused: study roles are crf.Membership rows, which are audited.",
+    "contenttypes.contenttype": "Django's model catalogue, written by migrations.",
+    "sessions.session": "Login sessions; logins and logouts are recorded as accounts.AccountEvent.",
+    "admin.logentry": "Django admin's own action log; itself a log, never edited.",
+    "axes.accessattempt": "django-axes' failure counters; every failure and lockout is recorded "
+    "as an append-only accounts.AccountEvent.",
+    "axes.accesslog": "django-axes' access log; mirrored by accounts.AccountEvent.",
+    "axes.accessattemptexpiration": "django-axes' expiry times, derived from its counters.",
+    "axes.accessfailurelog": "django-axes' failure log; mirrored by accounts.AccountEvent.",
+    "accounts.accountevent": "Itself an audit record, kept append-only by a PostgreSQL trigger.",
+}

@@ -1,0 +1,67 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .errors import StaleVersionError
+from .services import audited_save
+
+
+class AuditedModelForm(forms.ModelForm):
+    """A ModelForm for an audited record.
+
+    Carries the record's version (optimistic locking) and, when the record already exists, asks
+    for the reason for change. `save_audited` writes through audit.services.audited_save.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason_for_change = forms.CharField(
+        label="Reason for change",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required for any change to saved data; kept in the audit trail.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stale_record = None
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+            self.fields["reason_for_change"].required = True
+        else:
+            del self.fields["version"]
+            del self.fields["reason_for_change"]
+
+    @property
+    def is_change(self) -> bool:
+        return bool(self.instance.pk)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.is_change:
+            changed = [f for f in self.changed_data if f not in {"version", "reason_for_change"}]
+            if not changed:
+                raise forms.ValidationError("No value was changed, so there is nothing to save.")
+        return cleaned
+
+    def save(self, commit=True):  # pragma: no cover - guard
+        raise NotImplementedError("Use save_audited(user=...) so that the change is audited.")
+
+    def save_audited(self, *, user):
+        """Save through the audit service; on a stale version, keep the input and return None."""
+        try:
+            return audited_save(
+                self.instance,
+                user=user,
+                reason=self.cleaned_data.get("reason_for_change", ""),
+                expected_version=self.cleaned_data.get("version"),
+            )
+        except StaleVersionError as stale:
+            self.stale_record = stale.current
+            self.add_error(None, stale.message)
+            # The next submission is made knowingly against the version now stored.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("version")] = stale.current.version
+            return None
+        except ValidationError as invalid:
+            self.add_error(None, invalid)
+            return None

@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class AuditedModel(models.Model):
+    """Base of every model that holds trial data.
+
+    Each concrete subclass gets a history table (django-simple-history) whose rows carry the
+    user, the UTC time and the reason for change, and which PostgreSQL keeps append-only.
+    Writes go through audit.services.audited_save, which also bumps `version` for optimistic
+    locking.
+    """
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(inherit=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        # A guard, not business logic: a change that skipped the service has no reason recorded.
+        if not self._state.adding and not getattr(self, "_change_reason", None):
+            raise UnauditedChangeError(
+                f"{type(self).__name__} {self.pk}: changes must go through "
+                "audit.services.audited_save with a reason for change."
+            )
+        super().save(*args, **kwargs)
+
+
+class UnauditedChangeError(RuntimeError):
+    """Raised when code tries to change an audited record without a reason for change."""
+
+
+def history_user_model() -> str:
+    return settings.AUTH_USER_MODEL

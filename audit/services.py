@@ -1,0 +1,58 @@
+"""Writing audited records: the one path by which trial data is created or changed."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django.db import models, transaction
+
+from .errors import ReasonForChangeRequired, StaleVersionError
+
+
+def audited_save(
+    instance: models.Model,
+    *,
+    user,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> models.Model:
+    """Create or change `instance`, writing its history row with the user and the reason.
+
+    A first save needs no reason. Any later change needs one, and is refused with
+    StaleVersionError if the stored version is not `expected_version` (default: the version the
+    instance was loaded with), so that two users editing the same record cannot overwrite each
+    other silently. Runs in one transaction with the row locked.
+    """
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        if instance._state.adding:
+            instance.version = 1
+        else:
+            if not reason:
+                raise ReasonForChangeRequired()
+            model = type(instance)
+            stored = model.objects.select_for_update().get(pk=instance.pk)
+            expected = instance.version if expected_version is None else expected_version
+            if stored.version != expected:
+                last = stored.history.order_by("-history_date", "-history_id").first()
+                raise StaleVersionError(
+                    current=stored,
+                    changed_by=_user_label(last.history_user if last else None),
+                    changed_at=last.history_date.astimezone(UTC) if last else None,
+                )
+            instance.version = stored.version + 1
+        instance._history_user = user
+        instance._change_reason = reason or None
+        instance.full_clean()
+        try:
+            instance.save()
+        finally:
+            # The reason belongs to this save only; a later save must give its own.
+            instance._change_reason = None
+    return instance
+
+
+def _user_label(user) -> str:
+    if user is None:
+        return "another user"
+    return user.get_full_name() or user.get_username()

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.views import admin_login
+from crf import views as crf_views
+
+from .health import healthz
+
+admin.site.site_header = "BlinaCell eCRF administration"
+
+urlpatterns = [
+    path("", crf_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("subjects/", include("crf.urls")),
+    path("admin/login/", admin_login),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,103 @@
+"""Who may see and do what, and where: the one place that decides site scoping.
+
+Every view, export and task asks here. A user's reach is the union of their memberships:
+a membership with a site reaches that site, a study-wide one (no site) reaches every site.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from .models import Membership, Role, Site, Subject
+
+
+class Capability(StrEnum):
+    VIEW_SUBJECTS = "view_subjects"
+    ENTER_CLINICAL_DATA = "enter_clinical_data"
+    ENTER_MRD_RESULTS = "enter_mrd_results"
+    RAISE_QUERIES = "raise_queries"
+    VERIFY_SOURCE_DATA = "verify_source_data"
+    LOCK_DATA = "lock_data"
+    EXPORT_DATA = "export_data"
+    VIEW_REPORTS = "view_reports"
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.INVESTIGATOR: frozenset({Capability.VIEW_SUBJECTS, Capability.ENTER_CLINICAL_DATA}),
+    Role.CENTRAL_LAB: frozenset({Capability.VIEW_SUBJECTS, Capability.ENTER_MRD_RESULTS}),
+    Role.MONITOR: frozenset(
+        {Capability.VIEW_SUBJECTS, Capability.RAISE_QUERIES, Capability.VERIFY_SOURCE_DATA}
+    ),
+    Role.DATA_MANAGER: frozenset(
+        {
+            Capability.VIEW_SUBJECTS,
+            Capability.RAISE_QUERIES,
+            Capability.LOCK_DATA,
+            Capability.EXPORT_DATA,
+            Capability.VIEW_REPORTS,
+        }
+    ),
+    # The sponsor sees reports and exports only: no subject pages.
+    Role.SPONSOR: frozenset({Capability.EXPORT_DATA, Capability.VIEW_REPORTS}),
+}
+
+
+def roles_with(capability: Capability) -> list[str]:
+    return [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+
+
+def _memberships(user, capability: Capability) -> QuerySet[Membership]:
+    if not user.is_authenticated or not user.is_active:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, role__in=roles_with(capability))
+
+
+def sites_where(user, capability: Capability) -> QuerySet[Site]:
+    """The sites at which `user` has `capability`."""
+    memberships = _memberships(user, capability)
+    if memberships.filter(site__isnull=True).exists():
+        return Site.objects.all()
+    return Site.objects.filter(pk__in=memberships.values("site_id"))
+
+
+def user_can(user, capability: Capability, site: Site | None = None) -> bool:
+    """Whether `user` has `capability` at `site` (or anywhere, when no site is given)."""
+    memberships = _memberships(user, capability)
+    if site is None:
+        return memberships.exists()
+    return memberships.filter(Q(site__isnull=True) | Q(site=site)).exists()
+
+
+def user_capabilities(user) -> set[Capability]:
+    """Everything the user may do somewhere (for navigation)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    return {cap for role in roles for cap in ROLE_CAPABILITIES.get(role, ())}
+
+
+def subjects_visible_to(user) -> QuerySet[Subject]:
+    """The subjects whose pages the user may open."""
+    return Subject.objects.filter(site__in=sites_where(user, Capability.VIEW_SUBJECTS))
+
+
+def subject_for(user, study_id: str, capability: Capability = Capability.VIEW_SUBJECTS) -> Subject:
+    """The subject `study_id` if the user may see it, else 404 (nothing revealed about other
+    sites); 403 if they may see it but not do `capability` there."""
+    try:
+        subject = subjects_visible_to(user).select_related("site").get(study_id=study_id)
+    except Subject.DoesNotExist:
+        raise Http404("No such subject.") from None
+    if capability != Capability.VIEW_SUBJECTS and not user_can(user, capability, subject.site):
+        raise PermissionDenied("Your role does not allow this at this site.")
+    return subject
+
+
+def require(user, capability: Capability) -> None:
+    """403 unless the user has `capability` at some site."""
+    if not user_can(user, capability):
+        raise PermissionDenied("Your role does not allow this.")

@@ -1,0 +1,104 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from audit.models import AuditedModel
+
+from .validators import not_in_future
+
+
+class Site(AuditedModel):
+    """A trial centre. Its number is the first part of every study ID enrolled there."""
+
+    number = models.PositiveSmallIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    city = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(number__gte=1), name="site_number_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.city}"
+
+
+class Role(models.TextChoices):
+    INVESTIGATOR = "investigator", "Investigator"
+    CENTRAL_LAB = "central_lab", "Central MRD laboratory"
+    MONITOR = "monitor", "Monitor"
+    DATA_MANAGER = "data_manager", "Data manager"
+    SPONSOR = "sponsor", "Sponsor"
+
+
+# Roles that work at named sites; the others may hold a study-wide membership (no site).
+SITE_BOUND_ROLES = (Role.INVESTIGATOR, Role.MONITOR)
+
+
+class Membership(AuditedModel):
+    """A user's role at one site, or across the whole study when `site` is empty."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    site = models.ForeignKey(
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        help_text="Empty means every site (central laboratory, data manager, sponsor only).",
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["user__username", "role", "site__number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "site", "role"],
+                name="membership_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=Q(site__isnull=False) | ~Q(role__in=SITE_BOUND_ROLES),
+                name="membership_site_bound_roles_need_site",
+                violation_error_message="Investigators and monitors are assigned to a site.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f"site {self.site}" if self.site_id else "all sites"
+        return f"{self.user} - {self.get_role_display()} - {where}"
+
+
+class Subject(AuditedModel):
+    """An enrolled patient, known in the eCRF only by the pseudonymous study ID."""
+
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", "Enrolled"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        COMPLETED = "completed", "Study completed"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
+    sequence = models.PositiveSmallIntegerField(editable=False)
+    study_id = models.CharField("study ID", max_length=12, unique=True, editable=False)
+    day1_date = models.DateField(
+        "study day 1",
+        help_text="First day of Pre-Induction (first dexamethasone dose).",
+        validators=[not_in_future],
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ENROLLED)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["site__number", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "sequence"], name="subject_sequence_per_site"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="subject_sequence_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.study_id
