@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from .models import Membership, Role, Site, Subject
@@ -46,38 +46,53 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 }
 
 
-def roles_with(capability: Capability) -> list[str]:
-    return [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+_CACHE_ATTRIBUTE = "_study_memberships"
 
 
-def _memberships(user, capability: Capability) -> QuerySet[Membership]:
+def memberships_of(user) -> list[tuple[str, int | None]]:
+    """The user's (role, site id or None) pairs, read once per user object (i.e. per request)."""
     if not user.is_authenticated or not user.is_active:
-        return Membership.objects.none()
-    return Membership.objects.filter(user=user, role__in=roles_with(capability))
+        return []
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user).values_list("role", "site_id"))
+        setattr(user, _CACHE_ATTRIBUTE, cached)
+    return cached
+
+
+def forget_memberships(user) -> None:
+    """Drop the cached memberships after they change (see crf.services.membership_grant)."""
+    if hasattr(user, _CACHE_ATTRIBUTE):
+        delattr(user, _CACHE_ATTRIBUTE)
+
+
+def _site_ids(user, capability: Capability) -> set[int | None]:
+    return {
+        site_id
+        for role, site_id in memberships_of(user)
+        if capability in ROLE_CAPABILITIES.get(role, ())
+    }
 
 
 def sites_where(user, capability: Capability) -> QuerySet[Site]:
     """The sites at which `user` has `capability`."""
-    memberships = _memberships(user, capability)
-    if memberships.filter(site__isnull=True).exists():
+    site_ids = _site_ids(user, capability)
+    if None in site_ids:
         return Site.objects.all()
-    return Site.objects.filter(pk__in=memberships.values("site_id"))
+    return Site.objects.filter(pk__in=site_ids)
 
 
 def user_can(user, capability: Capability, site: Site | None = None) -> bool:
     """Whether `user` has `capability` at `site` (or anywhere, when no site is given)."""
-    memberships = _memberships(user, capability)
+    site_ids = _site_ids(user, capability)
     if site is None:
-        return memberships.exists()
-    return memberships.filter(Q(site__isnull=True) | Q(site=site)).exists()
+        return bool(site_ids)
+    return None in site_ids or site.pk in site_ids
 
 
 def user_capabilities(user) -> set[Capability]:
     """Everything the user may do somewhere (for navigation)."""
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
-    return {cap for role in roles for cap in ROLE_CAPABILITIES.get(role, ())}
+    return {cap for role, _ in memberships_of(user) for cap in ROLE_CAPABILITIES.get(role, ())}
 
 
 def subjects_visible_to(user) -> QuerySet[Subject]:

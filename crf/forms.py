@@ -5,18 +5,30 @@ from audit.forms import AuditedModelForm
 from .models import Site, Subject
 from .validators import not_in_future
 
+ISO_DATE = "%Y-%m-%d"
+DATE_FORMAT_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2026-03-14."
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=ISO_DATE)
+
+
+class IsoDateField(forms.DateField):
+    """A date as YYYY-MM-DD only: 03/04/2026 means different days in different hospitals."""
+
+    widget = DateInput
+    input_formats = [ISO_DATE]
+    default_error_messages = {"invalid": DATE_FORMAT_MESSAGE}
+
 
 class EnrolmentForm(forms.Form):
     site = forms.ModelChoiceField(queryset=Site.objects.none(), empty_label=None)
-    day1_date = forms.DateField(
+    day1_date = IsoDateField(
         label="Study day 1",
-        widget=DateInput,
         help_text="First day of Pre-Induction (first dexamethasone dose), as YYYY-MM-DD.",
-        error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 2026-03-14."},
         validators=[not_in_future],
     )
 
@@ -31,10 +43,7 @@ class SubjectForm(AuditedModelForm):
     class Meta:
         model = Subject
         fields = ["day1_date"]
-        widgets = {"day1_date": DateInput}
-        error_messages = {
-            "day1_date": {"invalid": "Enter the date as YYYY-MM-DD, for example 2026-03-14."}
-        }
+        field_classes = {"day1_date": IsoDateField}
 
 
 class SubjectFilterForm(forms.Form):

@@ -11,7 +11,7 @@ from django.db.models import Max
 from audit.services import audited_save
 from protocol.identifiers import study_id
 
-from .access import Capability, user_can
+from .access import Capability, forget_memberships, user_can
 from .models import Membership, Site, Subject
 
 
@@ -20,8 +20,11 @@ def site_create(*, number: int, name: str, city: str, user) -> Site:
 
 
 def membership_grant(*, user, role: str, site: Site | None, granted_by) -> Membership:
-    membership = Membership(user=user, role=role, site=site)
-    return audited_save(membership, user=granted_by, reason="role granted")
+    membership = audited_save(
+        Membership(user=user, role=role, site=site), user=granted_by, reason="role granted"
+    )
+    forget_memberships(user)
+    return membership
 
 
 def subject_enrol(*, site: Site, day1_date: date, user) -> Subject:

@@ -1,0 +1,131 @@
+"""The access matrix: site scoping and role permissions on every subject-scoped URL."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from crf.models import Role, Subject
+from tests.factories import user_with_role
+
+
+def _subject_scoped_url_names() -> list[str]:
+    """Every named URL that takes a study_id, so a new subject page is covered automatically."""
+    names = []
+
+    def walk(patterns, namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, f"{namespace}{p.namespace}:" if p.namespace else namespace)
+            elif isinstance(p, URLPattern) and p.name and "study_id" in p.pattern.converters:
+                names.append(f"{namespace}{p.name}")
+
+    walk(get_resolver().url_patterns)
+    return sorted(names)
+
+
+SUBJECT_URLS = _subject_scoped_url_names()
+ALL_ROLES = list(Role)
+
+
+def test_the_matrix_covers_the_subject_pages():
+    assert {"crf:subject_detail", "crf:subject_edit"} <= set(SUBJECT_URLS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("url_name", SUBJECT_URLS)
+def test_a_user_of_site_a_gets_404_for_site_b_subject(client, site_a, subject_b, role, url_name):
+    client.force_login(user_with_role(role, site_a))
+    url = reverse(url_name, kwargs={"study_id": subject_b.study_id})
+    assert client.get(url).status_code == 404
+    response = client.post(url, {"day1_date": "2026-01-01", "reason_for_change": "x"})
+    assert response.status_code == 404
+    assert Subject.objects.get(pk=subject_b.pk).day1_date == subject_b.day1_date
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_no_role_at_site_a_lists_site_b_subjects(client, site_a, subject_a, subject_b, role):
+    client.force_login(user_with_role(role, site_a))
+    response = client.get(reverse("crf:subject_list"))
+    if role == Role.SPONSOR:
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert subject_a.study_id in body
+    assert subject_b.study_id not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.INVESTIGATOR, 200),
+        (Role.MONITOR, 403),
+        (Role.CENTRAL_LAB, 403),
+        (Role.DATA_MANAGER, 403),
+        (Role.SPONSOR, 404),
+    ],
+)
+def test_only_investigators_open_the_edit_form_of_their_site(
+    client, site_a, subject_a, role, expected
+):
+    client.force_login(user_with_role(role, site_a))
+    url = reverse("crf:subject_edit", kwargs={"study_id": subject_a.study_id})
+    assert client.get(url).status_code == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.MONITOR, Role.SPONSOR, Role.CENTRAL_LAB, Role.DATA_MANAGER])
+def test_non_investigators_cannot_post_data_forms(client, site_a, subject_a, role):
+    client.force_login(user_with_role(role, site_a))
+    edit = reverse("crf:subject_edit", kwargs={"study_id": subject_a.study_id})
+    response = client.post(
+        edit, {"day1_date": "2026-01-05", "version": 1, "reason_for_change": "monitor edit"}
+    )
+    assert response.status_code in (403, 404)
+    stored = Subject.objects.get(pk=subject_a.pk)
+    assert (stored.day1_date, stored.version) == (subject_a.day1_date, 1)
+
+    response = client.post(
+        reverse("crf:subject_enrol"), {"site": site_a.pk, "day1_date": "2026-01-05"}
+    )
+    assert response.status_code == 403
+    assert Subject.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_study_wide_roles_see_every_site(client, subject_a, subject_b):
+    client.force_login(user_with_role(Role.DATA_MANAGER, None))
+    for subject in (subject_a, subject_b):
+        url = reverse("crf:subject_detail", kwargs={"study_id": subject.study_id})
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_investigator_cannot_enrol_at_another_site_by_tampering(client, site_a, site_b):
+    client.force_login(user_with_role(Role.INVESTIGATOR, site_a))
+    response = client.post(
+        reverse("crf:subject_enrol"), {"site": site_b.pk, "day1_date": "2026-01-05"}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert Subject.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_anonymous_users_are_sent_to_login(client, subject_a):
+    url = reverse("crf:subject_detail", kwargs={"study_id": subject_a.study_id})
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+@pytest.mark.django_db
+def test_a_user_without_membership_sees_no_subject(client, subject_a):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    url = reverse("crf:subject_detail", kwargs={"study_id": subject_a.study_id})
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("crf:subject_list")).status_code == 403
