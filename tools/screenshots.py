@@ -1,0 +1,36 @@
+"""Screenshots of the main pages for the README, taken from a running `make run`.
+
+.venv/bin/python tools/screenshots.py [BASE_URL]
+"""
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+PASSWORD = "blina-demo-2026!"  # the demo study's password (see make run)
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 760})
+        page.goto(f"{BASE}/accounts/login/")
+        page.screenshot(path=OUT / "login.png")
+        page.get_by_label("Username").fill("investigator.prague")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"{BASE}/subjects/")
+        page.screenshot(path=OUT / "subject-list.png")
+        page.goto(f"{BASE}/subjects/1-01/")
+        page.screenshot(path=OUT / "subject-page.png", full_page=True)
+        browser.close()
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
