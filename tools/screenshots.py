@@ -10,7 +10,7 @@ from playwright.sync_api import sync_playwright
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-PASSWORD = "blina-demo-2026!"  # the demo study's password (see make run)
+PASSWORD = "blina-demo-2026!"  # noqa: S105 - the demo password printed by make run
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
