@@ -36,7 +36,10 @@ def test_the_matrix_covers_the_subject_pages():
 def test_a_user_of_site_a_gets_404_for_site_b_subject(client, site_a, subject_b, role, url_name):
     client.force_login(user_with_role(role, site_a))
     url = reverse(url_name, kwargs={"study_id": subject_b.study_id})
-    assert client.get(url).status_code == 404
+    page = client.get(url)
+    assert page.status_code == 404
+    assert "There is no such page, or it is not available to you." in page.content.decode()
+    assert subject_b.study_id not in page.content.decode()
     response = client.post(url, {"day1_date": "2026-01-01", "reason_for_change": "x"})
     assert response.status_code == 404
     assert Subject.objects.get(pk=subject_b.pk).day1_date == subject_b.day1_date
