@@ -14,5 +14,7 @@ UNAUDITED_MODELS: dict[str, str] = {
     "axes.accesslog": "django-axes' access log; mirrored by accounts.AccountEvent.",
     "axes.accessattemptexpiration": "django-axes' expiry times, derived from its counters.",
     "axes.accessfailurelog": "django-axes' failure log; mirrored by accounts.AccountEvent.",
+    "crf.editcheckconfirmation": "Itself an audit record (a soft edit check confirmed), kept "
+    "append-only by a PostgreSQL trigger.",
     "accounts.accountevent": "Itself an audit record, kept append-only by a PostgreSQL trigger.",
 }

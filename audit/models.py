@@ -15,6 +15,23 @@ class AuditedModel(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who entered and who last changed the record, for lists; the full story is in `history`.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     history = HistoricalRecords(inherit=True)
 
     class Meta:
@@ -34,5 +51,10 @@ class UnauditedChangeError(RuntimeError):
     """Raised when code tries to change an audited record without a reason for change."""
 
 
-def history_user_model() -> str:
-    return settings.AUTH_USER_MODEL
+class ClinicalRecord(AuditedModel):
+    """A record of a subject's clinical data. Never deleted: marked entered in error instead."""
+
+    entered_in_error = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        abstract = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from .errors import ReasonForChangeRequired, StaleVersionError
@@ -27,6 +28,7 @@ def audited_save(
     with transaction.atomic():
         if instance._state.adding:
             instance.version = 1
+            instance.created_by = user
         else:
             if not reason:
                 raise ReasonForChangeRequired()
@@ -41,6 +43,7 @@ def audited_save(
                     changed_at=last.history_date.astimezone(UTC) if last else None,
                 )
             instance.version = stored.version + 1
+        instance.updated_by = user
         instance._history_user = user
         instance._change_reason = reason or None
         instance.full_clean()
@@ -50,6 +53,16 @@ def audited_save(
             # The reason belongs to this save only; a later save must give its own.
             instance._change_reason = None
     return instance
+
+
+def record_mark_entered_in_error(record, *, user, reason: str):
+    """Withdraw a clinical record that should never have been entered; it and its history stay."""
+    if not (reason or "").strip():
+        raise ReasonForChangeRequired()
+    if record.entered_in_error:
+        raise ValidationError("This record is already marked as entered in error.")
+    record.entered_in_error = True
+    return audited_save(record, user=user, reason=f"entered in error: {reason}".strip())
 
 
 def _user_label(user) -> str:

@@ -11,3 +11,15 @@ def not_in_future(value) -> None:
             params={"value": value.isoformat(), "today": today.isoformat()},
             code="future_date",
         )
+
+
+def not_in_future_datetime(value) -> None:
+    """A moment that has already happened (a few minutes' clock drift allowed)."""
+    from datetime import timedelta
+
+    if value > timezone.now() + timedelta(minutes=5):
+        raise ValidationError(
+            "%(value)s is in the future; enter a time that has already happened.",
+            params={"value": timezone.localtime(value).strftime("%Y-%m-%d %H:%M")},
+            code="future_datetime",
+        )

@@ -4,8 +4,6 @@ from django.db.models import Q
 
 from audit.models import AuditedModel
 
-from .validators import not_in_future
-
 
 class Site(AuditedModel):
     """A trial centre. Its number is the first part of every study ID enrolled there."""
@@ -70,35 +68,3 @@ class Membership(AuditedModel):
     def __str__(self) -> str:
         where = f"site {self.site}" if self.site_id else "all sites"
         return f"{self.user} - {self.get_role_display()} - {where}"
-
-
-class Subject(AuditedModel):
-    """An enrolled patient, known in the eCRF only by the pseudonymous study ID."""
-
-    class Status(models.TextChoices):
-        ENROLLED = "enrolled", "Enrolled"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        COMPLETED = "completed", "Study completed"
-
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
-    sequence = models.PositiveSmallIntegerField(editable=False)
-    study_id = models.CharField("study ID", max_length=12, unique=True, editable=False)
-    day1_date = models.DateField(
-        "study day 1",
-        help_text="First day of Pre-Induction (first dexamethasone dose).",
-        validators=[not_in_future],
-    )
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ENROLLED)
-    enrolled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
-    )
-
-    class Meta:
-        ordering = ["site__number", "sequence"]
-        constraints = [
-            models.UniqueConstraint(fields=["site", "sequence"], name="subject_sequence_per_site"),
-            models.CheckConstraint(condition=Q(sequence__gte=1), name="subject_sequence_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return self.study_id

@@ -1,0 +1,114 @@
+from django.db import models
+from django.db.models import Q
+
+from audit.models import ClinicalRecord
+
+from ..validators import not_in_future
+from .subjects import Subject
+
+
+class ResponseAssessment(ClinicalRecord):
+    """Day-40 response at the end of Induction I."""
+
+    class Response(models.TextChoices):
+        CR = "CR", "Complete remission (CR)"
+        CRI = "CRi", "CR with incomplete recovery (CRi)"
+        REFRACTORY = "refractory", "Refractory"
+
+    subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="day40")
+    assessed_on = models.DateField(validators=[not_in_future])
+    response = models.CharField(max_length=10, choices=Response.choices)
+
+    def __str__(self) -> str:
+        return f"Day-40 response of {self.subject}"
+
+
+class Transplant(ClinicalRecord):
+    """Allogeneic haematopoietic stem cell transplantation (HSCT)."""
+
+    class Reason(models.TextChoices):
+        MRD_TRIGGERED = "mrd_triggered", "MRD-triggered"
+        PHYSICIAN = "physician", "Physician's decision"
+        OTHER = "other", "Other"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="transplants")
+    transplant_date = models.DateField("HSCT date", validators=[not_in_future])
+    in_first_cr = models.BooleanField("in first CR")
+    reason = models.CharField(max_length=14, choices=Reason.choices)
+    reason_other = models.CharField("other reason", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["subject", "transplant_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(reason_other=""),
+                name="transplant_other_reason_text",
+                violation_error_message="Describe the other reason.",
+            )
+        ]
+
+
+class Relapse(ClinicalRecord):
+    class Kind(models.TextChoices):
+        HAEMATOLOGICAL = "haematological", "Haematological"
+        MOLECULAR = "molecular", "Molecular"
+        CNS = "cns", "CNS"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="relapses")
+    relapse_date = models.DateField(validators=[not_in_future])
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["subject", "relapse_date"]
+
+
+class SecondMalignancy(ClinicalRecord):
+    subject = models.ForeignKey(
+        Subject, on_delete=models.PROTECT, related_name="second_malignancies"
+    )
+    diagnosis_date = models.DateField(validators=[not_in_future])
+    diagnosis = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["subject", "diagnosis_date"]
+
+
+class Death(ClinicalRecord):
+    subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="death")
+    death_date = models.DateField(validators=[not_in_future])
+    cause = models.CharField(max_length=200)
+
+
+class EndOfStudy(ClinicalRecord):
+    class Reason(models.TextChoices):
+        COMPLETED = "completed", "Completed follow-up"
+        WITHDRAWAL = "withdrawal", "Withdrawal of consent"
+        INVESTIGATOR = "investigator", "Investigator's decision"
+        LOST = "lost", "Lost to follow-up"
+        DEATH = "death", "Death"
+        OTHER = "other", "Other"
+
+    subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="end_of_study")
+    end_date = models.DateField(validators=[not_in_future])
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    details = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(details=""),
+                name="end_of_study_other_reason_text",
+                violation_error_message="Describe the other reason.",
+            )
+        ]
+
+
+class FollowUpContact(ClinicalRecord):
+    """The last date the patient was known to be alive, recorded at each follow-up contact."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="follow_ups")
+    last_known_alive = models.DateField(validators=[not_in_future])
+    in_remission = models.BooleanField("in continuous remission")
+
+    class Meta:
+        ordering = ["subject", "-last_known_alive"]

@@ -1,0 +1,218 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from audit.models import ClinicalRecord
+from protocol import schedule
+
+from ..validators import not_in_future, not_in_future_datetime
+from .subjects import Subject
+
+DRUG_CHOICES = [(drug.value, drug.value) for drug in schedule.Drug]
+ROUTE_CHOICES = [(route.value, route.value) for route in schedule.Route]
+UNIT_CHOICES = [(unit.value, unit.value) for unit in schedule.Unit]
+
+
+class TreatmentPhase(models.TextChoices):
+    PRE_INDUCTION = "pre_induction", "Pre-Induction"
+    INDUCTION_I = "induction_1", "Induction I"
+    INDUCTION_II = "induction_2", "Induction II"
+    CONSOLIDATION_1 = "consolidation_1", "Consolidation I"
+    CONSOLIDATION_2 = "consolidation_2", "Consolidation II"
+    CONSOLIDATION_3 = "consolidation_3", "Consolidation III"
+    CONSOLIDATION_4 = "consolidation_4", "Consolidation IV"
+    CONSOLIDATION_5 = "consolidation_5", "Consolidation V"
+    CONSOLIDATION_6 = "consolidation_6", "Consolidation VI"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+class TreatmentCourse(ClinicalRecord):
+    """One treatment phase or consolidation cycle as given: its start, the body measurements and
+    BSA the doses were calculated from, and the drug administrations."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="courses")
+    phase = models.CharField(max_length=16, choices=TreatmentPhase.choices)
+    start_date = models.DateField(validators=[not_in_future])
+    height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1)
+    weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1)
+    bsa_m2 = models.DecimalField("BSA (m²)", max_digits=3, decimal_places=2, editable=False)
+    bsa_formula = models.CharField(max_length=20, editable=False)
+
+    class Meta:
+        ordering = ["subject", "start_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "phase"], name="course_phase_per_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.get_phase_display()}"
+
+
+class DrugAdministration(ClinicalRecord):
+    """One administration of a protocol drug: protocol dose, dose calculated from the BSA, and
+    the dose given. A dose outside the tolerance needs a deviation reason."""
+
+    course = models.ForeignKey(
+        TreatmentCourse, on_delete=models.PROTECT, related_name="administrations"
+    )
+    drug = models.CharField(max_length=8, choices=DRUG_CHOICES)
+    route = models.CharField(max_length=3, choices=ROUTE_CHOICES)
+    protocol_dose = models.DecimalField(max_digits=8, decimal_places=2)
+    protocol_unit = models.CharField(max_length=8, choices=UNIT_CHOICES)
+    protocol_day = models.SmallIntegerField(help_text="Day of the phase or cycle (protocol).")
+    calculated_dose = models.DecimalField(max_digits=9, decimal_places=2)
+    dose_unit = models.CharField(max_length=8)
+    administered_dose = models.DecimalField(
+        max_digits=9, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    administered_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    deviation_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["course", "protocol_day", "drug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(administered_dose__isnull=True) | Q(administered_on__isnull=False),
+                name="administration_has_date",
+                violation_error_message="A dose given needs the date it was given.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drug} day {self.protocol_day}"
+
+
+class IntrathecalAdministration(ClinicalRecord):
+    """CNS prophylaxis: one triple intrathecal administration (ARAC 40 mg, DEX 4 mg, MTX 15 mg);
+    nine are planned through induction and consolidation."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="intrathecals")
+    administered_on = models.DateField(validators=[not_in_future])
+    phase = models.CharField(max_length=16, choices=TreatmentPhase.choices)
+    cytarabine_mg = models.DecimalField("ARAC (mg)", max_digits=5, decimal_places=1)
+    dexamethasone_mg = models.DecimalField("DEX (mg)", max_digits=5, decimal_places=1)
+    methotrexate_mg = models.DecimalField("MTX (mg)", max_digits=5, decimal_places=1)
+
+    class Meta:
+        ordering = ["subject", "administered_on"]
+
+
+class Day11Assessment(ClinicalRecord):
+    """Day-11 bone marrow: the blast percentage sets the blinatumomab start dose (BD-1/BD-2)."""
+
+    subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="day11")
+    assessed_on = models.DateField(validators=[not_in_future])
+    marrow_blasts_percent = models.DecimalField(
+        "bone marrow blasts (%)",
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+
+    def __str__(self) -> str:
+        return f"Day 11 of {self.subject}"
+
+
+class BlinatumomabInfusion(ClinicalRecord):
+    """One blinatumomab cycle (BL-1: up to 28 infusion days; BL-2: a new cycle after an
+    interruption of more than 7 days)."""
+
+    class EndReason(models.TextChoices):
+        COMPLETED = "completed", "Completed (28 infusion days)"
+        DISCONTINUED = "discontinued", "Discontinued"
+        NEW_CYCLE = "new_cycle", "Interrupted > 7 days: continued as a new cycle (BL-2)"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="infusions")
+    cycle = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(validators=[not_in_future_datetime])
+    ended_at = models.DateTimeField(null=True, blank=True, validators=[not_in_future_datetime])
+    end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
+    discontinuation_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["subject", "cycle"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "cycle"], name="infusion_cycle_per_subject"),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gt=F("started_at")),
+                name="infusion_ends_after_start",
+                violation_error_message="The infusion must end after it started.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | ~Q(end_reason=""),
+                name="infusion_end_has_reason",
+                violation_error_message="An ended infusion needs its end reason.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} blinatumomab cycle {self.cycle}"
+
+
+class InfusionDoseChange(ClinicalRecord):
+    """The infusion rate from a moment on: the start, a step-up, or a restart after an
+    interruption."""
+
+    class Kind(models.TextChoices):
+        START = "start", "Start"
+        STEP_UP = "step_up", "Step-up"
+        RESTART = "restart", "Restart after interruption"
+        REDUCTION = "reduction", "Dose reduction"
+
+    infusion = models.ForeignKey(
+        BlinatumomabInfusion, on_delete=models.PROTECT, related_name="dose_changes"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(validators=[not_in_future_datetime])
+    ug_per_day = models.DecimalField("dose (µg/day)", max_digits=4, decimal_places=1)
+
+    class Meta:
+        ordering = ["infusion", "at"]
+
+
+class InfusionInterruption(ClinicalRecord):
+    class Reason(models.TextChoices):
+        HEPATIC = "hepatic", "Hepatic (ALT/AST, bilirubin)"
+        CRS = "crs", "Cytokine release syndrome"
+        NEUROLOGICAL = "neurological", "Neurological"
+        INFECTION = "infection", "Infection"
+        OTHER = "other", "Other"
+
+    infusion = models.ForeignKey(
+        BlinatumomabInfusion, on_delete=models.PROTECT, related_name="interruptions"
+    )
+    started_at = models.DateTimeField(validators=[not_in_future_datetime])
+    ended_at = models.DateTimeField(null=True, blank=True, validators=[not_in_future_datetime])
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    reason_other = models.CharField("other reason", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["infusion", "started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(reason_other=""),
+                name="interruption_other_reason_text",
+                violation_error_message="Describe the other reason.",
+            )
+        ]
+
+
+class Premedication(ClinicalRecord):
+    """Dexamethasone premedication (BL-5) before the start, a step-up or a restart."""
+
+    class Before(models.TextChoices):
+        START = "start", "Infusion start"
+        STEP_UP = "step_up", "Step-up"
+        RESTART = "restart", "Restart"
+
+    infusion = models.ForeignKey(
+        BlinatumomabInfusion, on_delete=models.PROTECT, related_name="premedications"
+    )
+    given_at = models.DateTimeField(validators=[not_in_future_datetime])
+    dexamethasone_mg = models.DecimalField(
+        "dexamethasone (mg)", max_digits=4, decimal_places=1, validators=[MinValueValidator(0)]
+    )
+    before = models.CharField(max_length=8, choices=Before.choices)
+
+    class Meta:
+        ordering = ["infusion", "given_at"]
