@@ -46,14 +46,16 @@ class AuditedModelForm(forms.ModelForm):
     def save(self, commit=True):  # pragma: no cover - guard
         raise NotImplementedError("Use save_audited(user=...) so that the change is audited.")
 
-    def save_audited(self, *, user):
-        """Save through the audit service; on a stale version, keep the input and return None."""
+    def save_audited(self, *, user, saver=audited_save, **options):
+        """Save through `saver` (audited_save or a service with its signature); on a stale
+        version or a refused check, keep the input, show the message and return None."""
         try:
-            return audited_save(
+            return saver(
                 self.instance,
                 user=user,
                 reason=self.cleaned_data.get("reason_for_change", ""),
                 expected_version=self.cleaned_data.get("version"),
+                **options,
             )
         except StaleVersionError as stale:
             self.stale_record = stale.current
@@ -63,5 +65,21 @@ class AuditedModelForm(forms.ModelForm):
             self.data[self.add_prefix("version")] = stale.current.version
             return None
         except ValidationError as invalid:
-            self.add_error(None, invalid)
+            add_errors(self, invalid)
             return None
+
+
+def add_errors(form: forms.BaseForm, invalid: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the field it names where the form has
+    that field, otherwise at the top of the form with the field's name."""
+    if not hasattr(invalid, "error_dict"):
+        form.add_error(None, invalid)
+        return
+    for field, messages in invalid.message_dict.items():
+        if field in form.fields:
+            form.add_error(field, messages)
+        elif field == "__all__":
+            form.add_error(None, messages)
+        else:
+            label = field.replace("_", " ")
+            form.add_error(None, [f"{label}: {message}" for message in messages])

@@ -11,6 +11,7 @@ admin.site.site_header = "BlinaCell eCRF administration"
 urlpatterns = [
     path("", crf_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("protocol/", crf_views.protocol_page, name="protocol"),
     path("accounts/", include("accounts.urls")),
     path("subjects/", include("crf.urls")),
     path("admin/login/", admin_login),

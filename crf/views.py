@@ -2,8 +2,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 
+from audit.forms import add_errors
+from protocol import schedule
+
+from . import forms
 from .access import (
     Capability,
     require,
@@ -12,9 +17,20 @@ from .access import (
     subjects_visible_to,
     user_can,
 )
-from .forms import EnrolmentForm, SubjectFilterForm, SubjectForm
-from .models import Membership
-from .services import subject_enrol
+from .casebook import FORMS, casebook_of
+from .editchecks import SoftChecksPending
+from .models import (
+    BlinatumomabInfusion,
+    DrugAdministration,
+    InfusionInterruption,
+    Membership,
+    ProtocolVersion,
+    Screening,
+    TreatmentCourse,
+)
+from .services import infusion as infusion_services
+from .services import record_save, subject_screen
+from .services.treatment import planned_administrations
 
 SUBJECTS_PER_PAGE = 25
 
@@ -31,7 +47,7 @@ def home(request):
 def subject_list(request):
     require(request.user, Capability.VIEW_SUBJECTS)
     sites = sites_where(request.user, Capability.VIEW_SUBJECTS)
-    filters = SubjectFilterForm(request.GET or None, sites=sites)
+    filters = forms.SubjectFilterForm(request.GET or None, sites=sites)
     subjects = subjects_visible_to(request.user).select_related("site")
     if filters.is_valid():
         if filters.cleaned_data["site"]:
@@ -57,6 +73,7 @@ def subject_detail(request, study_id):
         "crf/subject_detail.html",
         {
             "subject": subject,
+            "casebook": casebook_of(subject),
             "history": history,
             "can_edit": user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),
         },
@@ -64,32 +81,271 @@ def subject_detail(request, study_id):
 
 
 @login_required
-def subject_enrol_view(request):
+def screening_view(request):
+    """Screen a patient: consent, eligibility, and enrolment if eligible."""
     require(request.user, Capability.ENTER_CLINICAL_DATA)
     sites = sites_where(request.user, Capability.ENTER_CLINICAL_DATA)
-    form = EnrolmentForm(request.POST or None, sites=sites)
+    form = forms.ScreeningForm(request.POST or None, sites=sites)
     if request.method == "POST" and form.is_valid():
         try:
-            subject = subject_enrol(
+            screening = subject_screen(
                 site=form.cleaned_data["site"],
+                consent_date=form.cleaned_data["consent_date"],
+                consent_version=form.cleaned_data["consent_version"],
+                eligibility=form.eligibility(),
                 day1_date=form.cleaned_data["day1_date"],
+                failure_reason=form.cleaned_data["failure_reason"],
                 user=request.user,
             )
         except ValidationError as invalid:
-            form.add_error(None, invalid)
+            add_errors(form, invalid)
         else:
-            messages.success(request, f"Subject {subject.study_id} enrolled.")
-            return redirect("crf:subject_detail", study_id=subject.study_id)
+            if screening.outcome == Screening.Outcome.SCREEN_FAILURE:
+                messages.warning(
+                    request,
+                    f"{screening.screening_number} recorded as a screen failure: "
+                    f"{screening.failure_reason}",
+                )
+                return redirect("crf:subject_list")
+            study_id = screening.subject.study_id
+            messages.success(request, f"Subject {study_id} enrolled.")
+            return redirect("crf:subject_detail", study_id=study_id)
     return render(request, "crf/subject_enrol.html", {"form": form})
 
 
 @login_required
 def subject_edit(request, study_id):
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
-    form = SubjectForm(request.POST or None, instance=subject)
+    form = forms.SubjectForm(request.POST or None, instance=subject)
     if request.method == "POST" and form.is_valid():
         saved = form.save_audited(user=request.user)
         if saved is not None:
             messages.success(request, f"Subject {saved.study_id} saved.")
             return redirect("crf:subject_detail", study_id=saved.study_id)
     return render(request, "crf/subject_edit.html", {"form": form, "subject": subject})
+
+
+def _save_record_form(request, form, *, default_reason: str = ""):
+    """Validate and save a ClinicalRecordForm; soft checks come back to the user to confirm."""
+    if not form.is_valid():
+        return None
+    options = {"confirmed": form.confirmed_codes()}
+    try:
+        if default_reason and not form.cleaned_data.get("reason_for_change"):
+            form.cleaned_data["reason_for_change"] = default_reason
+        return form.save_audited(user=request.user, saver=record_save, **options)
+    except SoftChecksPending as pending:
+        form.show_warnings(pending.warnings)
+        return None
+
+
+@login_required
+def record_form(request, study_id, slug, pk=None):
+    """Add or correct one clinical record of a subject (the forms of casebook.FORMS)."""
+    spec = FORMS.get(slug)
+    if spec is None:
+        raise Http404("No such form.")
+    subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
+    records = spec.model.objects.filter(subject=subject, entered_in_error=False)
+    if pk is not None:
+        instance = get_object_or_404(records, pk=pk)
+    elif not spec.many and records.exists():
+        return redirect("crf:record_edit", study_id=study_id, slug=slug, pk=records.get().pk)
+    else:
+        instance = spec.model(subject=subject)
+        if spec.prepare_new:
+            spec.prepare_new(instance, subject)
+    form_class = spec.new_form_class if (pk is None and spec.new_form_class) else spec.form_class
+    form = form_class(request.POST or None, instance=instance)
+    if request.method == "POST":
+        saved = _save_record_form(request, form)
+        if saved is not None:
+            messages.success(request, f"{spec.title} saved.")
+            if isinstance(saved, TreatmentCourse):
+                return redirect("crf:course", study_id=study_id, pk=saved.pk)
+            return redirect("crf:subject_detail", study_id=study_id)
+    return render(
+        request,
+        "crf/record_form.html",
+        {"form": form, "subject": subject, "spec": spec, "record": instance},
+    )
+
+
+@login_required
+def course_detail(request, study_id, pk):
+    """A treatment course: the protocol's drugs pre-filled with their calculated doses."""
+    subject = subject_for(request.user, study_id)
+    course = get_object_or_404(
+        TreatmentCourse.objects.filter(subject=subject, entered_in_error=False), pk=pk
+    )
+    administrations = DrugAdministration.objects.filter(
+        course=course, entered_in_error=False
+    ).select_related("updated_by")
+    planned = {(p.drug.drug.value, p.protocol_day): p for p in planned_administrations(course)}
+    rows = [(a, planned.get((a.drug, a.protocol_day))) for a in administrations]
+    return render(
+        request,
+        "crf/course_detail.html",
+        {
+            "subject": subject,
+            "course": course,
+            "rows": rows,
+            "can_edit": user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),
+        },
+    )
+
+
+@login_required
+def administration_form(request, study_id, pk):
+    subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
+    administration = get_object_or_404(
+        DrugAdministration.objects.filter(course__subject=subject, entered_in_error=False),
+        pk=pk,
+    )
+    first_entry = administration.administered_dose is None
+    form = forms.AdministrationForm(request.POST or None, instance=administration)
+    if request.method == "POST":
+        saved = _save_record_form(
+            request, form, default_reason="dose given recorded" if first_entry else ""
+        )
+        if saved is not None:
+            messages.success(request, f"{saved.drug} day {saved.protocol_day} saved.")
+            return redirect("crf:course", study_id=study_id, pk=saved.course_id)
+    return render(
+        request,
+        "crf/administration_form.html",
+        {"form": form, "subject": subject, "administration": administration},
+    )
+
+
+# --- Blinatumomab infusion log ------------------------------------------------------------
+
+
+INFUSION_ACTIONS = {
+    "start": forms.InfusionStartForm,
+    "dose": forms.DoseChangeForm,
+    "interrupt": forms.InterruptForm,
+    "restart": forms.RestartForm,
+    "premedication": forms.PremedicationForm,
+    "end": forms.InfusionEndForm,
+}
+
+
+@login_required
+def infusion_log(request, study_id, action=None):
+    """The infusion page: cycles, days given against 28, what the protocol expects next; and
+    each action of the log as a small form (POST to the action's URL)."""
+    subject = subject_for(request.user, study_id)
+    bound = None
+    if request.method == "POST":
+        if action not in INFUSION_ACTIONS:
+            raise Http404("No such action.")
+        subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
+        bound = INFUSION_ACTIONS[action](request.POST, prefix=action)
+        if bound.is_valid():
+            try:
+                _infusion_action(request, subject, action, bound.cleaned_data)
+            except ValidationError as invalid:
+                add_errors(bound, invalid)
+            else:
+                messages.success(request, "Infusion log saved.")
+                return redirect("crf:infusion", study_id=study_id)
+    summary = infusion_services.infusion_summary(subject)
+    action_forms = {
+        name: (bound if name == action and bound is not None else form_class(prefix=name))
+        for name, form_class in INFUSION_ACTIONS.items()
+    }
+    if summary.plan and action != "start":
+        action_forms["start"] = forms.InfusionStartForm(
+            prefix="start", initial={"ug_per_day": summary.plan[0].ug_per_day}
+        )
+    return render(
+        request,
+        "crf/infusion.html",
+        {
+            "subject": subject,
+            "summary": summary,
+            "forms": action_forms,
+            "failed_action": action if bound is not None else None,
+            "can_edit": user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),
+        },
+    )
+
+
+def _current_cycle(subject) -> BlinatumomabInfusion:
+    current = (
+        BlinatumomabInfusion.objects.filter(subject=subject, entered_in_error=False)
+        .order_by("-cycle")
+        .first()
+    )
+    if current is None:
+        raise ValidationError("No blinatumomab cycle has been started yet.")
+    return current
+
+
+def _infusion_action(request, subject, action: str, data: dict) -> None:
+    user = request.user
+    if action == "start":
+        infusion_services.infusion_start(
+            subject=subject, started_at=data["started_at"], ug_per_day=data["ug_per_day"], user=user
+        )
+        return
+    current = _current_cycle(subject)
+    if action == "dose":
+        infusion_services.infusion_dose_change(
+            record=current, at=data["at"], ug_per_day=data["ug_per_day"], kind=data["kind"],
+            user=user,
+        )  # fmt: skip
+    elif action == "interrupt":
+        infusion_services.infusion_interrupt(
+            record=current,
+            started_at=data["started_at"],
+            reason=data["reason"],
+            reason_other=data["reason_other"],
+            user=user,
+        )
+    elif action == "restart":
+        interruption = InfusionInterruption.objects.filter(
+            infusion=current, ended_at__isnull=True, entered_in_error=False
+        ).first()
+        if interruption is None:
+            raise ValidationError("The infusion is not interrupted: there is nothing to restart.")
+        infusion_services.infusion_restart(
+            interruption=interruption,
+            restarted_at=data["restarted_at"],
+            ug_per_day=data["ug_per_day"],
+            user=user,
+        )
+    elif action == "premedication":
+        infusion_services.premedication_record(
+            record=current,
+            given_at=data["given_at"],
+            dexamethasone_mg=data["dexamethasone_mg"],
+            before=data["before"],
+            user=user,
+        )
+    elif action == "end":
+        infusion_services.infusion_end(
+            record=current,
+            ended_at=data["ended_at"],
+            end_reason=data["end_reason"],
+            discontinuation_reason=data["discontinuation_reason"],
+            user=user,
+        )
+
+
+@login_required
+def protocol_page(request):
+    """The protocol versions in use and their settings, as every user may read them."""
+    versions = ProtocolVersion.objects.all()
+    return render(
+        request,
+        "crf/protocol.html",
+        {
+            "versions": versions,
+            "phases": schedule.PHASES,
+            "visits": schedule.VISITS,
+            "consolidation": schedule.CONSOLIDATION_CYCLES,
+            "intrathecal_planned": schedule.INTRATHECAL_ADMINISTRATIONS_PLANNED,
+        },
+    )

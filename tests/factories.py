@@ -5,8 +5,13 @@ import datetime
 import factory
 from django.contrib.auth import get_user_model
 
-from crf.models import Role, Site
-from crf.services import membership_grant, site_create, subject_enrol
+from crf.models import ProtocolVersion, Role, Site
+from crf.services import (
+    membership_grant,
+    protocol_version_create,
+    site_create,
+    subject_screen,
+)
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -46,8 +51,109 @@ def user_with_role(role: str, site: Site | None = None, **kwargs):
     return user
 
 
-def enrol(site: Site, *, by=None, day1_date: datetime.date | None = None):
+ELIGIBLE = {
+    "adult_at_consent": True,
+    "untreated_ph_negative_bcp_all": True,
+    "cd19_positive": True,
+    "no_contraindication": True,
+}
+# Version 1 (BD-1) and the amendment, version 2 (BD-2): subjects with study day 12 before the
+# amendment's date are treated under version 1.
+AMENDMENT_DATE = datetime.date(2020, 6, 1)
+
+
+def protocol_versions():
+    if not ProtocolVersion.objects.exists():
+        protocol_version_create(
+            number=1, title="Original protocol", effective_date=datetime.date(2019, 1, 1),
+            blinatumomab_rule="BD-1", user=None,
+        )  # fmt: skip
+        protocol_version_create(
+            number=2, title="Amendment: reduced start dose", effective_date=AMENDMENT_DATE,
+            blinatumomab_rule="BD-2", user=None,
+        )  # fmt: skip
+    return list(ProtocolVersion.objects.order_by("number"))
+
+
+def enrol(site: Site, *, by=None, day1_date: datetime.date | None = None, consent_date=None):
+    """Screen an eligible patient at `site` and return the enrolled subject."""
     investigator = by or user_with_role(Role.INVESTIGATOR, site)
-    return subject_enrol(
-        site=site, day1_date=day1_date or datetime.date(2026, 3, 2), user=investigator
+    protocol_versions()
+    day1 = day1_date or datetime.date(2026, 3, 2)
+    screening = subject_screen(
+        site=site,
+        consent_date=consent_date or day1 - datetime.timedelta(days=3),
+        consent_version="1.0",
+        eligibility=ELIGIBLE,
+        day1_date=day1,
+        user=investigator,
     )
+    return screening.subject
+
+
+def baseline_for(subject, *, by, **overrides):
+    from decimal import Decimal
+
+    from crf.models import Baseline
+    from crf.services import record_save
+
+    values = dict(
+        sex="F",
+        year_of_birth=1985,
+        height_cm=Decimal("170.0"),
+        weight_kg=Decimal("75.0"),
+        diagnosis_date=subject.day1_date - datetime.timedelta(days=5),
+        leukocytes=Decimal("5.9"),
+        marrow_blasts_percent=Decimal("81"),
+        immunophenotype="B-II",
+        cd20_positive=False,
+        karyotype="normal",
+        ph_like=False,
+        ikzf1plus=False,
+        kmt2a_rearranged=False,
+        cns_status="CNS1",
+        igtr_target_available=True,
+    )
+    values.update(overrides)
+    return record_save(Baseline(subject=subject, **values), user=by)
+
+
+def course_for(subject, *, by, phase="pre_induction", start_date=None, **overrides):
+    from decimal import Decimal
+
+    from crf.models import TreatmentCourse
+    from crf.services import record_save
+
+    values = dict(height_cm=Decimal("170.0"), weight_kg=Decimal("75.0"))
+    values.update(overrides)
+    course = TreatmentCourse(
+        subject=subject, phase=phase, start_date=start_date or subject.day1_date, **values
+    )
+    return record_save(course, user=by)
+
+
+def day11_for(subject, *, by, blasts="30"):
+    from decimal import Decimal
+
+    from crf.models import Day11Assessment
+    from crf.services import record_save
+
+    assessed = subject.day1_date + datetime.timedelta(days=10)
+    record = Day11Assessment(
+        subject=subject, assessed_on=assessed, marrow_blasts_percent=Decimal(blasts)
+    )
+    return record_save(record, user=by)
+
+
+def infusion_started_for(subject, *, by, ug_per_day=None):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from crf.services.infusion import infusion_start, start_plan
+
+    start = timezone.make_aware(
+        datetime.datetime.combine(subject.day1_date + datetime.timedelta(days=11), datetime.time(9))
+    )
+    dose = ug_per_day or start_plan(subject)[0].ug_per_day
+    return infusion_start(subject=subject, started_at=start, ug_per_day=Decimal(dose), user=by)

@@ -47,6 +47,9 @@ class Transplant(ClinicalRecord):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.transplant_date:%Y-%m-%d} ({self.get_reason_display()})"
+
 
 class Relapse(ClinicalRecord):
     class Kind(models.TextChoices):
@@ -61,6 +64,9 @@ class Relapse(ClinicalRecord):
     class Meta:
         ordering = ["subject", "relapse_date"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} relapse {self.relapse_date:%Y-%m-%d}"
+
 
 class SecondMalignancy(ClinicalRecord):
     subject = models.ForeignKey(
@@ -72,11 +78,17 @@ class SecondMalignancy(ClinicalRecord):
     class Meta:
         ordering = ["subject", "diagnosis_date"]
 
+    def __str__(self) -> str:
+        return f"{self.diagnosis} {self.diagnosis_date:%Y-%m-%d}"
+
 
 class Death(ClinicalRecord):
     subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="death")
     death_date = models.DateField(validators=[not_in_future])
     cause = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.death_date:%Y-%m-%d}: {self.cause}"
 
 
 class EndOfStudy(ClinicalRecord):
@@ -102,6 +114,9 @@ class EndOfStudy(ClinicalRecord):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.end_date:%Y-%m-%d}: {self.get_reason_display()}"
+
 
 class FollowUpContact(ClinicalRecord):
     """The last date the patient was known to be alive, recorded at each follow-up contact."""
@@ -112,3 +127,6 @@ class FollowUpContact(ClinicalRecord):
 
     class Meta:
         ordering = ["subject", "-last_known_alive"]
+
+    def __str__(self) -> str:
+        return f"alive on {self.last_known_alive:%Y-%m-%d}"

@@ -30,9 +30,7 @@ class Screening(AuditedModel):
         "untreated Ph-negative (BCR::ABL1-negative) B-cell precursor ALL"
     )
     cd19_positive = models.BooleanField("CD19-positive")
-    no_contraindication = models.BooleanField(
-        "no contraindication to the protocol chemotherapy"
-    )
+    no_contraindication = models.BooleanField("no contraindication to the protocol chemotherapy")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     failure_reason = models.TextField("reason for screen failure", blank=True)
 
@@ -46,7 +44,9 @@ class Screening(AuditedModel):
     class Meta:
         ordering = ["site__number", "sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["site", "sequence"], name="screening_sequence_per_site"),
+            models.UniqueConstraint(
+                fields=["site", "sequence"], name="screening_sequence_per_site"
+            ),
             models.CheckConstraint(
                 condition=~Q(outcome="screen_failure") | ~Q(failure_reason=""),
                 name="screen_failure_has_reason",

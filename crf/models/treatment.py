@@ -96,6 +96,9 @@ class IntrathecalAdministration(ClinicalRecord):
     class Meta:
         ordering = ["subject", "administered_on"]
 
+    def __str__(self) -> str:
+        return f"{self.administered_on:%Y-%m-%d} ({self.get_phase_display()})"
+
 
 class Day11Assessment(ClinicalRecord):
     """Day-11 bone marrow: the blast percentage sets the blinatumomab start dose (BD-1/BD-2)."""

@@ -4,7 +4,13 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crf.models import Role, Subject
-from tests.factories import user_with_role
+from tests.factories import (
+    baseline_for,
+    course_for,
+    day11_for,
+    infusion_started_for,
+    user_with_role,
+)
 
 
 def _subject_scoped_url_names() -> list[str]:
@@ -26,23 +32,69 @@ SUBJECT_URLS = _subject_scoped_url_names()
 ALL_ROLES = list(Role)
 
 
+def _url_kwargs(url_name: str, subject) -> dict:
+    """Arguments naming one of `subject`'s own records for each subject-scoped URL. A new URL
+    must be added here, so that the matrix covers it."""
+    course = subject.courses.first()
+    extra = {
+        "crf:subject_detail": {},
+        "crf:subject_edit": {},
+        "crf:record_new": {"slug": "baseline"},
+        "crf:record_edit": {"slug": "visit", "pk": subject.visits.first().pk},
+        "crf:course": {"pk": course.pk},
+        "crf:administration": {"pk": course.administrations.first().pk},
+        "crf:infusion": {},
+        "crf:infusion_action": {"action": "interrupt"},
+    }
+    if url_name not in extra:
+        raise AssertionError(f"add {url_name} to _url_kwargs so the access matrix covers it")
+    return {"study_id": subject.study_id, **extra[url_name]}
+
+
+@pytest.fixture
+def full_subject_b(subject_b, investigator_b):
+    """Site B's subject with a record behind every kind of subject page."""
+    baseline_for(subject_b, by=investigator_b)
+    course_for(subject_b, by=investigator_b)
+    day11_for(subject_b, by=investigator_b)
+    infusion_started_for(subject_b, by=investigator_b)
+    return subject_b
+
+
 def test_the_matrix_covers_the_subject_pages():
-    assert {"crf:subject_detail", "crf:subject_edit"} <= set(SUBJECT_URLS)
+    assert {
+        "crf:subject_detail",
+        "crf:subject_edit",
+        "crf:record_edit",
+        "crf:infusion_action",
+    } <= set(SUBJECT_URLS)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ALL_ROLES)
 @pytest.mark.parametrize("url_name", SUBJECT_URLS)
-def test_a_user_of_site_a_gets_404_for_site_b_subject(client, site_a, subject_b, role, url_name):
+def test_a_user_of_site_a_gets_404_for_site_b_subject(
+    client, site_a, full_subject_b, role, url_name
+):
+    subject_b = full_subject_b
     client.force_login(user_with_role(role, site_a))
-    url = reverse(url_name, kwargs={"study_id": subject_b.study_id})
+    url = reverse(url_name, kwargs=_url_kwargs(url_name, subject_b))
     page = client.get(url)
     assert page.status_code == 404
     assert "There is no such page, or it is not available to you." in page.content.decode()
     assert subject_b.study_id not in page.content.decode()
-    response = client.post(url, {"day1_date": "2026-01-01", "reason_for_change": "x"})
+    response = client.post(
+        url,
+        {
+            "day1_date": "2026-01-01",
+            "reason_for_change": "x",
+            "interrupt-started_at": "2026-03-14T10:00",
+            "interrupt-reason": "hepatic",
+        },
+    )
     assert response.status_code == 404
     assert Subject.objects.get(pk=subject_b.pk).day1_date == subject_b.day1_date
+    assert not subject_b.infusions.get().interruptions.exists()
 
 
 @pytest.mark.django_db

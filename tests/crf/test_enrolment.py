@@ -9,8 +9,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crf.models import Role, Subject
-from crf.services import subject_enrol
-from tests.factories import SiteFactory, enrol, user_with_role
+from tests.factories import SiteFactory, enrol, protocol_versions, user_with_role
+
+
+def screening_data(site, **overrides):
+    data = {
+        "site": site.pk,
+        "consent_date": "2026-02-27",
+        "consent_version": "1.0",
+        "adult_at_consent": "True",
+        "untreated_ph_negative_bcp_all": "True",
+        "cd19_positive": "True",
+        "no_contraindication": "True",
+        "day1_date": "2026-03-02",
+        "failure_reason": "",
+    }
+    data.update(overrides)
+    return data
 
 
 @pytest.mark.django_db
@@ -30,13 +45,14 @@ def test_each_site_counts_on_its_own(site_a, site_b, investigator_a, investigato
 def test_twenty_parallel_enrolments_get_twenty_consecutive_ids():
     site = SiteFactory(number=3, city="Ostrava")
     investigator = user_with_role(Role.INVESTIGATOR, site)
+    protocol_versions()
     barrier = threading.Barrier(20)
     errors: list[BaseException] = []
 
     def enrol_one():
         try:
             barrier.wait()
-            subject_enrol(site=site, day1_date=datetime.date(2026, 3, 2), user=investigator)
+            enrol(site, by=investigator)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:
@@ -55,8 +71,9 @@ def test_twenty_parallel_enrolments_get_twenty_consecutive_ids():
 @pytest.mark.django_db
 def test_enrol_form_creates_subject_and_opens_its_page(client, site_a, investigator_a):
     client.force_login(investigator_a)
+    protocol_versions()
     response = client.post(
-        reverse("crf:subject_enrol"), {"site": site_a.pk, "day1_date": "2026-03-02"}, follow=True
+        reverse("crf:subject_enrol"), screening_data(site_a, day1_date="2026-03-02"), follow=True
     )
     subject = Subject.objects.get()
     assert subject.study_id == "1-01"
@@ -69,7 +86,7 @@ def test_enrol_form_creates_subject_and_opens_its_page(client, site_a, investiga
 @pytest.mark.parametrize(
     ("day1", "message"),
     [
-        ("", "This field is required."),
+        ("", "An eligible patient is enrolled: enter study day 1."),
         ("14/03/2026", "Enter the date as YYYY-MM-DD"),
         ("2026-02-30", "Enter the date as YYYY-MM-DD"),
         ("future", "is in the future; enter a date on or before today"),
@@ -81,7 +98,8 @@ def test_enrol_form_refuses_bad_dates_and_saves_nothing(
     if day1 == "future":
         day1 = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
     client.force_login(investigator_a)
-    response = client.post(reverse("crf:subject_enrol"), {"site": site_a.pk, "day1_date": day1})
+    protocol_versions()
+    response = client.post(reverse("crf:subject_enrol"), screening_data(site_a, day1_date=day1))
     assert response.status_code == 200
     form = response.context["form"]
     assert message in " ".join(form.errors["day1_date"])

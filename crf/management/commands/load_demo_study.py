@@ -3,7 +3,7 @@
 Idempotent: a second run finds everything in place and changes nothing.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -11,8 +11,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from crf.models import Membership, Role, Site, Subject
-from crf.services import membership_grant, site_create, subject_enrol
+from crf.models import Membership, ProtocolVersion, Role, Site, Subject
+from crf.services import (
+    membership_grant,
+    protocol_version_create,
+    site_create,
+    subject_screen,
+)
 
 SITES = [
     (1, "Prague", "Institute of Hematology and Blood Transfusion"),
@@ -32,6 +37,17 @@ USERS = [
 ]
 # Subjects enrolled per site in the demo, with study day 1 this many days ago.
 DEMO_SUBJECTS = {1: [120, 60, 14], 2: [90, 30]}
+# Protocol version 1 and the amendment (version 2); their dates are the demo's, not published.
+PROTOCOL_VERSIONS = [
+    (1, "Original protocol", date(2019, 5, 1), "BD-1"),
+    (2, "Amendment 1: reduced blinatumomab dose for the first 7 days", date(2020, 6, 1), "BD-2"),
+]
+ELIGIBLE = {
+    "adult_at_consent": True,
+    "untreated_ph_negative_bcp_all": True,
+    "cd19_positive": True,
+    "no_contraindication": True,
+}
 
 
 class Command(BaseCommand):
@@ -68,13 +84,28 @@ class Command(BaseCommand):
             for site in [sites[n] for n in site_numbers] if site_numbers else [None]:
                 if not Membership.objects.filter(user=user, role=role, site=site).exists():
                     membership_grant(user=user, role=role, site=site, granted_by=system)
+        for number, title, effective, rule in PROTOCOL_VERSIONS:
+            if not ProtocolVersion.objects.filter(number=number).exists():
+                protocol_version_create(
+                    number=number,
+                    title=title,
+                    effective_date=effective,
+                    blinatumomab_rule=rule,
+                    user=system,
+                )
         today = timezone.localdate()
         for number, days_ago in DEMO_SUBJECTS.items():
             site = sites[number]
             investigator = Membership.objects.filter(role=Role.INVESTIGATOR, site=site).first()
             for ago in days_ago[Subject.objects.filter(site=site).count() :]:
-                subject_enrol(
-                    site=site, day1_date=today - timedelta(days=ago), user=investigator.user
+                day1 = today - timedelta(days=ago)
+                subject_screen(
+                    site=site,
+                    consent_date=day1 - timedelta(days=2),
+                    consent_version="2.0",
+                    eligibility=ELIGIBLE,
+                    day1_date=day1,
+                    user=investigator.user,
                 )
         self.stdout.write(
             f"Demo study ready: {Site.objects.count()} sites, {Subject.objects.count()} subjects"

@@ -1,0 +1,108 @@
+"""Shared form pieces: ISO dates and times, yes/no questions, soft edit-check confirmation."""
+
+from django import forms
+
+from audit.forms import AuditedModelForm
+
+ISO_DATE = "%Y-%m-%d"
+ISO_DATETIME = "%Y-%m-%dT%H:%M"
+DATE_FORMAT_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2026-03-14."
+DATETIME_FORMAT_MESSAGE = (
+    "Enter the date and time as YYYY-MM-DD HH:MM, for example 2026-03-14 08:30."
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=ISO_DATE)
+
+
+class IsoDateField(forms.DateField):
+    """A date as YYYY-MM-DD only: 03/04/2026 means different days in different hospitals."""
+
+    widget = DateInput
+    input_formats = [ISO_DATE]
+    default_error_messages = {"invalid": DATE_FORMAT_MESSAGE}
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=ISO_DATETIME)
+
+
+class IsoDateTimeField(forms.DateTimeField):
+    """A local date and time (the site's time zone), stored in UTC."""
+
+    widget = DateTimeInput
+    input_formats = [ISO_DATETIME, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+    default_error_messages = {"invalid": DATETIME_FORMAT_MESSAGE}
+
+
+YES_NO = [(True, "Yes"), (False, "No")]
+
+
+def yes_no_field(label: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO,
+        coerce=lambda value: value in (True, "True", "true", "1"),
+        widget=forms.RadioSelect,
+        error_messages={"required": "Answer yes or no."},
+    )
+
+
+class SoftCheckMixin(forms.Form):
+    """Adds the confirmation of soft edit checks: the warnings are shown, and the record is
+    saved only when the user ticks "I confirm" (the confirmation is kept with the record)."""
+
+    confirm_warnings = forms.BooleanField(
+        required=False, label="I have checked the values flagged above and confirm they are correct"
+    )
+    warning_codes = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.soft_warnings = []
+
+    def confirmed_codes(self) -> set[str]:
+        if not self.cleaned_data.get("confirm_warnings"):
+            return set()
+        return {c for c in (self.cleaned_data.get("warning_codes") or "").split(",") if c}
+
+    def show_warnings(self, warnings) -> None:
+        self.soft_warnings = warnings
+        self.data = self.data.copy()
+        self.data[self.add_prefix("warning_codes")] = ",".join(w.code for w in warnings)
+        self.data[self.add_prefix("confirm_warnings")] = ""
+
+
+class ClinicalRecordForm(SoftCheckMixin, AuditedModelForm):
+    """A form for one clinical record: audited (reason, version) and soft-checked. Dates and
+    times are ISO; the fields of the model are otherwise Django's."""
+
+    class Meta:
+        field_classes: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in list(self.fields.items()):
+            if isinstance(field, forms.DateTimeField) and not isinstance(field, IsoDateTimeField):
+                self.fields[name] = _replace(field, IsoDateTimeField)
+            elif isinstance(field, forms.DateField) and not isinstance(
+                field, IsoDateField | forms.DateTimeField
+            ):
+                self.fields[name] = _replace(field, IsoDateField)
+
+
+def _replace(field: forms.Field, cls):
+    return cls(
+        label=field.label,
+        required=field.required,
+        help_text=field.help_text,
+        validators=field.validators,
+        initial=field.initial,
+    )
