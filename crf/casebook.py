@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Max
 from django.utils import timezone
 
-from protocol import schedule
+from protocol import checks, schedule
 
 from . import forms as crf_forms
 from . import timeline as tl
@@ -156,6 +156,7 @@ class Casebook:
     infusion: InfusionSummary
     intrathecal: tuple[int, int]
     timeline_svg: str
+    age_at_consent: int | None = None
 
 
 def visit_status(visit: Visit, today: date) -> str:
@@ -182,6 +183,8 @@ def casebook_of(subject: Subject, today: date | None = None) -> Casebook:
                 "created_by", "updated_by"
             )
         )
+        for record in records:
+            record.subject = subject  # the page names records by their subject: no query each
         if spec.model is Baseline:
             baseline = records[0] if records else None
         sections.setdefault(spec.section, []).append(FormEntry(spec, records))
@@ -205,6 +208,10 @@ def casebook_of(subject: Subject, today: date | None = None) -> Casebook:
         timeline_svg="",
     )
     casebook.timeline_svg = tl.render_svg(_timeline(casebook, courses))
+    if baseline and subject.screening_id:
+        casebook.age_at_consent = checks.age_at_consent(
+            baseline.year_of_birth, subject.screening.consent_date
+        )
     return casebook
 
 

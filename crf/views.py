@@ -252,10 +252,12 @@ def infusion_log(request, study_id, action=None):
                 return redirect("crf:infusion", study_id=study_id)
     summary = infusion_services.infusion_summary(subject)
     action_forms = {
-        name: (bound if name == action and bound is not None else form_class(prefix=name))
-        for name, form_class in INFUSION_ACTIONS.items()
+        name: (
+            bound if name == action and bound is not None else INFUSION_ACTIONS[name](prefix=name)
+        )
+        for name in _actions_available(summary)
     }
-    if summary.plan and action != "start":
+    if summary.plan and "start" in action_forms and action != "start":
         action_forms["start"] = forms.InfusionStartForm(
             prefix="start", initial={"ug_per_day": summary.plan[0].ug_per_day}
         )
@@ -270,6 +272,18 @@ def infusion_log(request, study_id, action=None):
             "can_edit": user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),
         },
     )
+
+
+def _actions_available(summary) -> list[str]:
+    """The log's actions that make sense now: start when nothing runs; restart when
+    interrupted; otherwise change the dose or interrupt; premedication and end while a cycle
+    is open."""
+    current = summary.current
+    if current is None or current.ended_at is not None:
+        return ["start"]
+    interrupted = any(i.ended_at is None for i in current.interruptions.all())
+    running = ["restart"] if interrupted else ["dose", "interrupt"]
+    return [*running, "premedication", "end"]
 
 
 def _current_cycle(subject) -> BlinatumomabInfusion:

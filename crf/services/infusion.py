@@ -43,23 +43,30 @@ def start_plan(subject: Subject) -> list[dosing.DoseStep] | None:
     return dosing.blinatumomab_start_plan(rule, day11.marrow_blasts_percent)
 
 
+def _local(moment: datetime | None) -> datetime | None:
+    # The protocol's messages name times as the site reads them.
+    return timezone.localtime(moment) if moment is not None else None
+
+
 def course_of(record: BlinatumomabInfusion, **changes) -> infusion.InfusionCourse:
     """The protocol's view of one stored cycle, optionally with unsaved changes applied."""
     interruptions = changes.get("interruptions")
     if interruptions is None:
         interruptions = [
-            infusion.InterruptionPeriod(i.started_at, i.ended_at, i.reason)
-            for i in record.interruptions.filter(entered_in_error=False).order_by("started_at")
+            infusion.InterruptionPeriod(_local(i.started_at), _local(i.ended_at), i.reason)
+            for i in record.interruptions.all()
+            if not i.entered_in_error
         ]
     doses = changes.get("dose_changes")
     if doses is None:
         doses = [
-            infusion.DoseChange(d.at, d.ug_per_day)
-            for d in record.dose_changes.filter(entered_in_error=False).order_by("at")
+            infusion.DoseChange(_local(d.at), d.ug_per_day)
+            for d in record.dose_changes.all()
+            if not d.entered_in_error
         ]
     return infusion.InfusionCourse(
-        start=changes.get("start", record.started_at),
-        end=changes.get("end", record.ended_at),
+        start=_local(changes.get("start", record.started_at)),
+        end=_local(changes.get("end", record.ended_at)),
         dose_changes=tuple(doses),
         interruptions=tuple(interruptions),
     )
@@ -71,7 +78,7 @@ def _raise(errors: list[tuple[int, str]], field: str) -> None:
 
 
 def _check(course: infusion.InfusionCourse, *, interruption_field="started_at", dose_field="at"):
-    now = timezone.now()
+    now = timezone.localtime()
     _raise(
         infusion.interruption_errors(course.start, course.end, course.interruptions, now),
         interruption_field,
@@ -101,8 +108,9 @@ def infusion_start(
             )
         last = BlinatumomabInfusion.objects.filter(subject=subject).aggregate(m=Max("cycle"))["m"]
         record = BlinatumomabInfusion(subject=subject, cycle=(last or 0) + 1, started_at=started_at)
+        start = _local(started_at)
         course = infusion.InfusionCourse(
-            start=started_at, end=None, dose_changes=(infusion.DoseChange(started_at, ug_per_day),)
+            start=start, end=None, dose_changes=(infusion.DoseChange(start, ug_per_day),)
         )
         _check(course, dose_field="ug_per_day")
         record = audited_save(record, user=user, reason="infusion started")
@@ -128,7 +136,8 @@ def infusion_dose_change(
     proposed = course_of(
         record,
         dose_changes=sorted(
-            [*course.dose_changes, infusion.DoseChange(at, ug_per_day)], key=lambda d: d.at
+            [*course.dose_changes, infusion.DoseChange(_local(at), ug_per_day)],
+            key=lambda d: d.at,
         ),
     )
     _check(proposed, dose_field="at")
@@ -149,7 +158,7 @@ def infusion_interrupt(
     proposed = course_of(
         record,
         interruptions=sorted(
-            [*course.interruptions, infusion.InterruptionPeriod(started_at, None, reason)],
+            [*course.interruptions, infusion.InterruptionPeriod(_local(started_at), None, reason)],
             key=lambda i: i.start,
         ),
     )
@@ -172,14 +181,15 @@ def infusion_restart(
     if interruption.ended_at is not None:
         raise ValidationError("This interruption has already ended.")
     course = course_of(record)
+    restart = _local(restarted_at)
     interruptions = [
-        infusion.InterruptionPeriod(i.start, restarted_at, i.reason)
-        if i.start == interruption.started_at
+        infusion.InterruptionPeriod(i.start, restart, i.reason)
+        if i.start == _local(interruption.started_at)
         else i
         for i in course.interruptions
     ]
     doses = sorted(
-        [*course.dose_changes, infusion.DoseChange(restarted_at, ug_per_day)], key=lambda d: d.at
+        [*course.dose_changes, infusion.DoseChange(restart, ug_per_day)], key=lambda d: d.at
     )
     proposed = course_of(record, interruptions=interruptions, dose_changes=doses)
     _check(proposed, interruption_field="restarted_at", dose_field="ug_per_day")
@@ -261,7 +271,7 @@ class InfusionSummary:
 def infusion_summary(subject: Subject, now: datetime | None = None) -> InfusionSummary:
     """What the infusion page shows: days given per cycle against the 28 planned, the current
     cycle and what the protocol expects next."""
-    now = now or timezone.now()
+    now = timezone.localtime(now) if now else timezone.localtime()
     plan = start_plan(subject)
     records = list(
         BlinatumomabInfusion.objects.filter(subject=subject, entered_in_error=False)

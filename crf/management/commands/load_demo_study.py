@@ -3,7 +3,8 @@
 Idempotent: a second run finds everything in place and changes nothing.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -11,13 +12,26 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from crf.models import Membership, ProtocolVersion, Role, Site, Subject
+from crf.models import (
+    Baseline,
+    Day11Assessment,
+    Membership,
+    ProtocolVersion,
+    ResponseAssessment,
+    Role,
+    Site,
+    Subject,
+    TreatmentCourse,
+)
 from crf.services import (
+    infusion,
     membership_grant,
     protocol_version_create,
+    record_save,
     site_create,
     subject_screen,
 )
+from protocol import schedule
 
 SITES = [
     (1, "Prague", "Institute of Hematology and Blood Transfusion"),
@@ -107,7 +121,97 @@ class Command(BaseCommand):
                     day1_date=day1,
                     user=investigator.user,
                 )
+        first = Subject.objects.filter(site=sites[1]).order_by("sequence").first()
+        if first is not None and not Baseline.objects.filter(subject=first).exists():
+            investigator = Membership.objects.filter(role=Role.INVESTIGATOR, site=sites[1]).first()
+            _demo_treatment(first, investigator.user)
         self.stdout.write(
             f"Demo study ready: {Site.objects.count()} sites, {Subject.objects.count()} subjects"
             + (f"; new users: {', '.join(created)}" if created else "; nothing new.")
         )
+
+
+def _at(subject: Subject, study_day: int, hour: int) -> datetime:
+    day = schedule.date_of_study_day(subject.day1_date, study_day)
+    return timezone.make_aware(datetime.combine(day, time(hour)))
+
+
+def _demo_treatment(subject: Subject, user) -> None:
+    """The first Prague subject's story so far: baseline, Pre-Induction, day 11, a blinatumomab
+    cycle with one hepatic interruption, the day-40 response and Induction II."""
+    record_save(
+        Baseline(
+            subject=subject,
+            sex="M",
+            year_of_birth=1984,
+            height_cm=Decimal("178"),
+            weight_kg=Decimal("82"),
+            diagnosis_date=subject.day1_date - timedelta(days=4),
+            leukocytes=Decimal("5.9"),
+            marrow_blasts_percent=Decimal("81"),
+            immunophenotype="B-II",
+            cd20_positive=True,
+            karyotype="normal",
+            ph_like=False,
+            ikzf1plus=False,
+            kmt2a_rearranged=False,
+            cns_status="CNS1",
+            igtr_target_available=True,
+        ),
+        user=user,
+    )
+    for phase, day in (("pre_induction", 1), ("induction_1", 12)):
+        record_save(
+            TreatmentCourse(
+                subject=subject,
+                phase=phase,
+                start_date=schedule.date_of_study_day(subject.day1_date, day),
+                height_cm=Decimal("178"),
+                weight_kg=Decimal("82"),
+            ),
+            user=user,
+        )
+    record_save(
+        Day11Assessment(
+            subject=subject,
+            assessed_on=schedule.date_of_study_day(subject.day1_date, 11),
+            marrow_blasts_percent=Decimal("5"),
+        ),
+        user=user,
+    )
+    cycle = infusion.infusion_start(
+        subject=subject, started_at=_at(subject, 12, 9), ug_per_day=Decimal(9), user=user
+    )
+    interruption = infusion.infusion_interrupt(
+        record=cycle, started_at=_at(subject, 14, 8), reason="hepatic", reason_other="", user=user
+    )
+    infusion.infusion_restart(
+        interruption=interruption, restarted_at=_at(subject, 16, 10), ug_per_day=Decimal(9),
+        user=user,
+    )  # fmt: skip
+    infusion.infusion_dose_change(
+        record=cycle, at=_at(subject, 23, 10), ug_per_day=Decimal(28), kind="step_up", user=user
+    )
+    infusion.infusion_end(
+        record=cycle, ended_at=_at(subject, 42, 10), end_reason="completed",
+        discontinuation_reason="", user=user,
+    )  # fmt: skip
+    record_save(
+        ResponseAssessment(
+            subject=subject,
+            assessed_on=schedule.date_of_study_day(subject.day1_date, 42),
+            response="CR",
+        ),
+        user=user,
+        confirmed={"visit_out_of_window"},
+    )
+    record_save(
+        TreatmentCourse(
+            subject=subject,
+            phase="induction_2",
+            start_date=schedule.date_of_study_day(subject.day1_date, 50),
+            height_cm=Decimal("178"),
+            weight_kg=Decimal("80"),
+        ),
+        user=user,
+    )
