@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import Membership, Role, Site, Subject
+from .models import Membership, Role, Screening, Site, Subject
 
 
 class Capability(StrEnum):
@@ -98,6 +98,11 @@ def user_capabilities(user) -> set[Capability]:
 def subjects_visible_to(user) -> QuerySet[Subject]:
     """The subjects whose pages the user may open."""
     return Subject.objects.filter(site__in=sites_where(user, Capability.VIEW_SUBJECTS))
+
+
+def screenings_visible_to(user) -> QuerySet[Screening]:
+    """The screening log entries (enrolled and screen failures) of the sites the user sees."""
+    return Screening.objects.filter(site__in=sites_where(user, Capability.VIEW_SUBJECTS))
 
 
 def subject_for(user, study_id: str, capability: Capability = Capability.VIEW_SUBJECTS) -> Subject:

@@ -6,6 +6,7 @@ app_name = "crf"
 urlpatterns = [
     path("", views.subject_list, name="subject_list"),
     path("enrol/", views.screening_view, name="subject_enrol"),
+    path("screening-log/", views.screening_log, name="screening_log"),
     path("<str:study_id>/", views.subject_detail, name="subject_detail"),
     path("<str:study_id>/edit/", views.subject_edit, name="subject_edit"),
     path("<str:study_id>/records/<slug:slug>/new/", views.record_form, name="record_new"),

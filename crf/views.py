@@ -12,6 +12,7 @@ from . import forms
 from .access import (
     Capability,
     require,
+    screenings_visible_to,
     sites_where,
     subject_for,
     subjects_visible_to,
@@ -62,6 +63,16 @@ def subject_list(request):
         "crf/subject_list.html",
         {"page": page, "filters": filters, "query": query.urlencode()},
     )
+
+
+@login_required
+def screening_log(request):
+    """Every patient screened at the user's sites, enrolled or not (screen failures have no
+    study ID and appear only here)."""
+    require(request.user, Capability.VIEW_SUBJECTS)
+    screenings = screenings_visible_to(request.user).select_related("site", "subject", "created_by")
+    page = Paginator(screenings, SUBJECTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "crf/screening_log.html", {"page": page, "query": ""})
 
 
 @login_required

@@ -27,7 +27,11 @@ def main() -> None:
         page.goto(f"{BASE}/subjects/")
         page.screenshot(path=OUT / "subject-list.png")
         page.goto(f"{BASE}/subjects/1-01/")
-        page.screenshot(path=OUT / "subject-page.png", full_page=True)
+        page.screenshot(path=OUT / "casebook.png", full_page=True)
+        page.goto(f"{BASE}/subjects/1-01/infusion/")
+        page.screenshot(path=OUT / "infusion.png", full_page=True)
+        page.goto(f"{BASE}/subjects/enrol/")
+        page.screenshot(path=OUT / "screening.png", full_page=True)
         browser.close()
     print(f"screenshots written to {OUT}")
 

@@ -140,3 +140,19 @@ def test_unanswered_eligibility_question_is_refused(client, site_a, investigator
     errors = response.context["form"].errors
     assert errors["cd19_positive"] == ["Answer yes or no."]
     assert Screening.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_screening_log_lists_failures_of_own_sites_only(client, site_a, site_b, investigator_a):
+    from crf.models import Role
+    from tests.factories import user_with_role
+
+    _screen(
+        site_a, investigator_a, eligibility={**ELIGIBLE, "cd19_positive": False},
+        day1_date=None, failure_reason="CD19-negative",
+    )  # fmt: skip
+    _screen(site_b, user_with_role(Role.INVESTIGATOR, site_b))
+    client.force_login(investigator_a)
+    page = client.get(reverse("crf:screening_log")).content.decode()
+    assert "S1-001" in page and "CD19-negative" in page
+    assert "S2-001" not in page

@@ -193,7 +193,7 @@ def _demo_treatment(subject: Subject, user) -> None:
         record=cycle, at=_at(subject, 23, 10), ug_per_day=Decimal(28), kind="step_up", user=user
     )
     infusion.infusion_end(
-        record=cycle, ended_at=_at(subject, 42, 10), end_reason="completed",
+        record=cycle, ended_at=_at(subject, 42, 11), end_reason="completed",
         discontinuation_reason="", user=user,
     )  # fmt: skip
     record_save(
