@@ -16,5 +16,7 @@ UNAUDITED_MODELS: dict[str, str] = {
     "axes.accessfailurelog": "django-axes' failure log; mirrored by accounts.AccountEvent.",
     "crf.editcheckconfirmation": "Itself an audit record (a soft edit check confirmed), kept "
     "append-only by a PostgreSQL trigger.",
+    "mrd.mrdupload": "The record of an uploaded results file (content and checksum); the results "
+    "it created or corrected are audited rows of mrd.MrdResult.",
     "accounts.accountevent": "Itself an audit record, kept append-only by a PostgreSQL trigger.",
 }

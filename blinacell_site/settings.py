@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "crf",
+    "mrd",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

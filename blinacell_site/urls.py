@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("protocol/", crf_views.protocol_page, name="protocol"),
     path("accounts/", include("accounts.urls")),
+    path("", include("mrd.urls")),
     path("subjects/", include("crf.urls")),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

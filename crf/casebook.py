@@ -224,19 +224,26 @@ def _day(subject: Subject, value: date | datetime) -> float:
     return schedule.study_day(subject.day1_date, value)
 
 
-def _timeline(casebook: Casebook, courses: list[TreatmentCourse]) -> tl.Timeline:
-    subject = casebook.subject
+def phase_spans(
+    subject: Subject, courses: list[TreatmentCourse]
+) -> list[tuple[str, float, float | None]]:
+    """(name, first study day, last study day or None if ongoing) of each treatment phase as
+    entered; before any course is entered, Pre-Induction as the protocol plans it."""
     ordered = sorted(courses, key=lambda c: c.start_date)
-    phases = []
+    spans = []
     for index, course in enumerate(ordered):
         following = ordered[index + 1] if index + 1 < len(ordered) else None
         last = _day(subject, following.start_date) - 1 if following else None
-        phases.append(
-            tl.PhaseBar(course.get_phase_display(), _day(subject, course.start_date), last)
-        )
-    if not phases:
+        spans.append((course.get_phase_display(), _day(subject, course.start_date), last))
+    if not spans:
         pre = schedule.phase(schedule.PhaseName.PRE_INDUCTION)
-        phases.append(tl.PhaseBar(pre.name.value, pre.first_day, pre.last_day))
+        spans.append((pre.name.value, pre.first_day, pre.last_day))
+    return spans
+
+
+def _timeline(casebook: Casebook, courses: list[TreatmentCourse]) -> tl.Timeline:
+    subject = casebook.subject
+    phases = [tl.PhaseBar(name, first, last) for name, first, last in phase_spans(subject, courses)]
     visits = tuple(
         tl.VisitMark(
             row.visit.code,

@@ -45,6 +45,7 @@ def _url_kwargs(url_name: str, subject) -> dict:
         "crf:administration": {"pk": course.administrations.first().pk},
         "crf:infusion": {},
         "crf:infusion_action": {"action": "interrupt"},
+        "mrd:subject": {},
     }
     if url_name not in extra:
         raise AssertionError(f"add {url_name} to _url_kwargs so the access matrix covers it")

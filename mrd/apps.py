@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MrdConfig(AppConfig):
+    name = "mrd"
+    verbose_name = "Minimal residual disease"

@@ -1,0 +1,285 @@
+"""CSV upload of a batch of MRD results by the central laboratory.
+
+Every row is checked before anything is saved (row number and column for each error); the
+commit saves all rows or none. A row equal to the stored result changes nothing, so uploading
+the same file again is harmless; a row that differs from a stored result is a correction and
+needs its reason in the `reason_for_change` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from audit.services import audited_save
+from crf.access import Capability, user_can
+from protocol import mrd
+
+from .models import MrdResult, MrdUpload
+from .services import result_errors, samples_visible_to
+
+COLUMNS = [
+    "accession",
+    "method",
+    "result",
+    "value",
+    "sensitivity",
+    "quantitative_range",
+    "markers",
+    "report_date",
+    "not_evaluable_reason",
+    "comment",
+    "reason_for_change",
+]
+REQUIRED_COLUMNS = {"accession", "method", "result", "report_date"}
+METHODS = {"qpcr": mrd.Method.QPCR, "ngs": mrd.Method.NGS}
+RESULTS = {
+    "negative": mrd.ResultClass.NEGATIVE,
+    "pnq": mrd.ResultClass.PNQ,
+    "quantifiable": mrd.ResultClass.QUANTIFIABLE,
+    "not_evaluable": mrd.ResultClass.NOT_EVALUABLE,
+}
+# Fields compared to decide whether a row changes a stored result.
+COMPARED = [
+    "result_class",
+    "value",
+    "sensitivity",
+    "quantitative_range",
+    "markers",
+    "report_date",
+    "not_evaluable_reason",
+    "comment",
+]
+# Columns named in errors for the model's fields.
+FIELD_COLUMNS = {"result_class": "result", "value": "value", "sensitivity": "sensitivity"}
+MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class UploadRow:
+    number: int  # the line of the file (the header is line 1)
+    accession: str
+    method: str
+    action: str = ""  # new, correction, unchanged
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    result: MrdResult | None = None
+    reason: str = ""
+
+
+@dataclass
+class UploadPreview:
+    rows: list[UploadRow]
+    errors: list[str]  # errors of the file as a whole
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors and not any(row.errors for row in self.rows)
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+
+def template_csv() -> str:
+    example = {
+        "accession": "1-01-W11",
+        "method": "qpcr",
+        "result": "quantifiable",
+        "value": "1.2E-4",
+        "sensitivity": "1E-5",
+        "quantitative_range": "1E-4",
+        "markers": "IGH VDJ; IGK-Kde",
+        "report_date": "2026-05-20",
+    }
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerow({c: example.get(c, "") for c in COLUMNS})
+    return out.getvalue()
+
+
+def upload_receive(*, filename: str, raw: bytes, user) -> MrdUpload:
+    """Keep an uploaded file for its preview (nothing is saved to the results yet)."""
+    if not user_can(user, Capability.ENTER_MRD_RESULTS):
+        raise PermissionDenied("Only the central MRD laboratory uploads MRD results.")
+    if len(raw) > MAX_BYTES:
+        raise ValidationError({"file": f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."})
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(
+            {"file": "The file is not UTF-8 text: save it as CSV UTF-8."}
+        ) from None
+    if "\x00" in content:
+        raise ValidationError({"file": "The file is not a CSV text file."})
+    return MrdUpload.objects.create(
+        uploaded_by=user,
+        filename=filename[:200],
+        sha256=hashlib.sha256(raw).hexdigest(),
+        content=content,
+    )
+
+
+def _parse_decimal(text: str, column: str, row: UploadRow):
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return mrd.parse_mrd_value(text)
+    except mrd.MrdValueError as error:
+        row.errors.append((column, str(error)))
+        return None
+
+
+def _parse_date(text: str, row: UploadRow) -> date | None:
+    text = (text or "").strip()
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        row.errors.append(("report_date", f"{text!r} is not a date: write YYYY-MM-DD."))
+        return None
+    if value > timezone.localdate():
+        row.errors.append(("report_date", f"{text} is in the future."))
+    return value
+
+
+def upload_preview(upload: MrdUpload, user) -> UploadPreview:
+    """Check every row of the file; nothing is saved."""
+    reader = csv.DictReader(io.StringIO(upload.content))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = REQUIRED_COLUMNS - set(header)
+    unknown = set(header) - set(COLUMNS)
+    problems = []
+    if missing:
+        problems.append(f"Missing columns: {', '.join(sorted(missing))} (see the template).")
+    if unknown:
+        problems.append(f"Unknown columns: {', '.join(sorted(unknown))} (see the template).")
+    if problems:
+        return UploadPreview(rows=[], errors=problems)
+    records = [
+        {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None} for raw in reader
+    ]
+    accessions = {r.get("accession", "").strip() for r in records}
+    samples = {
+        s.accession: s
+        for s in samples_visible_to(user)
+        .filter(accession__in=accessions)
+        .select_related("subject", "subject__site")
+    }
+    existing = {
+        (r.sample_id, r.method): r
+        for r in MrdResult.objects.filter(sample__in=samples.values(), entered_in_error=False)
+    }
+    rows, seen = [], set()
+    for number, data in enumerate(records, start=2):
+        rows.append(_check_row(number, data, samples, existing, seen))
+    if not rows:
+        return UploadPreview(rows=[], errors=["The file has no rows under its header."])
+    return UploadPreview(rows=rows, errors=[])
+
+
+def _check_row(number, data, samples, existing, seen) -> UploadRow:
+    accession = data.get("accession", "").strip()
+    method_text = data.get("method", "").strip().lower()
+    row = UploadRow(number=number, accession=accession, method=method_text)
+    sample = samples.get(accession)
+    if sample is None:
+        row.errors.append(("accession", f"No sample {accession!r} awaits results here."))
+    method = METHODS.get(method_text)
+    if method is None:
+        row.errors.append(("method", f"{method_text!r}: write qpcr or ngs."))
+    result_class = RESULTS.get(data.get("result", "").strip().lower())
+    if result_class is None:
+        row.errors.append(
+            ("result", f"{data.get('result', '')!r}: write negative, pnq, quantifiable or "
+             "not_evaluable."),
+        )  # fmt: skip
+    value = _parse_decimal(data.get("value", ""), "value", row)
+    sensitivity = _parse_decimal(data.get("sensitivity", ""), "sensitivity", row)
+    quantitative_range = _parse_decimal(
+        data.get("quantitative_range", ""), "quantitative_range", row
+    )
+    report_date = _parse_date(data.get("report_date", ""), row)
+    if sample is None or method is None or result_class is None:
+        return row
+    key = (sample.pk, method.value)
+    if key in seen:
+        row.errors.append(("accession", f"{accession} {method_text} appears twice in the file."))
+        return row
+    seen.add(key)
+    stored = existing.get(key)
+    values = {
+        "method": method.value,
+        "result_class": result_class.value,
+        "value": value,
+        "sensitivity": sensitivity,
+        "quantitative_range": quantitative_range,
+        "markers": data.get("markers", "").strip()[:200],
+        "report_date": report_date,
+        "not_evaluable_reason": data.get("not_evaluable_reason", "").strip()[:200],
+        "comment": data.get("comment", "").strip(),
+    }
+    changed = [f for f in COMPARED if stored is not None and getattr(stored, f) != values[f]]
+    if stored is None:
+        result = MrdResult(sample=sample, **values)
+    else:
+        result = stored
+        result.sample = sample
+        for name, new_value in values.items():
+            setattr(result, name, new_value)
+    if report_date is not None:
+        for name, message in result_errors(result).items():
+            row.errors.append((FIELD_COLUMNS.get(name, name), message))
+    if result.result_class == mrd.ResultClass.NOT_EVALUABLE and not result.not_evaluable_reason:
+        row.errors.append(("not_evaluable_reason", "Give the reason the sample is not evaluable."))
+    row.result = result
+    if stored is None:
+        row.action = "new"
+    elif not changed:
+        row.action = "unchanged"
+    else:
+        row.action = "correction"
+        row.reason = data.get("reason_for_change", "").strip()
+        if not row.reason:
+            row.errors.append(
+                ("reason_for_change",
+                 f"{accession} {method_text} already has a different result "
+                 f"({', '.join(changed)} differ): this is a correction and needs a reason."),
+            )  # fmt: skip
+    return row
+
+
+def upload_commit(upload: MrdUpload, user) -> UploadPreview:
+    """Save every row of a checked file, or nothing if any row has an error."""
+    if not user_can(user, Capability.ENTER_MRD_RESULTS):
+        raise PermissionDenied("Only the central MRD laboratory uploads MRD results.")
+    with transaction.atomic():
+        upload = MrdUpload.objects.select_for_update().get(pk=upload.pk)
+        if upload.status == MrdUpload.Status.COMMITTED:
+            raise ValidationError("This file was already committed.")
+        preview = upload_preview(upload, user)
+        if not preview.valid:
+            raise ValidationError("The file has errors: nothing was saved.")
+        reason = f"uploaded in {upload.filename} ({upload.sha256[:12]})"
+        new = [row.result for row in preview.rows if row.action == "new"]
+        for result in new:
+            result.version = 1
+            result.created_by = result.updated_by = user
+        bulk_create_with_history(new, MrdResult, default_user=user, default_change_reason=reason)
+        for row in preview.rows:
+            if row.action == "correction":
+                audited_save(row.result, user=user, reason=f"{row.reason} ({reason})")
+        upload.status = MrdUpload.Status.COMMITTED
+        upload.committed_at = timezone.now()
+        upload.rows_created = len(new)
+        upload.rows_corrected = preview.count("correction")
+        upload.rows_unchanged = preview.count("unchanged")
+        upload.save()
+    return preview
