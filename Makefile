@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format manage docker-up clean-data
+.PHONY: run test lint format manage docker-up clean-data bench-mrd-upload
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ format: $(VENV)/.installed-test
 # make manage ARGS="createsuperuser"
 manage: $(VENV)/.installed-run
 	$(PY) -m blinacell_site.launcher manage $(ARGS)
+
+# Benchmarks (figures go in the issue notes). ROWS: rows in the uploaded file.
+ROWS ?= 3000
+bench-mrd-upload: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/mrd_upload.py $(ROWS)
 
 docker-up:
 	docker compose up --build

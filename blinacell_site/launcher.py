@@ -3,6 +3,7 @@
     python -m blinacell_site.launcher run      migrate, load the demo, start web + worker + beat
     python -m blinacell_site.launcher test ... run pytest with the given arguments
     python -m blinacell_site.launcher manage ... any manage.py command against the same services
+    python -m blinacell_site.launcher python SCRIPT ... a script (benchmarks) against them too
 
 Where DATABASE_URL or CELERY_BROKER_URL is unset, embedded PostgreSQL/Redis are started for the
 duration of the command (see embedded.py).
@@ -129,8 +130,18 @@ def manage(args: list[str]) -> int:
         _stop(services)
 
 
+def python(args: list[str]) -> int:
+    """Run a Python script (a benchmark) against the same services."""
+    env, services = service_environment()
+    os.environ.update(env)
+    try:
+        return subprocess.run(_python(*args), cwd=PROJECT_DIR).returncode
+    finally:
+        _stop(services)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "manage"}:
+    if not argv or argv[0] not in {"run", "test", "manage", "python"}:
         print(__doc__, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -138,6 +149,8 @@ def main(argv: list[str]) -> int:
         return run()
     if command == "test":
         return test(rest)
+    if command == "python":
+        return python(rest)
     return manage(rest)
 
 

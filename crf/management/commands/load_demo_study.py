@@ -125,6 +125,7 @@ class Command(BaseCommand):
         if first is not None and not Baseline.objects.filter(subject=first).exists():
             investigator = Membership.objects.filter(role=Role.INVESTIGATOR, site=sites[1]).first()
             _demo_treatment(first, investigator.user)
+            _demo_mrd(first, investigator.user, User.objects.get(username="centrallab"))
         self.stdout.write(
             f"Demo study ready: {Site.objects.count()} sites, {Subject.objects.count()} subjects"
             + (f"; new users: {', '.join(created)}" if created else "; nothing new.")
@@ -215,3 +216,33 @@ def _demo_treatment(subject: Subject, user) -> None:
         ),
         user=user,
     )
+
+
+def _demo_mrd(subject: Subject, investigator, lab) -> None:
+    """D40 positive not quantifiable, W11 qPCR PNQ re-tested negative by NGS, W18 awaiting."""
+    from mrd.models import MrdResult
+    from mrd.services import result_save, sample_record
+
+    def sample(timepoint: str, day: int):
+        return sample_record(
+            subject=subject,
+            timepoint=timepoint,
+            material="bone_marrow",
+            sampled_on=schedule.date_of_study_day(subject.day1_date, day),
+            user=investigator,
+        )
+
+    def result(on, method, result_class, **values):
+        report = on.sampled_on + timedelta(days=7)
+        result_save(
+            MrdResult(sample=on, method=method, result_class=result_class, report_date=report,
+                      markers="IGH VDJ; TRG", **values),
+            user=lab,
+        )  # fmt: skip
+
+    d40 = sample("D40", 42)
+    result(d40, "qpcr", "pnq", quantitative_range=Decimal("1E-4"), sensitivity=Decimal("1E-5"))
+    w11 = sample("W11", 74)
+    result(w11, "qpcr", "pnq", quantitative_range=Decimal("1E-4"), sensitivity=Decimal("1E-5"))
+    result(w11, "ngs", "negative", sensitivity=Decimal("1E-6"))
+    sample("W18", 120)
