@@ -45,7 +45,7 @@ def main(rows: int) -> None:
     lab = user_with_role(Role.CENTRAL_LAB, None, username="bench.lab")
     per_subject = 30
     samples = []
-    for n in range(rows // per_subject + 1):
+    for _ in range(rows // per_subject + 1):
         subject = enrol(site, by=investigator)
         for k in range(per_subject):
             samples.append(
