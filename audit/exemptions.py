@@ -18,5 +18,7 @@ UNAUDITED_MODELS: dict[str, str] = {
     "append-only by a PostgreSQL trigger.",
     "mrd.mrdupload": "The record of an uploaded results file (content and checksum); the results "
     "it created or corrected are audited rows of mrd.MrdResult.",
+    "safety.ctcaeterm": "Reference terminology (NCI CTCAE v5.0), loaded from the shipped list or "
+    "the NCI file; the grade of every adverse event is audited with the event.",
     "accounts.accountevent": "Itself an audit record, kept append-only by a PostgreSQL trigger.",
 }

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "accounts",
     "crf",
     "mrd",
+    "safety",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

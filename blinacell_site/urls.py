@@ -4,16 +4,18 @@ from django.urls import include, path
 from accounts.views import admin_login
 from crf import views as crf_views
 
+from . import views
 from .health import healthz
 
 admin.site.site_header = "BlinaCell eCRF administration"
 
 urlpatterns = [
-    path("", crf_views.home, name="home"),
+    path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("protocol/", crf_views.protocol_page, name="protocol"),
     path("accounts/", include("accounts.urls")),
     path("", include("mrd.urls")),
+    path("", include("safety.urls")),
     path("subjects/", include("crf.urls")),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

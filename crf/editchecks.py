@@ -41,14 +41,19 @@ class SoftChecksPending(Exception):
         super().__init__("; ".join(w.message for w in warnings))
 
 
+# The parent through which a record belongs to its subject, for records without a subject field.
+_PARENTS = ("course", "infusion", "panel", "adverse_event", "sample")
+
+
 def subject_of(record: models.Model) -> Subject:
     if isinstance(record, Subject):
         return record
     if hasattr(record, "subject"):
         return record.subject
-    if hasattr(record, "course"):
-        return record.course.subject
-    return record.infusion.subject
+    for parent in _PARENTS:
+        if hasattr(record, parent):
+            return subject_of(getattr(record, parent))
+    raise TypeError(f"{type(record).__name__} does not belong to a subject")
 
 
 def _consent_date(subject: Subject) -> date | None:

@@ -24,7 +24,6 @@ from .models import (
     BlinatumomabInfusion,
     DrugAdministration,
     InfusionInterruption,
-    Membership,
     ProtocolVersion,
     Screening,
     TreatmentCourse,
@@ -34,14 +33,6 @@ from .services import record_save, subject_screen
 from .services.treatment import planned_administrations
 
 SUBJECTS_PER_PAGE = 25
-
-
-@login_required
-def home(request):
-    memberships = (
-        Membership.objects.filter(user=request.user).select_related("site").order_by("role")
-    )
-    return render(request, "crf/home.html", {"memberships": memberships})
 
 
 @login_required

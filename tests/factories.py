@@ -157,3 +157,49 @@ def infusion_started_for(subject, *, by, ug_per_day=None):
     )
     dose = ug_per_day or start_plan(subject)[0].ug_per_day
     return infusion_start(subject=subject, started_at=start, ug_per_day=Decimal(dose), user=by)
+
+
+def lab_panel_for(subject, *, by, alt="250", uln="40", days=13):
+    """A panel with one ALT value (grade 3 at 250 U/L with ULN 40)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from safety.services import LabEntry, lab_panel_record
+
+    sampled = timezone.make_aware(
+        datetime.datetime.combine(
+            subject.day1_date + datetime.timedelta(days=days), datetime.time(8)
+        )
+    )
+    return lab_panel_record(
+        subject=subject,
+        sampled_at=sampled,
+        local_lab="Hospital laboratory",
+        entries=[LabEntry("alt", Decimal(alt), "U/L", lln=None, uln=Decimal(uln))],
+        user=by,
+    )
+
+
+def serious_ae_for(subject, *, by, term="Alanine aminotransferase increased", grade=3, **extra):
+    from django.utils import timezone
+
+    from safety.models import AdverseEvent, CtcaeTerm
+    from safety.services import adverse_event_record
+
+    onset = subject.day1_date + datetime.timedelta(days=13)
+    values = dict(
+        term=CtcaeTerm.objects.get(term=term),
+        verbatim="transaminases up",
+        onset_date=onset,
+        grade=grade,
+        serious=True,
+        criterion_hospitalisation=True,
+        awareness_at=timezone.make_aware(datetime.datetime.combine(onset, datetime.time(10))),
+        relationship_blinatumomab="probable",
+        relationship_chemotherapy="unlikely",
+        action_blinatumomab="interrupted",
+        outcome="recovered",
+    )
+    values.update(extra)
+    return adverse_event_record(AdverseEvent(subject=subject, **values), user=by)

@@ -4,11 +4,14 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crf.models import Role, Subject
+from safety.models import LabValue
 from tests.factories import (
     baseline_for,
     course_for,
     day11_for,
     infusion_started_for,
+    lab_panel_for,
+    serious_ae_for,
     user_with_role,
 )
 
@@ -46,6 +49,12 @@ def _url_kwargs(url_name: str, subject) -> dict:
         "crf:infusion": {},
         "crf:infusion_action": {"action": "interrupt"},
         "mrd:subject": {},
+        "safety:labs": {},
+        "safety:lab_value": {"pk": LabValue.objects.get(panel__subject=subject).pk},
+        "safety:adverse_events": {},
+        "safety:adverse_event_new": {},
+        "safety:adverse_event": {"pk": subject.adverse_events.get().pk},
+        "safety:sae_follow_up": {"pk": subject.adverse_events.get().pk},
     }
     if url_name not in extra:
         raise AssertionError(f"add {url_name} to _url_kwargs so the access matrix covers it")
@@ -59,6 +68,8 @@ def full_subject_b(subject_b, investigator_b):
     course_for(subject_b, by=investigator_b)
     day11_for(subject_b, by=investigator_b)
     infusion_started_for(subject_b, by=investigator_b)
+    lab_panel_for(subject_b, by=investigator_b)
+    serious_ae_for(subject_b, by=investigator_b)
     return subject_b
 
 

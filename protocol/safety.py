@@ -1,0 +1,175 @@
+"""Serious adverse events and their reporting clocks (RULES.md 8), and the AE summary of the
+paper's Table 2: per category and term, subjects with any grade and with grade 3-4."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+SITE_REPORT_WINDOW = timedelta(hours=24)  # RULES.md 8 SA-1: site -> sponsor within 24 hours
+SUSAR_FATAL_DAYS = 7  # RULES.md 8 SA-2: fatal or life-threatening SUSAR within 7 days
+SUSAR_OTHER_DAYS = 15  # RULES.md 8 SA-2: other SUSARs within 15 days
+SEVERE_GRADES = frozenset({3, 4})  # Table 2: "Grade 3 and 4"
+FATAL_GRADE = 5  # RULES.md 8: grade 5 means outcome fatal
+
+
+class SeriousCriterion(StrEnum):
+    """RULES.md 8: at least one criterion must be ticked when serious = yes."""
+
+    DEATH = "death"
+    LIFE_THREATENING = "life_threatening"
+    HOSPITALISATION = "hospitalisation"
+    DISABILITY = "disability"
+    CONGENITAL_ANOMALY = "congenital_anomaly"
+    MEDICALLY_IMPORTANT = "medically_important"
+
+
+def sae_errors(
+    *,
+    serious: bool,
+    criteria: Iterable[SeriousCriterion],
+    grade: int | None,
+    fatal_outcome: bool,
+    onset: date | None,
+    end: date | None,
+) -> dict[str, str]:
+    """Hard checks of an adverse event's seriousness, grade and dates (RULES.md 8)."""
+    errors = {}
+    criteria = set(criteria)
+    if serious and not criteria:
+        errors["serious"] = "A serious adverse event needs at least one seriousness criterion."
+    if not serious and criteria:
+        errors["serious"] = (
+            "Seriousness criteria are ticked: mark the event serious or untick them."
+        )
+    if grade == FATAL_GRADE and not fatal_outcome:
+        errors["outcome"] = "Grade 5 means death: the outcome must be fatal."
+    if fatal_outcome and grade is not None and grade != FATAL_GRADE:
+        errors["grade"] = f"A fatal outcome is grade 5, not grade {grade}."
+    if onset and end and end < onset:
+        errors["end_date"] = (
+            f"The end ({end.isoformat()}) is before the onset ({onset.isoformat()}); "
+            "the end must be on or after the onset."
+        )
+    return errors
+
+
+def site_report_due(awareness: datetime) -> datetime:
+    """SA-1: when the site's report to the sponsor is due."""
+    return awareness + SITE_REPORT_WINDOW
+
+
+def site_report_overdue(awareness: datetime, notified: datetime | None, now: datetime) -> bool:
+    """SA-1 is overdue once 24 hours have passed without the sponsor being notified."""
+    due = site_report_due(awareness)
+    return notified > due if notified else now > due
+
+
+def susar_due(sponsor_awareness: date, *, fatal_or_life_threatening: bool) -> date:
+    """SA-2: the day a SUSAR is due to the authorities, from the sponsor's awareness."""
+    days = SUSAR_FATAL_DAYS if fatal_or_life_threatening else SUSAR_OTHER_DAYS
+    return sponsor_awareness + timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class AeFact:
+    """One adverse event as the summary needs it."""
+
+    subject: str
+    term: str
+    category: str
+    grade: int
+
+
+@dataclass
+class SummaryRow:
+    label: str
+    is_category: bool
+    any_grade: int
+    severe: int
+    percent_any: Decimal = field(default=Decimal(0))
+    percent_severe: Decimal = field(default=Decimal(0))
+
+
+def _percent(count: int, treated: int) -> Decimal:
+    if treated == 0:
+        return Decimal(0)
+    return (Decimal(count) * 100 / treated).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
+def ae_summary(
+    events: Iterable[AeFact], *, treated: int, categories: Sequence[str]
+) -> list[SummaryRow]:
+    """Table 2: for each category (in the order given) and each term under it, the subjects with
+    any grade and with grade 3-4, as N and % of treated subjects. A subject counts once per term
+    (and once per category), at their worst grade."""
+    worst_term: dict[tuple[str, str, str], int] = {}
+    worst_category: dict[tuple[str, str], int] = {}
+    for event in events:
+        key = (event.category, event.term, event.subject)
+        worst_term[key] = max(worst_term.get(key, 0), event.grade)
+        ckey = (event.category, event.subject)
+        worst_category[ckey] = max(worst_category.get(ckey, 0), event.grade)
+    rows = []
+    for category in categories:
+        subjects = {s: g for (c, s), g in worst_category.items() if c == category}
+        if not subjects:
+            continue
+        rows.append(_row(category, True, subjects.values(), treated))
+        terms = sorted({t for (c, t, _) in worst_term if c == category})
+        for term in terms:
+            grades = [g for (c, t, _), g in worst_term.items() if c == category and t == term]
+            rows.append(_row(term, False, grades, treated))
+    return rows
+
+
+def _row(label: str, is_category: bool, worst_grades: Iterable[int], treated: int) -> SummaryRow:
+    grades = list(worst_grades)
+    any_grade = len(grades)
+    severe = sum(1 for g in grades if g in SEVERE_GRADES)
+    return SummaryRow(
+        label=label,
+        is_category=is_category,
+        any_grade=any_grade,
+        severe=severe,
+        percent_any=_percent(any_grade, treated),
+        percent_severe=_percent(severe, treated),
+    )
+
+
+# The categories of the paper's Table 2, in its order; terms are CTCAE v5.0 term names.
+HEPATIC = "Hepatic impairment"
+CRS = "Cytokine release syndrome"
+INFECTION = "Infection"
+NEUROLOGIC = "Neurologic adverse events"
+LABORATORY = "Laboratory abnormalities"
+OTHER = "Other adverse events"
+TABLE_2_CATEGORIES = (HEPATIC, CRS, INFECTION, NEUROLOGIC, LABORATORY, OTHER)
+_CATEGORY_OF_TERM = {
+    "blood bilirubin increased": HEPATIC,
+    "alanine aminotransferase increased": HEPATIC,
+    "aspartate aminotransferase increased": HEPATIC,
+    "ggt increased": HEPATIC,
+    "alkaline phosphatase increased": HEPATIC,
+    "cytokine release syndrome": CRS,
+    "febrile neutropenia": INFECTION,
+    "muscle cramp": NEUROLOGIC,  # Table 2 lists muscle cramps with the neurologic events
+    "hypophosphatemia": LABORATORY,
+    "fibrinogen decreased": LABORATORY,
+    "hypoalbuminemia": LABORATORY,
+}
+_CATEGORY_OF_SOC = {
+    "infections and infestations": INFECTION,
+    "nervous system disorders": NEUROLOGIC,
+    "psychiatric disorders": NEUROLOGIC,
+    "investigations": LABORATORY,
+    "metabolism and nutrition disorders": LABORATORY,
+}
+
+
+def ae_category(term: str, soc: str) -> str:
+    """The Table 2 category of a CTCAE term: by term where the paper places it, else by SOC."""
+    return _CATEGORY_OF_TERM.get(term.lower()) or _CATEGORY_OF_SOC.get(soc.lower(), OTHER)

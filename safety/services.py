@@ -1,0 +1,414 @@
+"""Lab panels graded by CTCAE v5.0, adverse events with their checks, SAE clocks, Table 2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.services import audited_save
+from crf.access import Capability, sites_where
+from crf.models import BlinatumomabInfusion, Subject
+from crf.services import record_save
+from protocol import astct, ctcae, ctcae_terms, safety
+
+from .models import (
+    AdverseEvent,
+    AdverseEventInterruptionLink,
+    AdverseEventLabLink,
+    CtcaeTerm,
+    LabPanel,
+    LabValue,
+    SiteLabRange,
+)
+
+# --- Labs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabEntry:
+    """One value typed into a panel: test, value and unit, and the sample's reference range."""
+
+    test: str
+    value: Decimal
+    unit: str
+    lln: Decimal | None = None
+    uln: Decimal | None = None
+
+
+def site_ranges(site) -> dict[str, SiteLabRange]:
+    return {r.test: r for r in SiteLabRange.objects.filter(site=site)}
+
+
+def _baseline(subject: Subject, test: str, before: datetime) -> LabValue | None:
+    """RULES.md 5: the last value of the test before study day 1."""
+    day1 = timezone.make_aware(datetime.combine(subject.day1_date, datetime.min.time()))
+    return (
+        LabValue.objects.filter(
+            panel__subject=subject,
+            test=test,
+            panel__sampled_at__lt=min(day1, before),
+            entered_in_error=False,
+            panel__entered_in_error=False,
+        )
+        .order_by("-panel__sampled_at")
+        .first()
+    )
+
+
+def lab_value_grade(record: LabValue) -> None:
+    """Convert the value and its limits to the standard unit and grade it (CTCAE v5.0)."""
+    test = ctcae.LabTest(record.test)
+    try:
+        record.standard_value = ctcae.to_standard(test, record.value, record.unit)
+        uln = ctcae.to_standard(test, record.uln, record.unit) if record.uln is not None else None
+        lln = ctcae.to_standard(test, record.lln, record.unit) if record.lln is not None else None
+    except ctcae.UnitError as error:
+        raise ValidationError({"unit": str(error)}) from None
+    record.standard_unit = ctcae.STANDARD_UNIT[test]
+    baseline = _baseline(record.panel.subject, record.test, record.panel.sampled_at)
+    baseline_value = baseline_abnormal = None
+    if baseline is not None and baseline.uln is not None:
+        baseline_value = baseline.standard_value
+        baseline_abnormal = ctcae.is_baseline_abnormal(
+            baseline.standard_value, ctcae.to_standard(test, baseline.uln, baseline.unit)
+        )
+    try:
+        grade = ctcae.grade_lab(
+            test,
+            record.standard_value,
+            uln=uln,
+            lln=lln,
+            baseline=baseline_value,
+            baseline_abnormal=baseline_abnormal,
+        )
+    except ValueError as error:
+        raise ValidationError({"uln": str(error)}) from None
+    record.grade = grade.grade
+    record.grading_system = grade.system
+    record.grade_note = grade.note[:200]
+
+
+def lab_panel_record(
+    *, subject: Subject, sampled_at: datetime, local_lab: str, entries: list[LabEntry], user
+) -> LabPanel:
+    """Save a panel and its values, each graded; all or nothing."""
+    if not entries:
+        raise ValidationError("Enter at least one value.")
+    with transaction.atomic():
+        panel = record_save(
+            LabPanel(subject=subject, sampled_at=sampled_at, local_lab=local_lab), user=user
+        )
+        errors = {}
+        for entry in entries:
+            value = LabValue(
+                panel=panel,
+                test=entry.test,
+                value=entry.value,
+                unit=entry.unit,
+                lln=entry.lln,
+                uln=entry.uln,
+            )
+            try:
+                lab_value_grade(value)
+                record_save(value, user=user)
+            except ValidationError as invalid:
+                label = ctcae.LAB_TEST_LABELS[ctcae.LabTest(entry.test)]
+                for field, messages in invalid.message_dict.items():
+                    errors[f"{entry.test}_{field}"] = [f"{label}: {m}" for m in messages]
+        if errors:
+            raise ValidationError(errors)
+    return panel
+
+
+def lab_value_correct(record: LabValue, *, user, reason: str, expected_version: int | None = None):
+    """Correct a value (or its unit or range): regraded, with the reason in the audit trail."""
+    lab_value_grade(record)
+    return record_save(record, user=user, reason=reason, expected_version=expected_version)
+
+
+@dataclass(frozen=True)
+class UnreportedAbnormality:
+    value: LabValue
+    term: CtcaeTerm | None
+
+
+def unreported_lab_abnormalities(subject: Subject) -> list[UnreportedAbnormality]:
+    """Graded lab abnormalities (grade ≥ 1) with no adverse event of the matching CTCAE term
+    covering their date: listed for the investigator, who decides whether to report them."""
+    values = list(
+        LabValue.objects.filter(
+            panel__subject=subject,
+            grade__gte=1,
+            entered_in_error=False,
+            panel__entered_in_error=False,
+        ).select_related("panel")
+    )
+    if not values:
+        return []
+    aes = list(
+        AdverseEvent.objects.filter(subject=subject, entered_in_error=False).select_related("term")
+    )
+    codes = {code for value in values for code in _term_codes(value) if code}
+    terms = {t.meddra_code: t for t in CtcaeTerm.objects.filter(meddra_code__in=codes)}
+    found = []
+    for value in values:
+        day = timezone.localtime(value.panel.sampled_at).date()
+        term_codes = _term_codes(value)
+        covered = any(
+            ae.term.meddra_code in term_codes
+            and ae.onset_date <= day
+            and (ae.end_date is None or day <= ae.end_date)
+            for ae in aes
+        )
+        if not covered:
+            code = next((c for c in term_codes if c), None)
+            found.append(UnreportedAbnormality(value, terms.get(code)))
+    return found
+
+
+def _term_codes(value: LabValue) -> set[int]:
+    """The CTCAE term codes an abnormal value of this test may be reported under."""
+    pair = ctcae_terms.LAB_TERMS.get(ctcae.LabTest(value.test), (None, None))
+    return {code for code in pair if code}
+
+
+# --- Adverse events ----------------------------------------------------------------------------
+
+
+def derived_grade(ae: AdverseEvent) -> tuple[int | None, str]:
+    """The grade the findings give: ASTCT CRS for a CRS event with its findings, ICANS for a
+    neurological event with an ICE score; (None, CTCAE) otherwise."""
+    if (
+        ae.term.meddra_code == ctcae_terms.CYTOKINE_RELEASE_SYNDROME.meddra_code
+        and ae.crs_hypotension
+    ):
+        grade = astct.crs_grade(
+            fever=bool(ae.crs_fever),
+            hypotension=astct.Hypotension(ae.crs_hypotension),
+            oxygen=astct.OxygenSupport(ae.crs_oxygen or astct.OxygenSupport.NONE),
+            antipyretics_or_anticytokine=ae.crs_after_antipyretics,
+        )
+        return grade, astct.ASTCT_SYSTEM
+    if ae.ice_orientation is not None:
+        ice = astct.IceScore(
+            orientation=ae.ice_orientation,
+            naming=ae.ice_naming or 0,
+            commands=ae.ice_commands or 0,
+            writing=ae.ice_writing or 0,
+            attention=ae.ice_attention or 0,
+        )
+        grade = astct.icans_grade(
+            ice=ice,
+            unarousable=ae.icans_unarousable,
+            consciousness=astct.Consciousness(ae.icans_consciousness or "normal"),
+            seizure=astct.Seizure(ae.icans_seizure or "none"),
+            motor=astct.MotorFinding(ae.icans_motor or "none"),
+            raised_icp=astct.RaisedIcp(ae.icans_raised_icp or "none"),
+        )
+        return grade, astct.ASTCT_SYSTEM
+    return None, ctcae.GRADING_SYSTEM
+
+
+def adverse_event_errors(ae: AdverseEvent) -> dict[str, str]:
+    errors = {}
+    term_error = ctcae.grade_error(ae.term.as_protocol(), ae.grade)
+    if term_error:
+        errors["grade"] = term_error
+    criteria = [
+        safety.SeriousCriterion(name.removeprefix("criterion_"))
+        for name in AdverseEvent.CRITERIA
+        if getattr(ae, name)
+    ]
+    for field, message in safety.sae_errors(
+        serious=ae.serious,
+        criteria=criteria,
+        grade=ae.grade,
+        fatal_outcome=ae.outcome == AdverseEvent.Outcome.FATAL,
+        onset=ae.onset_date,
+        end=ae.end_date,
+    ).items():
+        errors.setdefault(field, message)
+    if ae.serious and ae.awareness_at is None:
+        errors.setdefault("awareness_at", "A serious event needs the time the site became aware.")
+    try:
+        grade, _ = derived_grade(ae)
+    except ValueError as error:
+        errors.setdefault("grade", str(error))
+        grade = None
+    if grade is not None and grade != ae.grade and not ae.grade_justification.strip():
+        errors.setdefault(
+            "grade_justification",
+            f"The findings give {astct.ASTCT_SYSTEM} grade {grade}: choose grade {grade} or "
+            "document why the grade differs.",
+        )
+    return errors
+
+
+def adverse_event_save(ae: AdverseEvent, *, user, reason="", expected_version=None, **options):
+    """Record or correct an adverse event; the grading system is stored with its grade."""
+    errors = adverse_event_errors(ae)
+    if errors:
+        raise ValidationError(errors)
+    _, system = derived_grade(ae)
+    ae.grading_system = system
+    return record_save(ae, user=user, reason=reason, expected_version=expected_version, **options)
+
+
+def adverse_event_links_set(ae: AdverseEvent, *, lab_values, interruptions, user) -> None:
+    """Relate the event to lab values and infusion interruptions; each link added or removed
+    is audited."""
+    for link_model, field, wanted in (
+        (AdverseEventLabLink, "lab_value", set(lab_values)),
+        (AdverseEventInterruptionLink, "interruption", set(interruptions)),
+    ):
+        current = {
+            getattr(link, field): link for link in link_model.objects.filter(adverse_event=ae)
+        }
+        for target in wanted - set(current):
+            audited_save(
+                link_model(adverse_event=ae, **{field: target}), user=user, reason="linked"
+            )
+        for target in set(current) - wanted:
+            link = current[target]
+            link._history_user = user
+            link._change_reason = "unlinked"
+            link.delete()
+
+
+def adverse_event_record(
+    ae: AdverseEvent,
+    *,
+    user,
+    lab_values=(),
+    interruptions=(),
+    reason="",
+    expected_version=None,
+    confirmed=frozenset(),
+) -> AdverseEvent:
+    """Save an adverse event and its links in one transaction."""
+    with transaction.atomic():
+        saved = adverse_event_save(
+            ae, user=user, reason=reason, expected_version=expected_version, confirmed=confirmed
+        )
+        adverse_event_links_set(
+            saved, lab_values=lab_values, interruptions=interruptions, user=user
+        )
+    return saved
+
+
+# --- SAE clocks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaeClock:
+    event: AdverseEvent
+    due: datetime
+    overdue: bool
+
+
+def sae_clocks(user, now: datetime | None = None) -> list[SaeClock]:
+    """SA-1: serious events at the user's sites whose sponsor notification is pending."""
+    now = now or timezone.now()
+    events = AdverseEvent.objects.filter(
+        subject__site__in=sites_where(user, Capability.VIEW_SUBJECTS),
+        serious=True,
+        sponsor_notified_at__isnull=True,
+        awareness_at__isnull=False,
+        entered_in_error=False,
+    ).select_related("subject", "term")
+    return [
+        SaeClock(
+            e,
+            safety.site_report_due(e.awareness_at),
+            safety.site_report_overdue(e.awareness_at, None, now),
+        )
+        for e in events.order_by("awareness_at")
+    ]
+
+
+@dataclass(frozen=True)
+class SusarDue:
+    event: AdverseEvent
+    due: date
+
+
+def susar_due_dates(user) -> list[SusarDue]:
+    """SA-2: SUSARs and the day each is due to the authorities (for the sponsor)."""
+    events = AdverseEvent.objects.filter(
+        subject__site__in=sites_where(user, Capability.VIEW_REPORTS)
+        | sites_where(user, Capability.VIEW_SUBJECTS),
+        susar=True,
+        sponsor_awareness_date__isnull=False,
+        entered_in_error=False,
+    ).select_related("subject", "term")
+    rows = []
+    for e in events:
+        fatal = e.criterion_death or e.criterion_life_threatening
+        rows.append(
+            SusarDue(e, safety.susar_due(e.sponsor_awareness_date, fatal_or_life_threatening=fatal))
+        )
+    return sorted(rows, key=lambda r: r.due)
+
+
+# --- The AE summary (Table 2) -----------------------------------------------------------------
+
+
+PERIOD_INFUSION = "infusion"
+PERIOD_STUDY = "study"
+
+
+def ae_summary_for(user, period: str = PERIOD_INFUSION) -> tuple[list[safety.SummaryRow], int]:
+    """Table 2 from the data of the sites the user sees: per category and term, subjects with
+    any grade and with grade 3-4, N (%) of treated subjects. Infusion period: events with onset
+    between a subject's first blinatumomab start and the end of their last cycle (or today)."""
+    sites = sites_where(user, Capability.VIEW_SUBJECTS) | sites_where(user, Capability.VIEW_REPORTS)
+    subjects = Subject.objects.filter(site__in=sites)
+    events = AdverseEvent.objects.filter(
+        subject__in=subjects, entered_in_error=False
+    ).select_related("term", "subject")
+    if period == PERIOD_INFUSION:
+        windows = _infusion_windows(subjects)
+        treated = len(windows)
+        facts = [
+            e
+            for e in events
+            if e.subject_id in windows
+            and windows[e.subject_id][0] <= e.onset_date <= windows[e.subject_id][1]
+        ]
+    else:
+        treated = subjects.filter(Q(courses__isnull=False) | Q(infusions__isnull=False)).distinct()
+        treated = treated.count()
+        facts = list(events)
+    rows = safety.ae_summary(
+        (
+            safety.AeFact(
+                e.subject.study_id,
+                e.term.term,
+                safety.ae_category(e.term.term, e.term.soc),
+                e.grade,
+            )
+            for e in facts
+        ),
+        treated=treated,
+        categories=safety.TABLE_2_CATEGORIES,
+    )
+    return rows, treated
+
+
+def _infusion_windows(subjects) -> dict[int, tuple[date, date]]:
+    today = timezone.localdate()
+    windows: dict[int, tuple[date, date]] = {}
+    for cycle in BlinatumomabInfusion.objects.filter(
+        subject__in=subjects, entered_in_error=False
+    ).order_by("started_at"):
+        start = timezone.localtime(cycle.started_at).date()
+        end = timezone.localtime(cycle.ended_at).date() if cycle.ended_at else today
+        first, last = windows.get(cycle.subject_id, (start, end))
+        windows[cycle.subject_id] = (min(first, start), max(last, end))
+    return windows

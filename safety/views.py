@@ -1,0 +1,235 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from audit.forms import add_errors
+from crf.access import Capability, subject_for, user_can
+from crf.editchecks import SoftChecksPending
+from protocol import ctcae, ctcae_terms, safety
+
+from . import services
+from .forms import AdverseEventForm, LabPanelForm, LabValueForm, SaeFollowUpForm
+from .models import AdverseEvent, CtcaeTerm, LabPanel, LabValue
+
+
+def _can_enter(user, subject) -> bool:
+    return user_can(user, Capability.ENTER_CLINICAL_DATA, subject.site)
+
+
+@login_required
+def subject_labs(request, study_id):
+    """The subject's lab panels with each value's CTCAE grade, the abnormalities not yet
+    reported as adverse events, and a new panel (ranges default from the site's settings)."""
+    subject = subject_for(request.user, study_id)
+    can_enter = _can_enter(request.user, subject)
+    form = None
+    if can_enter:
+        form = LabPanelForm(request.POST or None, ranges=services.site_ranges(subject.site))
+    if request.method == "POST":
+        if not can_enter:
+            raise PermissionDenied("Only the site's investigators enter lab results.")
+        if form.is_valid():
+            try:
+                services.lab_panel_record(
+                    subject=subject,
+                    sampled_at=form.cleaned_data["sampled_at"],
+                    local_lab=form.cleaned_data["local_lab"],
+                    entries=form.entries(),
+                    user=request.user,
+                )
+            except ValidationError as invalid:
+                add_errors(form, invalid)
+            else:
+                messages.success(request, "Lab panel saved.")
+                return redirect("safety:labs", study_id=study_id)
+    panels = (
+        LabPanel.objects.filter(subject=subject, entered_in_error=False)
+        .prefetch_related("values")
+        .order_by("-sampled_at")
+    )
+    return render(
+        request,
+        "safety/labs.html",
+        {
+            "subject": subject,
+            "panels": panels,
+            "form": form,
+            "unreported": services.unreported_lab_abnormalities(subject),
+            "can_enter": can_enter,
+        },
+    )
+
+
+@login_required
+def lab_value_edit(request, study_id, pk):
+    subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
+    value = get_object_or_404(
+        LabValue.objects.filter(panel__subject=subject, entered_in_error=False), pk=pk
+    )
+    form = LabValueForm(request.POST or None, instance=value)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save_audited(user=request.user, saver=_lab_value_saver)
+        if saved is not None:
+            messages.success(request, "Lab value corrected and regraded.")
+            return redirect("safety:labs", study_id=study_id)
+    return render(request, "safety/lab_value_form.html", {"form": form, "subject": subject})
+
+
+def _lab_value_saver(record, *, user, reason, expected_version, **options):
+    return services.lab_value_correct(
+        record, user=user, reason=reason, expected_version=expected_version
+    )
+
+
+@login_required
+def subject_adverse_events(request, study_id):
+    subject = subject_for(request.user, study_id)
+    events = (
+        AdverseEvent.objects.filter(subject=subject, entered_in_error=False)
+        .select_related("term", "created_by")
+        .order_by("-onset_date")
+    )
+    now = timezone.now()
+    rows = [
+        (
+            e,
+            safety.site_report_due(e.awareness_at) if e.serious and e.awareness_at else None,
+            e.serious
+            and e.awareness_at
+            and safety.site_report_overdue(e.awareness_at, e.sponsor_notified_at, now),
+        )
+        for e in events
+    ]
+    return render(
+        request,
+        "safety/adverse_events.html",
+        {"subject": subject, "rows": rows, "can_enter": _can_enter(request.user, subject)},
+    )
+
+
+@login_required
+def adverse_event_form(request, study_id, pk=None):
+    """Record or correct an adverse event. From a lab abnormality (?lab=ID) the form comes
+    prefilled with its CTCAE term, date and grade, and linked to the value."""
+    subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
+    if pk is not None:
+        instance = get_object_or_404(
+            AdverseEvent.objects.filter(subject=subject, entered_in_error=False), pk=pk
+        )
+    else:
+        instance = AdverseEvent(subject=subject)
+    initial = _prefill_from_lab(subject, request.GET.get("lab")) if pk is None else {}
+    form = AdverseEventForm(
+        request.POST or None, instance=instance, subject=subject, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = form.save_audited(
+                user=request.user,
+                saver=_ae_saver(form),
+                confirmed=form.confirmed_codes(),
+            )
+        except SoftChecksPending as pending:
+            form.show_warnings(pending.warnings)
+            saved = None
+        if saved is not None:
+            messages.success(request, f"Adverse event {saved.term.term} saved.")
+            return redirect("safety:adverse_events", study_id=study_id)
+    return render(
+        request,
+        "safety/adverse_event_form.html",
+        {
+            "form": form,
+            "subject": subject,
+            "record": instance,
+            "terms": CtcaeTerm.objects.order_by("term").only("term", "meddra_code", "soc"),
+        },
+    )
+
+
+def _ae_saver(form):
+    def save(record, *, user, reason, expected_version, confirmed=frozenset(), **options):
+        return services.adverse_event_record(
+            record,
+            user=user,
+            reason=reason,
+            expected_version=expected_version,
+            confirmed=confirmed,
+            lab_values=form.cleaned_data["lab_values"],
+            interruptions=form.cleaned_data["interruptions"],
+        )
+
+    return save
+
+
+def _prefill_from_lab(subject, lab_id) -> dict:
+    if not (lab_id or "").isdigit():
+        return {}
+    value = LabValue.objects.filter(
+        panel__subject=subject, pk=int(lab_id), entered_in_error=False
+    ).first()
+    if value is None or not value.grade:
+        return {}
+    high, low = ctcae_terms.LAB_TERMS.get(ctcae.LabTest(value.test), (None, None))
+    above = value.uln is not None and value.value > value.uln
+    code = (high if above else low) or high or low
+    term = CtcaeTerm.objects.filter(meddra_code=code).first()
+    return {
+        "term": term,
+        "verbatim": f"{value.get_test_display()} {value.value} {value.unit}",
+        "onset_date": timezone.localtime(value.panel.sampled_at).date(),
+        "grade": value.grade,
+        "lab_values": [value.pk],
+    }
+
+
+@login_required
+def sae_follow_up(request, study_id, pk):
+    subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
+    event = get_object_or_404(
+        AdverseEvent.objects.filter(subject=subject, serious=True, entered_in_error=False), pk=pk
+    )
+    from .models import SaeFollowUp
+
+    form = SaeFollowUpForm(request.POST or None, instance=SaeFollowUp(adverse_event=event))
+    if request.method == "POST" and form.is_valid():
+        from crf.services import record_save
+
+        if form.save_audited(user=request.user, saver=record_save) is not None:
+            messages.success(request, "Follow-up report saved.")
+            return redirect("safety:adverse_events", study_id=study_id)
+    return render(
+        request, "safety/follow_up_form.html", {"form": form, "subject": subject, "event": event}
+    )
+
+
+@login_required
+def ae_summary(request):
+    """The paper's Table 2 from live data (blinatumomab infusion period, or the whole study)."""
+    if not (
+        user_can(request.user, Capability.VIEW_SUBJECTS)
+        or user_can(request.user, Capability.VIEW_REPORTS)
+    ):
+        raise PermissionDenied("Your role does not allow this.")
+    period = request.GET.get("period", services.PERIOD_INFUSION)
+    if period not in {services.PERIOD_INFUSION, services.PERIOD_STUDY}:
+        period = services.PERIOD_INFUSION
+    rows, treated = services.ae_summary_for(request.user, period)
+    return render(
+        request, "safety/ae_summary.html", {"rows": rows, "treated": treated, "period": period}
+    )
+
+
+@login_required
+def sae_overview(request):
+    """Open SAE clocks (SA-1) of the user's sites and SUSAR due dates (SA-2)."""
+    return render(
+        request,
+        "safety/sae.html",
+        {
+            "clocks": services.sae_clocks(request.user),
+            "susars": services.susar_due_dates(request.user),
+        },
+    )
