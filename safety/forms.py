@@ -8,6 +8,7 @@ from protocol import ctcae
 from .models import AdverseEvent, CtcaeTerm, LabValue, SaeFollowUp
 
 TERM_WITH_CODE = re.compile(r"\((\d{6,9})\)\s*$")
+SMALL_INPUT = {"class": "form-control form-control-sm", "step": "any"}
 
 
 class LabPanelForm(forms.Form):
@@ -25,13 +26,15 @@ class LabPanelForm(forms.Form):
             units = ctcae.ALLOWED_UNITS[test]
             label = ctcae.LAB_TEST_LABELS[test]
             self.fields[f"{test}_value"] = forms.DecimalField(
-                label=label, required=False, min_value=0, max_digits=12, decimal_places=4
-            )
+                label=label, required=False, min_value=0, max_digits=12, decimal_places=4,
+                widget=forms.NumberInput(attrs=SMALL_INPUT),
+            )  # fmt: skip
             self.fields[f"{test}_unit"] = forms.ChoiceField(
                 label=f"{label} unit",
                 choices=[(u, u) for u in units],
                 required=False,
                 initial=default.unit if default else ctcae.STANDARD_UNIT[test],
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
             )
             for limit in ("lln", "uln"):
                 self.fields[f"{test}_{limit}"] = forms.DecimalField(
@@ -41,6 +44,7 @@ class LabPanelForm(forms.Form):
                     max_digits=12,
                     decimal_places=4,
                     initial=getattr(default, limit) if default else None,
+                    widget=forms.NumberInput(attrs=SMALL_INPUT),
                 )
             self.tests.append(
                 (test, [self[f"{test}_{part}"] for part in ("value", "unit", "lln", "uln")])

@@ -32,6 +32,8 @@ def main() -> None:
         page.screenshot(path=OUT / "infusion.png", full_page=True)
         page.goto(f"{BASE}/subjects/1-01/mrd/")
         page.screenshot(path=OUT / "mrd.png", full_page=True)
+        page.goto(f"{BASE}/subjects/1-01/labs/")
+        page.screenshot(path=OUT / "labs.png", full_page=True)
         page.goto(f"{BASE}/subjects/enrol/")
         page.screenshot(path=OUT / "screening.png", full_page=True)
         browser.close()

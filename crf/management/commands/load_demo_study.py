@@ -126,6 +126,7 @@ class Command(BaseCommand):
             investigator = Membership.objects.filter(role=Role.INVESTIGATOR, site=sites[1]).first()
             _demo_treatment(first, investigator.user)
             _demo_mrd(first, investigator.user, User.objects.get(username="centrallab"))
+            _demo_safety(first, investigator.user)
         self.stdout.write(
             f"Demo study ready: {Site.objects.count()} sites, {Subject.objects.count()} subjects"
             + (f"; new users: {', '.join(created)}" if created else "; nothing new.")
@@ -246,3 +247,62 @@ def _demo_mrd(subject: Subject, investigator, lab) -> None:
     result(w11, "qpcr", "pnq", quantitative_range=Decimal("1E-4"), sensitivity=Decimal("1E-5"))
     result(w11, "ngs", "negative", sensitivity=Decimal("1E-6"))
     sample("W18", 120)
+
+
+def _demo_safety(subject: Subject, user) -> None:
+    """ALT rising on day 14 of the infusion (grade 3) reported as an AE, and a grade 1 CRS."""
+    from safety.models import AdverseEvent, CtcaeTerm
+    from safety.services import LabEntry, adverse_event_record, lab_panel_record
+
+    def panel(day: int, alt: str, ast: str):
+        return lab_panel_record(
+            subject=subject,
+            sampled_at=_at(subject, day, 7),
+            local_lab="IHBT central laboratory",
+            entries=[
+                LabEntry("alt", Decimal(alt), "U/L", uln=Decimal(40)),
+                LabEntry("ast", Decimal(ast), "U/L", uln=Decimal(40)),
+                LabEntry("bilirubin", Decimal(12), "µmol/L", uln=Decimal(21)),
+                LabEntry("platelets", Decimal(62), "10^9/L", lln=Decimal(150)),
+            ],
+            user=user,
+        )
+
+    panel(-2, "28", "30")
+    high = panel(14, "262", "150")
+    panel(16, "75", "52")
+    day = schedule.date_of_study_day
+    adverse_event_record(
+        AdverseEvent(
+            subject=subject,
+            term=CtcaeTerm.objects.get(term="Alanine aminotransferase increased"),
+            verbatim="ALT elevation on blinatumomab",
+            onset_date=day(subject.day1_date, 14),
+            end_date=day(subject.day1_date, 20),
+            grade=3,
+            relationship_blinatumomab="probable",
+            relationship_chemotherapy="possible",
+            action_blinatumomab="interrupted",
+            outcome="recovered",
+        ),
+        user=user,
+        lab_values=list(high.values.filter(test="alt")),
+    )
+    adverse_event_record(
+        AdverseEvent(
+            subject=subject,
+            term=CtcaeTerm.objects.get(term="Cytokine release syndrome"),
+            verbatim="fever 38.6 after start",
+            onset_date=day(subject.day1_date, 12),
+            end_date=day(subject.day1_date, 13),
+            grade=1,
+            crs_fever=True,
+            crs_hypotension="none",
+            crs_oxygen="none",
+            relationship_blinatumomab="definite",
+            relationship_chemotherapy="not_related",
+            action_blinatumomab="none",
+            outcome="recovered",
+        ),
+        user=user,
+    )
