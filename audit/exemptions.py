@@ -20,5 +20,7 @@ UNAUDITED_MODELS: dict[str, str] = {
     "it created or corrected are audited rows of mrd.MrdResult.",
     "safety.ctcaeterm": "Reference terminology (NCI CTCAE v5.0), loaded from the shipped list or "
     "the NCI file; the grade of every adverse event is audited with the event.",
+    "alerts.evaluationmark": "A work queue entry (subject to re-evaluate), not trial data; removed "
+    "once the evaluation ran.",
     "accounts.accountevent": "Itself an audit record, kept append-only by a PostgreSQL trigger.",
 }

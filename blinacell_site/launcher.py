@@ -115,6 +115,8 @@ def test(pytest_args: list[str]) -> int:
     env, services = service_environment()
     os.environ.update(env)
     os.environ["BLINACELL_TESTING"] = "1"
+    # A queue of this run's own: no other run's (or make run's) worker takes its tasks.
+    os.environ.setdefault("CELERY_QUEUE", f"blinacell-test-{os.getpid()}")
     try:
         return subprocess.run(_python("-m", "pytest", *pytest_args), cwd=PROJECT_DIR).returncode
     finally:

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "crf",
     "mrd",
     "safety",
+    "alerts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "simple_history",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -79,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crf.context_processors.study_roles",
                 "accounts.context_processors.session_expiry",
+                "alerts.context_processors.alert_counts",
             ],
         },
     },
@@ -177,8 +180,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# One queue per installation (tests use their own, so a test run never feeds another's worker).
+CELERY_TASK_DEFAULT_QUEUE = env.text("CELERY_QUEUE", default="blinacell")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    # A task not acknowledged within this time (its worker died) is delivered again.
+    "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", default=300),
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = env.text(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".local" / "celerybeat-schedule")
 )
@@ -187,10 +198,31 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": timedelta(hours=6),
     },
+    # Subjects whose evaluation message was lost or never sent (broker down).
+    "evaluate-marked-subjects": {
+        "task": "alerts.tasks.evaluate_marked_subjects",
+        "schedule": timedelta(seconds=env.integer("ALERTS_RECONCILE_SECONDS", default=60)),
+    },
+    # Time-based rules (SAE clock, overdue visits, missing week-11 MRD, interruption length).
+    "evaluate-time-rules": {
+        "task": "alerts.tasks.evaluate_all_subjects",
+        "schedule": timedelta(minutes=env.integer("ALERTS_TIME_RULES_MINUTES", default=5)),
+    },
 }
 
+# Fault tests only: evaluation tasks wait this long before working, so a test can kill a worker
+# while it holds a task. Always 0 in use.
+ALERTS_EVALUATION_PAUSE_SECONDS = env.integer("ALERTS_EVALUATION_PAUSE_SECONDS", default=0)
+
 # --- E-mail ---------------------------------------------------------------------------------
+# Console by default; SMTP with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and
+# EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS.
 EMAIL_BACKEND = env.text("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.text("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.text("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.text("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", default="ecrf@blinacell.invalid")
 
 # --- Security headers ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("mrd.urls")),
     path("", include("safety.urls")),
+    path("", include("alerts.urls")),
     path("subjects/", include("crf.urls")),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from alerts.marking import subject_changed
 from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import Subject
@@ -69,7 +70,10 @@ def result_save(
         raise ValidationError(errors)
     if result._state.adding and not reason:
         reason = "result reported"
-    return audited_save(result, user=user, reason=reason, expected_version=expected_version)
+    with transaction.atomic():
+        saved = audited_save(result, user=user, reason=reason, expected_version=expected_version)
+        subject_changed(result.sample.subject)
+    return saved
 
 
 def samples_visible_to(user) -> QuerySet[MrdSample]:

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from alerts.marking import subject_changed
 from audit.services import audited_save
 from crf.access import Capability, user_can
 from protocol import mrd
@@ -276,6 +277,10 @@ def upload_commit(upload: MrdUpload, user) -> UploadPreview:
         for row in preview.rows:
             if row.action == "correction":
                 audited_save(row.result, user=user, reason=f"{row.reason} ({reason})")
+        for subject in {
+            row.result.sample.subject for row in preview.rows if row.action != "unchanged"
+        }:
+            subject_changed(subject)
         upload.status = MrdUpload.Status.COMMITTED
         upload.committed_at = timezone.now()
         upload.rows_created = len(new)

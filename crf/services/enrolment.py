@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from alerts.marking import subject_changed
 from audit.services import audited_save
 from protocol import checks, identifiers, schedule
 
@@ -137,6 +138,7 @@ def _enrol(*, screening: Screening, day1_date: date, user) -> Subject:
         reason="enrolled",
     )
     visits_plan(subject=subject, user=user)
+    subject_changed(subject)
     return subject
 
 

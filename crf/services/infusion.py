@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from alerts.marking import subject_changed
 from audit.services import audited_save
 from protocol import dosing, infusion, schedule
 
@@ -124,6 +125,7 @@ def infusion_start(
             user=user,
             reason="infusion started",
         )
+        subject_changed(subject)
     return record
 
 
@@ -141,11 +143,14 @@ def infusion_dose_change(
         ),
     )
     _check(proposed, dose_field="at")
-    return audited_save(
-        InfusionDoseChange(infusion=record, kind=kind, at=at, ug_per_day=ug_per_day),
-        user=user,
-        reason=f"dose {kind.replace('_', ' ')}",
-    )
+    with transaction.atomic():
+        change = audited_save(
+            InfusionDoseChange(infusion=record, kind=kind, at=at, ug_per_day=ug_per_day),
+            user=user,
+            reason=f"dose {kind.replace('_', ' ')}",
+        )
+        subject_changed(record.subject)
+    return change
 
 
 def infusion_interrupt(
@@ -163,13 +168,16 @@ def infusion_interrupt(
         ),
     )
     _check(proposed)
-    return audited_save(
-        InfusionInterruption(
-            infusion=record, started_at=started_at, reason=reason, reason_other=reason_other
-        ),
-        user=user,
-        reason="infusion interrupted",
-    )
+    with transaction.atomic():
+        interruption = audited_save(
+            InfusionInterruption(
+                infusion=record, started_at=started_at, reason=reason, reason_other=reason_other
+            ),
+            user=user,
+            reason="infusion interrupted",
+        )
+        subject_changed(record.subject)
+    return interruption
 
 
 def infusion_restart(
@@ -206,6 +214,7 @@ def infusion_restart(
             user=user,
             reason="infusion restarted",
         )
+        subject_changed(record.subject)
     return interruption
 
 
@@ -249,7 +258,10 @@ def infusion_end(
     record.ended_at = ended_at
     record.end_reason = end_reason
     record.discontinuation_reason = discontinuation_reason
-    return audited_save(record, user=user, reason=f"infusion ended: {end_reason}")
+    with transaction.atomic():
+        ended = audited_save(record, user=user, reason=f"infusion ended: {end_reason}")
+        subject_changed(record.subject)
+    return ended
 
 
 @dataclass(frozen=True)

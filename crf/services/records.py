@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 
+from alerts.marking import subject_changed
 from audit.services import audited_save
 
 from .. import editchecks
@@ -40,6 +41,7 @@ def record_save(
         follow_up = AFTER_SAVE.get(type(saved))
         if follow_up:
             follow_up(saved, user)
+        subject_changed(subject)
     return saved
 
 

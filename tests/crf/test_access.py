@@ -50,6 +50,7 @@ def _url_kwargs(url_name: str, subject) -> dict:
         "crf:infusion_action": {"action": "interrupt"},
         "mrd:subject": {},
         "safety:labs": {},
+        "alerts:decision": {},
         "safety:lab_value": {"pk": LabValue.objects.get(panel__subject=subject).pk},
         "safety:adverse_events": {},
         "safety:adverse_event_new": {},

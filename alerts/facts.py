@@ -1,0 +1,145 @@
+"""A subject's facts for protocol/rules.py, loaded in a fixed, small number of queries."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from crf.models import BlinatumomabInfusion, Subject, Visit
+from mrd.models import MrdResult
+from protocol import ctcae, ctcae_terms, rules, safety, schedule
+from safety.models import AdverseEvent, LabValue
+
+from .models import ProtocolDecision
+
+
+def _times_uln(value: LabValue):
+    if value.uln in (None, 0):
+        return None
+    test = ctcae.LabTest(value.test)
+    uln = ctcae.to_standard(test, value.uln, value.unit)
+    return value.standard_value / uln if uln else None
+
+
+def _ae_category(event: AdverseEvent) -> str:
+    if event.term.meddra_code == ctcae_terms.CYTOKINE_RELEASE_SYNDROME.meddra_code:
+        return "crs"
+    category = safety.ae_category(event.term.term, event.term.soc)
+    return {
+        safety.NEUROLOGIC: "neurological",
+        safety.HEPATIC: "hepatic",
+        safety.INFECTION: "infection",
+    }.get(category, "other")
+
+
+def subject_facts(subject: Subject) -> rules.SubjectFacts:
+    version = subject.protocol_version
+    day11 = getattr(subject, "day11", None) if hasattr(subject, "day11") else None
+    response = subject.day40.response if hasattr(subject, "day40") else None
+    cycles = []
+    for cycle in (
+        BlinatumomabInfusion.objects.filter(subject=subject, entered_in_error=False)
+        .prefetch_related("dose_changes", "interruptions")
+        .order_by("cycle")
+    ):
+        cycles.append(
+            rules.CycleFact(
+                record=f"cycle:{cycle.pk}",
+                cycle=cycle.cycle,
+                start=cycle.started_at,
+                end=cycle.ended_at,
+                end_reason=cycle.end_reason,
+                dose_changes=tuple(
+                    rules.DoseChangeFact(f"dose:{d.pk}", d.at, d.ug_per_day, d.kind)
+                    for d in sorted(cycle.dose_changes.all(), key=lambda d: d.at)
+                    if not d.entered_in_error
+                ),
+                interruptions=tuple(
+                    rules.InterruptionFact(
+                        f"interruption:{i.pk}", i.started_at, i.ended_at, i.reason
+                    )
+                    for i in sorted(cycle.interruptions.all(), key=lambda i: i.started_at)
+                    if not i.entered_in_error
+                ),
+            )
+        )
+    labs = tuple(
+        rules.LabFact(
+            record=f"lab:{v.pk}",
+            test=v.test,
+            sampled_at=v.panel.sampled_at,
+            grade=v.grade,
+            times_uln=_times_uln(v),
+        )
+        for v in LabValue.objects.filter(
+            panel__subject=subject, entered_in_error=False, panel__entered_in_error=False
+        ).select_related("panel")
+    )
+    aes = tuple(
+        rules.AeFact(
+            record=f"ae:{e.pk}",
+            category=_ae_category(e),
+            grade=e.grade,
+            onset=e.onset_date,
+            end=e.end_date,
+            serious=e.serious,
+            awareness_at=e.awareness_at,
+            sponsor_notified_at=e.sponsor_notified_at,
+        )
+        for e in AdverseEvent.objects.filter(
+            subject=subject, entered_in_error=False
+        ).select_related("term")
+    )
+    mrd = tuple(
+        rules.MrdFact(
+            record=f"mrd:{r.pk}",
+            timepoint=r.sample.timepoint,
+            study_day=schedule.study_day(subject.day1_date, r.sample.sampled_on),
+            result=r.as_protocol(),
+        )
+        for r in MrdResult.objects.filter(
+            sample__subject=subject, entered_in_error=False, sample__entered_in_error=False
+        )
+        .select_related("sample")
+        .order_by("sample__sampled_on", "id")
+    )
+    visits = tuple(
+        rules.VisitFact(
+            record=f"visit:{v.pk}",
+            code=v.code,
+            name=v.name,
+            window_end=v.window_end,
+            has_data=v.actual_date is not None,
+            missed=v.missed,
+        )
+        for v in Visit.objects.filter(subject=subject, entered_in_error=False)
+    )
+    decisions = tuple(
+        rules.DecisionFact(f"decision:{d.pk}", d.kind, d.decided_on, d.about)
+        for d in ProtocolDecision.objects.filter(subject=subject, entered_in_error=False)
+    )
+    return rules.SubjectFacts(
+        study_id=subject.study_id,
+        day1=subject.day1_date,
+        blinatumomab_rule=version.blinatumomab_rule if version else "BD-2",
+        day11_blasts=day11.marrow_blasts_percent if day11 else None,
+        settings=version.settings if version else schedule.DEFAULT_SETTINGS,
+        cycles=tuple(cycles),
+        labs=labs,
+        aes=aes,
+        mrd=mrd,
+        day40_response=response,
+        visits=visits,
+        decisions=decisions,
+    )
+
+
+def subject_for_evaluation(subject_id: int) -> Subject:
+    return (
+        Subject.objects.select_related("protocol_version", "day11", "day40", "site")
+        .filter(pk=subject_id)
+        .first()
+    )
+
+
+def now():
+    return timezone.localtime()

@@ -1,0 +1,32 @@
+"""Marking a subject for evaluation when its data changes, and enqueuing the evaluation."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+def subject_changed(subject) -> None:
+    """Mark the subject in the current transaction and, once it commits, enqueue one
+    evaluation. Nothing is enqueued for a rolled-back change; if the broker is down the save
+    still succeeds and the mark waits for the periodic reconciliation."""
+    from .models import EvaluationMark
+
+    EvaluationMark.objects.update_or_create(
+        subject_id=subject.pk, defaults={"marked_at": timezone.now()}
+    )
+    transaction.on_commit(lambda: enqueue_evaluation(subject.pk))
+
+
+def enqueue_evaluation(subject_id: int) -> bool:
+    from .tasks import evaluate_subject
+
+    try:
+        # No retry: a save must not wait on a broker that is down; the mark stays.
+        evaluate_subject.apply_async(args=[subject_id], retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure: the reconciliation job catches up
+        log.warning("broker unavailable: subject %s stays marked for evaluation", subject_id)
+        return False
+    return True

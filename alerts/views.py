@@ -1,0 +1,98 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+
+from audit.forms import add_errors
+from crf.access import Capability, subject_for
+from crf.services import record_save
+from protocol import rules
+
+from .forms import AcknowledgeForm, AlertFilterForm, DecisionForm
+from .models import Alert, ProtocolDecision
+from .services import alert_acknowledge, alerts_for
+
+PER_PAGE = 25
+# The decision that clears an alert, for the rules cleared by one.
+DECISION_FOR_RULE = {
+    "AL-HEP": ProtocolDecision.Kind.HEP_JUSTIFICATION,
+    "AL-DOSE": ProtocolDecision.Kind.DOSE_DEVIATION,
+    "AL-MRD-TRIGGER": ProtocolDecision.Kind.MRD_REFERRAL,
+    "AL-MOL-RELAPSE": ProtocolDecision.Kind.MRD_REFERRAL,
+    "AL-REFRACTORY": ProtocolDecision.Kind.OFF_PROTOCOL,
+    "AL-W11-MISSING": ProtocolDecision.Kind.W11_MISSING,
+}
+
+
+@login_required
+def inbox(request):
+    alerts = alerts_for(request.user)
+    filters = AlertFilterForm(request.GET or {"status": "active"})
+    if filters.is_valid():
+        status = filters.cleaned_data["status"]
+        if status == "active":
+            alerts = alerts.filter(status__in=Alert.ACTIVE)
+        elif status:
+            alerts = alerts.filter(status=status)
+        if filters.cleaned_data["rule"]:
+            alerts = alerts.filter(rule=filters.cleaned_data["rule"].upper())
+        if filters.cleaned_data["severity"]:
+            alerts = alerts.filter(severity=filters.cleaned_data["severity"])
+        if filters.cleaned_data["site"]:
+            alerts = alerts.filter(subject__site__number=filters.cleaned_data["site"])
+    page = Paginator(alerts.order_by("-raised_at", "-id"), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "alerts/inbox.html",
+        {"page": page, "filters": filters, "query": query.urlencode(), "rules": rules.RULES},
+    )
+
+
+@login_required
+def alert_detail(request, pk):
+    alert = get_object_or_404(alerts_for(request.user), pk=pk)
+    form = AcknowledgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            alert_acknowledge(
+                alert,
+                user=request.user,
+                comment=form.cleaned_data["comment"],
+                close=form.cleaned_data["close"],
+            )
+        except ValidationError as invalid:
+            add_errors(form, invalid)
+        else:
+            messages.success(request, f"Alert {alert.rule} {alert.get_status_display().lower()}.")
+            return redirect("alerts:detail", pk=pk)
+    return render(
+        request,
+        "alerts/detail.html",
+        {
+            "alert": alert,
+            "form": form,
+            "rule_text": rules.RULES.get(alert.rule, ""),
+            "decision_kind": DECISION_FOR_RULE.get(alert.rule),
+            "history": alert.history.select_related("history_user").order_by("-history_date"),
+        },
+    )
+
+
+@login_required
+def decision_form(request, study_id):
+    """Record the decision the protocol asks for (it clears the alert it is about)."""
+    subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
+    instance = ProtocolDecision(
+        subject=subject, about=request.GET.get("about", "")[:40], kind=request.GET.get("kind", "")
+    )
+    form = DecisionForm(request.POST or None, instance=instance)
+    if request.method == "POST":
+        if form.is_valid() and form.save_audited(user=request.user, saver=record_save):
+            messages.success(request, "Decision recorded; the alert is re-evaluated.")
+            return redirect("alerts:inbox")
+    return render(request, "alerts/decision_form.html", {"form": form, "subject": subject})

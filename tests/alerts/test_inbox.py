@@ -1,0 +1,146 @@
+"""Alerts for people: inbox by role and site, acknowledgement with a comment, decisions, mail."""
+
+import datetime
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts.models import Alert, ProtocolDecision
+from alerts.services import subject_evaluate
+from crf.models import ResponseAssessment, Role
+from crf.services import record_save
+from tests.factories import (
+    baseline_for,
+    day11_for,
+    enrol,
+    infusion_started_for,
+    lab_panel_for,
+    user_with_role,
+)
+
+
+def _hep_subject(site, investigator):
+    subject = enrol(
+        site, by=investigator, day1_date=timezone.localdate() - datetime.timedelta(days=20)
+    )
+    baseline_for(subject, by=investigator)
+    day11_for(subject, by=investigator)
+    infusion_started_for(subject, by=investigator)
+    lab_panel_for(subject, by=investigator, alt="240", uln="40", days=13)
+    return subject
+
+
+@pytest.mark.django_db
+def test_evaluation_is_idempotent(site_a, investigator_a):
+    subject = _hep_subject(site_a, investigator_a)
+    first = subject_evaluate(subject.pk)
+    second = subject_evaluate(subject.pk)
+    assert first.created >= 1 and second.created == 0
+    assert Alert.objects.filter(subject=subject, rule="AL-HEP").count() == 1
+
+
+@pytest.mark.django_db
+def test_inbox_shows_alerts_for_the_users_role_and_site_only(
+    client, site_a, site_b, investigator_a
+):
+    subject = _hep_subject(site_a, investigator_a)
+    subject_evaluate(subject.pk)
+    client.force_login(investigator_a)
+    page = client.get(reverse("alerts:inbox"))
+    assert "AL-HEP" in page.content.decode()
+    assert 'id="open-alerts"' in page.content.decode()
+    client.force_login(user_with_role(Role.INVESTIGATOR, site_b))
+    assert "AL-HEP" not in client.get(reverse("alerts:inbox")).content.decode()
+    client.force_login(user_with_role(Role.CENTRAL_LAB, None))
+    assert "AL-HEP" not in client.get(reverse("alerts:inbox")).content.decode()
+    other = Alert.objects.get(rule="AL-HEP")
+    assert client.get(reverse("alerts:detail", args=[other.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_acknowledging_needs_a_comment_and_is_audited(client, site_a, investigator_a):
+    subject = _hep_subject(site_a, investigator_a)
+    subject_evaluate(subject.pk)
+    alert = Alert.objects.get(rule="AL-HEP")
+    client.force_login(investigator_a)
+    url = reverse("alerts:detail", args=[alert.pk])
+    detail = client.get(url).content.decode()
+    assert "RULES.md" in detail and "Clears when" in detail
+    refused = client.post(url, {"comment": ""})
+    assert "This field is required." in refused.content.decode()
+    client.post(url, {"comment": "infusion stopped at 10:00, patient informed"})
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.ACKNOWLEDGED
+    latest = alert.history.first()
+    assert latest.history_user == investigator_a
+    assert "infusion stopped" in latest.history_change_reason
+
+
+@pytest.mark.django_db
+def test_urgent_alert_is_mailed_once(site_a, investigator_a, django_capture_on_commit_callbacks):
+    investigator_a.email = "inv@example.org"
+    investigator_a.save()
+    monitor = user_with_role(Role.MONITOR, site_a, email="mon@example.org")
+    subject = _hep_subject(site_a, investigator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        subject_evaluate(subject.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        subject_evaluate(subject.pk)
+    hep = [m for m in mail.outbox if "AL-HEP" in m.body]
+    assert len(hep) == 1
+    assert set(hep[0].to) == {"inv@example.org", monitor.email}
+
+
+@pytest.mark.django_db
+def test_referral_decision_clears_the_mrd_trigger(site_a, investigator_a):
+    from decimal import Decimal
+
+    from mrd.models import MrdResult
+    from mrd.services import result_save, sample_record
+
+    subject = enrol(
+        site_a, by=investigator_a, day1_date=timezone.localdate() - datetime.timedelta(days=140)
+    )
+    baseline_for(subject, by=investigator_a)
+    record_save(
+        ResponseAssessment(
+            subject=subject, assessed_on=subject.day1_date + datetime.timedelta(days=39),
+            response="CR",
+        ),
+        user=investigator_a,
+    )  # fmt: skip
+    sample = sample_record(
+        subject=subject, timepoint="W18", material="bone_marrow",
+        sampled_on=subject.day1_date + datetime.timedelta(days=120), user=investigator_a,
+    )  # fmt: skip
+    result = result_save(
+        MrdResult(sample=sample, method="qpcr", result_class="quantifiable",
+                  value=Decimal("0.00023"), report_date=sample.sampled_on),
+        user=user_with_role(Role.CENTRAL_LAB, None),
+    )  # fmt: skip
+    subject_evaluate(subject.pk)
+    alert = Alert.objects.get(subject=subject, rule="AL-MRD-TRIGGER")
+    assert alert.status == Alert.Status.OPEN
+    record_save(
+        ProtocolDecision(
+            subject=subject, kind="mrd_referral", about=f"mrd:{result.pk}",
+            decided_on=timezone.localdate(), cd19_positive=True, blinatumomab_cycles=1,
+            details="CD19 positive on flow; one cycle then HSCT",
+        ),
+        user=investigator_a,
+    )  # fmt: skip
+    subject_evaluate(subject.pk)
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.RESOLVED and alert.resolved_at is not None
+
+
+@pytest.mark.django_db
+def test_evaluate_rules_command(site_a, investigator_a):
+    subject = _hep_subject(site_a, investigator_a)
+    call_command("evaluate_rules", "--subject", subject.study_id)
+    assert Alert.objects.filter(subject=subject, rule="AL-HEP").exists()
+    call_command("evaluate_rules")
+    assert Alert.objects.filter(subject=subject, rule="AL-HEP").count() == 1

