@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format manage docker-up clean-data bench-mrd-upload
+.PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
+	bench-alerts-latency
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,14 @@ manage: $(VENV)/.installed-run
 ROWS ?= 3000
 bench-mrd-upload: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/mrd_upload.py $(ROWS)
+
+SIZES ?= 100 1000 5000
+bench-alerts-scale: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/alerts_scale.py $(SIZES)
+
+SAVES ?= 200
+bench-alerts-latency: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/alerts_latency.py $(SAVES)
 
 docker-up:
 	docker compose up --build

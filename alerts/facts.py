@@ -32,104 +32,144 @@ def _ae_category(event: AdverseEvent) -> str:
 
 
 def subject_facts(subject: Subject) -> rules.SubjectFacts:
-    version = subject.protocol_version
-    day11 = getattr(subject, "day11", None) if hasattr(subject, "day11") else None
-    response = subject.day40.response if hasattr(subject, "day40") else None
-    cycles = []
-    for cycle in (
-        BlinatumomabInfusion.objects.filter(subject=subject, entered_in_error=False)
+    return subjects_facts([subject])[subject.pk]
+
+
+def _group(rows, key) -> dict:
+    grouped: dict = {}
+    for row in rows:
+        grouped.setdefault(key(row), []).append(row)
+    return grouped
+
+
+def subjects_facts(subjects: list[Subject]) -> dict[int, rules.SubjectFacts]:
+    """The facts of many subjects in a fixed number of queries (one per kind of record)."""
+    ids = [s.pk for s in subjects]
+    cycles = _group(
+        BlinatumomabInfusion.objects.filter(subject_id__in=ids, entered_in_error=False)
         .prefetch_related("dose_changes", "interruptions")
-        .order_by("cycle")
-    ):
-        cycles.append(
-            rules.CycleFact(
-                record=f"cycle:{cycle.pk}",
-                cycle=cycle.cycle,
-                start=cycle.started_at,
-                end=cycle.ended_at,
-                end_reason=cycle.end_reason,
-                dose_changes=tuple(
-                    rules.DoseChangeFact(f"dose:{d.pk}", d.at, d.ug_per_day, d.kind)
-                    for d in sorted(cycle.dose_changes.all(), key=lambda d: d.at)
-                    if not d.entered_in_error
-                ),
-                interruptions=tuple(
-                    rules.InterruptionFact(
-                        f"interruption:{i.pk}", i.started_at, i.ended_at, i.reason
-                    )
-                    for i in sorted(cycle.interruptions.all(), key=lambda i: i.started_at)
-                    if not i.entered_in_error
-                ),
-            )
-        )
-    labs = tuple(
-        rules.LabFact(
-            record=f"lab:{v.pk}",
-            test=v.test,
-            sampled_at=v.panel.sampled_at,
-            grade=v.grade,
-            times_uln=_times_uln(v),
-        )
-        for v in LabValue.objects.filter(
-            panel__subject=subject, entered_in_error=False, panel__entered_in_error=False
-        ).select_related("panel")
+        .order_by("cycle"),
+        lambda c: c.subject_id,
     )
-    aes = tuple(
-        rules.AeFact(
-            record=f"ae:{e.pk}",
-            category=_ae_category(e),
-            grade=e.grade,
-            onset=e.onset_date,
-            end=e.end_date,
-            serious=e.serious,
-            awareness_at=e.awareness_at,
-            sponsor_notified_at=e.sponsor_notified_at,
-        )
-        for e in AdverseEvent.objects.filter(
-            subject=subject, entered_in_error=False
-        ).select_related("term")
+    labs = _group(
+        LabValue.objects.filter(
+            panel__subject_id__in=ids, entered_in_error=False, panel__entered_in_error=False
+        ).select_related("panel"),
+        lambda v: v.panel.subject_id,
     )
-    mrd = tuple(
-        rules.MrdFact(
-            record=f"mrd:{r.pk}",
-            timepoint=r.sample.timepoint,
-            study_day=schedule.study_day(subject.day1_date, r.sample.sampled_on),
-            result=r.as_protocol(),
-        )
-        for r in MrdResult.objects.filter(
-            sample__subject=subject, entered_in_error=False, sample__entered_in_error=False
+    aes = _group(
+        AdverseEvent.objects.filter(subject_id__in=ids, entered_in_error=False).select_related(
+            "term"
+        ),
+        lambda e: e.subject_id,
+    )
+    results = _group(
+        MrdResult.objects.filter(
+            sample__subject_id__in=ids, entered_in_error=False, sample__entered_in_error=False
         )
         .select_related("sample")
-        .order_by("sample__sampled_on", "id")
+        .order_by("sample__sampled_on", "id"),
+        lambda r: r.sample.subject_id,
     )
-    visits = tuple(
-        rules.VisitFact(
-            record=f"visit:{v.pk}",
-            code=v.code,
-            name=v.name,
-            window_end=v.window_end,
-            has_data=v.actual_date is not None,
-            missed=v.missed,
+    visits = _group(
+        Visit.objects.filter(subject_id__in=ids, entered_in_error=False), lambda v: v.subject_id
+    )
+    decisions = _group(
+        ProtocolDecision.objects.filter(subject_id__in=ids, entered_in_error=False),
+        lambda d: d.subject_id,
+    )
+    return {
+        s.pk: _facts(
+            s,
+            cycles.get(s.pk, []),
+            labs.get(s.pk, []),
+            aes.get(s.pk, []),
+            results.get(s.pk, []),
+            visits.get(s.pk, []),
+            decisions.get(s.pk, []),
         )
-        for v in Visit.objects.filter(subject=subject, entered_in_error=False)
-    )
-    decisions = tuple(
-        rules.DecisionFact(f"decision:{d.pk}", d.kind, d.decided_on, d.about)
-        for d in ProtocolDecision.objects.filter(subject=subject, entered_in_error=False)
-    )
+        for s in subjects
+    }
+
+
+def _facts(subject, cycles, labs, aes, results, visits, decisions) -> rules.SubjectFacts:
+    version = subject.protocol_version
+    day11 = subject.day11 if hasattr(subject, "day11") else None
+    response = subject.day40.response if hasattr(subject, "day40") else None
     return rules.SubjectFacts(
         study_id=subject.study_id,
         day1=subject.day1_date,
         blinatumomab_rule=version.blinatumomab_rule if version else "BD-2",
         day11_blasts=day11.marrow_blasts_percent if day11 else None,
         settings=version.settings if version else schedule.DEFAULT_SETTINGS,
-        cycles=tuple(cycles),
-        labs=labs,
-        aes=aes,
-        mrd=mrd,
+        cycles=tuple(_cycle(c) for c in cycles),
+        labs=tuple(
+            rules.LabFact(
+                record=f"lab:{v.pk}",
+                test=v.test,
+                sampled_at=v.panel.sampled_at,
+                grade=v.grade,
+                times_uln=_times_uln(v),
+            )
+            for v in labs
+        ),
+        aes=tuple(
+            rules.AeFact(
+                record=f"ae:{e.pk}",
+                category=_ae_category(e),
+                grade=e.grade,
+                onset=e.onset_date,
+                end=e.end_date,
+                serious=e.serious,
+                awareness_at=e.awareness_at,
+                sponsor_notified_at=e.sponsor_notified_at,
+            )
+            for e in aes
+        ),
+        mrd=tuple(
+            rules.MrdFact(
+                record=f"mrd:{r.pk}",
+                timepoint=r.sample.timepoint,
+                study_day=schedule.study_day(subject.day1_date, r.sample.sampled_on),
+                result=r.as_protocol(),
+            )
+            for r in results
+        ),
         day40_response=response,
-        visits=visits,
-        decisions=decisions,
+        visits=tuple(
+            rules.VisitFact(
+                record=f"visit:{v.pk}",
+                code=v.code,
+                name=v.name,
+                window_end=v.window_end,
+                has_data=v.actual_date is not None,
+                missed=v.missed,
+            )
+            for v in visits
+        ),
+        decisions=tuple(
+            rules.DecisionFact(f"decision:{d.pk}", d.kind, d.decided_on, d.about) for d in decisions
+        ),
+    )
+
+
+def _cycle(cycle: BlinatumomabInfusion) -> rules.CycleFact:
+    return rules.CycleFact(
+        record=f"cycle:{cycle.pk}",
+        cycle=cycle.cycle,
+        start=cycle.started_at,
+        end=cycle.ended_at,
+        end_reason=cycle.end_reason,
+        dose_changes=tuple(
+            rules.DoseChangeFact(f"dose:{d.pk}", d.at, d.ug_per_day, d.kind)
+            for d in sorted(cycle.dose_changes.all(), key=lambda d: d.at)
+            if not d.entered_in_error
+        ),
+        interruptions=tuple(
+            rules.InterruptionFact(f"interruption:{i.pk}", i.started_at, i.ended_at, i.reason)
+            for i in sorted(cycle.interruptions.all(), key=lambda i: i.started_at)
+            if not i.entered_in_error
+        ),
     )
 
 

@@ -18,7 +18,7 @@ from crf.access import memberships_of
 from crf.models import Membership, Role, Subject
 from protocol import rules
 
-from .facts import subject_facts
+from .facts import subjects_facts
 from .models import Alert, EvaluationMark
 
 log = logging.getLogger(__name__)
@@ -35,29 +35,43 @@ class Reconciliation:
 def subject_evaluate(subject_id: int, now: datetime | None = None) -> Reconciliation | None:
     """Evaluate one subject and reconcile: new findings become alerts, existing ones are left
     as they are, and active alerts whose condition no longer holds are resolved by the data.
-    Idempotent: running it twice changes nothing the second time. Evaluations of one subject
-    are serialised by a row lock, so duplicated or retried tasks cannot race."""
+    Idempotent: running it twice changes nothing the second time."""
+    return subjects_evaluate([subject_id], now).get(subject_id)
+
+
+def subjects_evaluate(
+    subject_ids: list[int], now: datetime | None = None
+) -> dict[int, Reconciliation]:
+    """Evaluate subjects together: their facts and alerts are read in a few queries for the
+    whole batch. Evaluations of a subject are serialised by a row lock (NO KEY UPDATE, taken
+    in id order), so duplicated or retried tasks cannot race; the lock does not block saves
+    that insert rows referring to the subject, which FOR UPDATE would (deadlock)."""
     now = now or timezone.now()
+    results: dict[int, Reconciliation] = {}
     with transaction.atomic():
-        # NO KEY UPDATE: serialises evaluations of the subject without blocking the saves that
-        # insert rows referring to it (FOR KEY SHARE), which would deadlock with FOR UPDATE.
-        subject = (
+        subjects = list(
             Subject.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("protocol_version", "site")
-            .filter(pk=subject_id)
-            .first()
+            .select_related("protocol_version", "site", "day11", "day40")
+            .filter(pk__in=subject_ids)
+            .order_by("pk")
         )
-        if subject is None:
-            return None
         started = timezone.now()
-        findings = rules.evaluate(subject_facts(subject), timezone.localtime(now))
-        result = _reconcile(subject, findings, now)
-        EvaluationMark.objects.filter(subject=subject, marked_at__lte=started).delete()
-    return result
+        facts = subjects_facts(subjects)
+        alerts: dict[int, list[Alert]] = {}
+        for alert in Alert.objects.filter(subject__in=subjects):
+            alerts.setdefault(alert.subject_id, []).append(alert)
+        local_now = timezone.localtime(now)
+        for subject in subjects:
+            findings = rules.evaluate(facts[subject.pk], local_now)
+            results[subject.pk] = _reconcile(subject, findings, alerts.get(subject.pk, []), now)
+        EvaluationMark.objects.filter(subject__in=subjects, marked_at__lte=started).delete()
+    return results
 
 
-def _reconcile(subject: Subject, findings: list[rules.Finding], now: datetime) -> Reconciliation:
-    existing = {(a.rule, a.record): a for a in Alert.objects.filter(subject=subject)}
+def _reconcile(
+    subject: Subject, findings: list[rules.Finding], alerts: list[Alert], now: datetime
+) -> Reconciliation:
+    existing = {(a.rule, a.record): a for a in alerts}
     created = reopened = resolved = unchanged = 0
     fresh = []
     for finding in findings:
@@ -140,21 +154,24 @@ def marked_subjects_evaluate(older_than_seconds: int = 0) -> int:
     ids = list(
         EvaluationMark.objects.filter(marked_at__lte=cutoff).values_list("subject_id", flat=True)
     )
-    for subject_id in ids:
-        subject_evaluate(subject_id)
+    for start in range(0, len(ids), BATCH):
+        subjects_evaluate(ids[start : start + BATCH])
     return len(ids)
 
 
+BATCH = 200  # subjects evaluated per transaction by the periodic jobs
+
+
 def all_subjects_evaluate(subject_ids: list[int] | None = None) -> int:
-    """Time-based rules: evaluate every subject still in the study (or the given ones)."""
+    """Time-based rules: evaluate every subject still in the study (or the given ones), in
+    batches, each batch one transaction."""
     subjects = Subject.objects.exclude(status=Subject.Status.COMPLETED)
     if subject_ids:
         subjects = Subject.objects.filter(pk__in=subject_ids)
-    count = 0
-    for subject_id in subjects.values_list("pk", flat=True):
-        subject_evaluate(subject_id)
-        count += 1
-    return count
+    ids = list(subjects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), BATCH):
+        subjects_evaluate(ids[start : start + BATCH])
+    return len(ids)
 
 
 # --- People ------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ def python(args: list[str]) -> int:
     """Run a Python script (a benchmark) against the same services."""
     env, services = service_environment()
     os.environ.update(env)
+    os.environ.setdefault("CELERY_QUEUE", f"blinacell-bench-{os.getpid()}")
     try:
         return subprocess.run(_python(*args), cwd=PROJECT_DIR).returncode
     finally:
