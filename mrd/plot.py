@@ -35,7 +35,12 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from xml.sax.saxutils import escape, quoteattr
+
+from crf.svg import attributes as _attrs
+from crf.svg import element_text as _text
+from crf.svg import number as _num
+from crf.svg import tag as _tag
+from crf.svg import tooltip as _title
 
 __all__ = ["MrdPoint", "PhaseBand", "render_kinetics_svg"]
 
@@ -153,43 +158,6 @@ NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000
 # --- Text and numbers ---------------------------------------------------------------------------
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _clean(value: object) -> str:
-    return _NOT_XML.sub("\ufffd", str(value))
-
-
-def _text(value: object) -> str:
-    """Escaped element text."""
-    return escape(_clean(value))
-
-
-def _num(value: float) -> str:
-    """A coordinate: at most 2 decimals, no trailing zeros, no '-0'."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def _attrs(attrs: dict[str, object]) -> str:
-    parts = []
-    for name, value in attrs.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            raise TypeError(f"attribute {name}: booleans are not attribute values")
-        text = _num(value) if isinstance(value, int | float) else _clean(value)
-        parts.append(f" {name}={quoteattr(text)}")
-    return "".join(parts)
-
-
-def _tag(name: str, attrs: dict[str, object], content: str | None = None) -> str:
-    if content is None:
-        return f"<{name}{_attrs(attrs)}/>"
-    return f"<{name}{_attrs(attrs)}>{content}</{name}>"
-
-
-def _title(text: str) -> str:
-    return f"<title>{_text(text)}</title>"
 
 
 def _points(*points: tuple[float, float]) -> str:
