@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from audit.forms import add_errors
 from crf.access import Capability, subject_for
@@ -23,6 +24,24 @@ DECISION_FOR_RULE = {
     "AL-REFRACTORY": ProtocolDecision.Kind.OFF_PROTOCOL,
     "AL-W11-MISSING": ProtocolDecision.Kind.W11_MISSING,
 }
+
+
+def record_url(alert: Alert) -> str | None:
+    """Where the triggering record of an alert is shown."""
+    kind, _, pk = alert.record.partition(":")
+    study_id = alert.subject.study_id
+    pages = {
+        "lab": lambda: reverse("safety:labs", args=[study_id]),
+        "ae": lambda: reverse("safety:adverse_event", args=[study_id, int(pk)]),
+        "mrd": lambda: reverse("mrd:subject", args=[study_id]),
+        "cycle": lambda: reverse("crf:infusion", args=[study_id]),
+        "dose": lambda: reverse("crf:infusion", args=[study_id]),
+        "interruption": lambda: reverse("crf:infusion", args=[study_id]),
+        "visit": lambda: reverse("crf:record_edit", args=[study_id, "visit", int(pk)]),
+        "response": lambda: reverse("crf:subject_detail", args=[study_id]),
+    }
+    page = pages.get(kind)
+    return page() if page and (pk.isdigit() or kind == "response") else None
 
 
 @login_required
@@ -78,6 +97,7 @@ def alert_detail(request, pk):
             "form": form,
             "rule_text": rules.RULES.get(alert.rule, ""),
             "decision_kind": DECISION_FOR_RULE.get(alert.rule),
+            "record_url": record_url(alert),
             "history": alert.history.select_related("history_user").order_by("-history_date"),
         },
     )

@@ -69,6 +69,7 @@ def test_acknowledging_needs_a_comment_and_is_audited(client, site_a, investigat
     url = reverse("alerts:detail", args=[alert.pk])
     detail = client.get(url).content.decode()
     assert "RULES.md" in detail and "Clears when" in detail
+    assert f'href="/subjects/{subject.study_id}/labs/"' in detail  # the triggering lab value
     refused = client.post(url, {"comment": ""})
     assert "This field is required." in refused.content.decode()
     client.post(url, {"comment": "infusion stopped at 10:00, patient informed"})
