@@ -34,6 +34,8 @@ def main() -> None:
         page.screenshot(path=OUT / "mrd.png", full_page=True)
         page.goto(f"{BASE}/subjects/1-01/labs/")
         page.screenshot(path=OUT / "labs.png", full_page=True)
+        page.goto(f"{BASE}/alerts/")
+        page.screenshot(path=OUT / "alerts.png", full_page=True)
         page.goto(f"{BASE}/subjects/enrol/")
         page.screenshot(path=OUT / "screening.png", full_page=True)
         browser.close()
