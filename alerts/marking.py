@@ -1,6 +1,7 @@
 """Marking a subject for evaluation when its data changes, and enqueuing the evaluation."""
 
 import logging
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +18,15 @@ def subject_changed(subject) -> None:
     EvaluationMark.objects.update_or_create(
         subject_id=subject.pk, defaults={"marked_at": timezone.now()}
     )
-    transaction.on_commit(lambda: enqueue_evaluation(subject.pk))
+    connection = transaction.get_connection()
+    # One evaluation per subject per transaction, however many of its records were saved.
+    if any(
+        getattr(entry[1], "evaluates", None) == subject.pk for entry in connection.run_on_commit
+    ):
+        return
+    callback = partial(enqueue_evaluation, subject.pk)
+    callback.evaluates = subject.pk
+    transaction.on_commit(callback)
 
 
 def enqueue_evaluation(subject_id: int) -> bool:

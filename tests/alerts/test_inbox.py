@@ -145,3 +145,19 @@ def test_evaluate_rules_command(site_a, investigator_a):
     assert Alert.objects.filter(subject=subject, rule="AL-HEP").exists()
     call_command("evaluate_rules")
     assert Alert.objects.filter(subject=subject, rule="AL-HEP").count() == 1
+
+
+@pytest.mark.django_db
+def test_one_evaluation_is_enqueued_per_subject_per_transaction(
+    site_a, investigator_a, django_capture_on_commit_callbacks
+):
+    from alerts.models import EvaluationMark
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        # All in the test's one transaction: enrolment, visits, baseline, a panel and its value.
+        subject = enrol(site_a, by=investigator_a)
+        baseline_for(subject, by=investigator_a)
+        lab_panel_for(subject, by=investigator_a)
+    evaluations = [c for c in callbacks if getattr(c, "evaluates", None) == subject.pk]
+    assert len(evaluations) == 1
+    assert EvaluationMark.objects.filter(subject=subject).exists()
