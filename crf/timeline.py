@@ -26,14 +26,20 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from crf.svg import FONT_FAMILY, FONT_SIZE
 from crf.svg import attributes as _attrs
+from crf.svg import day_label as _day
+from crf.svg import days_label as _days
 from crf.svg import element_text as _text
+from crf.svg import fit as _fit
 from crf.svg import number as _num
+from crf.svg import phase_colours as _phase_colours
+from crf.svg import points as _points
 from crf.svg import tag as _tag
+from crf.svg import text_width as _text_width
 from crf.svg import tooltip as _title
 
 __all__ = [
@@ -98,10 +104,7 @@ class Timeline:
 # --- Look ---------------------------------------------------------------------------------------
 
 MIN_WIDTH = 320
-FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"
-FONT_SIZE = 11
 SMALL_FONT_SIZE = 10
-CHAR_WIDTH = 0.56  # average glyph width / font size, to estimate text widths
 
 LEFT = 104  # room for the lane names
 RIGHT_PAD = 16
@@ -122,27 +125,6 @@ INTERRUPTION_FILL_BACK = "#fee2e2"
 INTERRUPTION_LINES = "#dc2626"
 INTERRUPTION_STROKE = "#b91c1c"
 
-# (fill, stroke) of the phase bars; known phase names first, then by prefix, then by hash.
-PHASE_COLOURS: dict[str, tuple[str, str]] = {
-    "pre-induction": ("#c7d2fe", "#4338ca"),
-    "induction i": ("#bae6fd", "#0369a1"),
-    "induction ii": ("#bbf7d0", "#15803d"),
-    "consolidation": ("#fde68a", "#b45309"),
-    "maintenance": ("#fbcfe8", "#be185d"),
-    "follow-up": ("#e5e7eb", "#4b5563"),
-}
-PHASE_PREFIX_COLOURS: tuple[tuple[str, tuple[str, str]], ...] = (
-    ("consolidation", ("#fde68a", "#b45309")),
-    ("maintenance", ("#fbcfe8", "#be185d")),
-    ("follow", ("#e5e7eb", "#4b5563")),
-)
-PHASE_FALLBACK_COLOURS: tuple[tuple[str, str], ...] = (
-    ("#ddd6fe", "#6d28d9"),
-    ("#fed7aa", "#c2410c"),
-    ("#a5f3fc", "#0e7490"),
-    ("#d9f99d", "#4d7c0f"),
-    ("#fecdd3", "#be123c"),
-)
 
 # Visit status -> (fill, stroke, stroke width); protocol.schedule.VisitStatus values.
 VISIT_STATUSES: tuple[str, ...] = ("planned", "due", "overdue", "done", "missed")
@@ -184,21 +166,6 @@ NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000
 MAX_LABEL_CHARS = 40  # visible marker labels are shortened; the tooltip keeps the full text
 
 
-def _day(day: float) -> str:
-    """A study day for people: 12, 20.5, -3."""
-    if float(day).is_integer():
-        return str(int(day))
-    return _num(day)
-
-
-def _days(first: float, last: float | None) -> str:
-    if last is None:
-        return f"from day {_day(first)} (ongoing)"
-    if last == first:
-        return f"day {_day(first)}"
-    return f"days {_day(first)}\u2013{_day(last)}"
-
-
 def _duration(first: float, last: float | None) -> str:
     if last is None or not (float(first).is_integer() and float(last).is_integer()):
         return ""
@@ -206,24 +173,8 @@ def _duration(first: float, last: float | None) -> str:
     return f" ({n} day{'s' if n != 1 else ''})"
 
 
-def _points(*points: tuple[float, float]) -> str:
-    return " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
-
-
-def _text_width(text: str, size: float = FONT_SIZE) -> float:
-    return len(text) * size * CHAR_WIDTH
-
-
 def _shorten(text: str, limit: int = MAX_LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _fit(text: str, room: float, size: float = FONT_SIZE) -> str:
-    """The text, shortened with an ellipsis to about `room` pixels; '' if not even 2 chars fit."""
-    if _text_width(text, size) <= room:
-        return text
-    chars = int(room // (size * CHAR_WIDTH)) - 1
-    return text[:chars] + "\u2026" if chars >= 2 else ""
 
 
 # --- Geometry -----------------------------------------------------------------------------------
@@ -350,16 +301,6 @@ def _widest_gap(
 
 
 # --- Rendering ----------------------------------------------------------------------------------
-
-
-def _phase_colours(name: str) -> tuple[str, str]:
-    key = name.strip().lower()
-    if key in PHASE_COLOURS:
-        return PHASE_COLOURS[key]
-    for prefix, colours in PHASE_PREFIX_COLOURS:
-        if key.startswith(prefix):
-            return colours
-    return PHASE_FALLBACK_COLOURS[zlib.crc32(key.encode("utf-8")) % len(PHASE_FALLBACK_COLOURS)]
 
 
 def _visit_style(status: str) -> tuple[str, str, float]:

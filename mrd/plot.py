@@ -31,15 +31,21 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from crf.svg import FONT_FAMILY, FONT_SIZE
 from crf.svg import attributes as _attrs
+from crf.svg import day_label as _day
+from crf.svg import days_label as _days
 from crf.svg import element_text as _text
+from crf.svg import fit as _fit
 from crf.svg import number as _num
+from crf.svg import phase_colours as _phase_colours
+from crf.svg import points as _points
 from crf.svg import tag as _tag
+from crf.svg import text_width as _text_width
 from crf.svg import tooltip as _title
 
 __all__ = ["MrdPoint", "PhaseBand", "render_kinetics_svg"]
@@ -75,10 +81,7 @@ class PhaseBand:
 MIN_WIDTH = 320
 MIN_HEIGHT = 180
 EMPTY_HEIGHT = 64
-FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"
-FONT_SIZE = 11
 SMALL_FONT_SIZE = 10
-CHAR_WIDTH = 0.56  # average glyph width / font size, to estimate text widths
 BOLD_WIDTH = 1.12  # bold text is about this much wider
 
 LEFT = 58  # room for the decade labels and the axis name
@@ -109,27 +112,6 @@ NOT_EVALUABLE_COLOUR = "#9ca3af"
 NGS_LEGEND_COLOUR = "#374151"
 PHASE_OPACITY = 0.4
 
-# (fill, text) of the phase bands: the colours of crf.timeline, so a phase looks the same on both.
-PHASE_COLOURS: dict[str, tuple[str, str]] = {
-    "pre-induction": ("#c7d2fe", "#4338ca"),
-    "induction i": ("#bae6fd", "#0369a1"),
-    "induction ii": ("#bbf7d0", "#15803d"),
-    "consolidation": ("#fde68a", "#b45309"),
-    "maintenance": ("#fbcfe8", "#be185d"),
-    "follow-up": ("#e5e7eb", "#4b5563"),
-}
-PHASE_PREFIX_COLOURS: tuple[tuple[str, tuple[str, str]], ...] = (
-    ("consolidation", ("#fde68a", "#b45309")),
-    ("maintenance", ("#fbcfe8", "#be185d")),
-    ("follow", ("#e5e7eb", "#4b5563")),
-)
-PHASE_FALLBACK_COLOURS: tuple[tuple[str, str], ...] = (
-    ("#ddd6fe", "#6d28d9"),
-    ("#fed7aa", "#c2410c"),
-    ("#a5f3fc", "#0e7490"),
-    ("#d9f99d", "#4d7c0f"),
-    ("#fecdd3", "#be123c"),
-)
 
 RESULT_CLASSES: tuple[str, ...] = ("quantifiable", "negative", "pnq", "not_evaluable")
 CLASS_NAMES: dict[str, str] = {
@@ -158,37 +140,6 @@ NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000
 # --- Text and numbers ---------------------------------------------------------------------------
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _points(*points: tuple[float, float]) -> str:
-    return " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
-
-
-def _day(day: float) -> str:
-    """A study day for people: 12, 20.5, -3."""
-    if float(day).is_integer():
-        return str(int(day))
-    return _num(day)
-
-
-def _days(first: float, last: float | None) -> str:
-    if last is None:
-        return f"from day {_day(first)} (ongoing)"
-    if last == first:
-        return f"day {_day(first)}"
-    return f"days {_day(first)}\u2013{_day(last)}"
-
-
-def _text_width(text: str, size: float = FONT_SIZE) -> float:
-    return len(text) * size * CHAR_WIDTH
-
-
-def _fit(text: str, room: float, size: float = FONT_SIZE) -> str:
-    """The text, shortened with an ellipsis to about `room` pixels; '' if not even 2 chars fit."""
-    if _text_width(text, size) <= room:
-        return text
-    chars = int(room // (size * CHAR_WIDTH)) - 1
-    return text[:chars] + "\u2026" if chars >= 2 else ""
 
 
 def _token(text: str) -> str:
@@ -451,16 +402,6 @@ def _ticks(scale: _XScale) -> list[int]:
 
 
 # --- Markers ------------------------------------------------------------------------------------
-
-
-def _phase_colours(name: str) -> tuple[str, str]:
-    key = name.strip().lower()
-    if key in PHASE_COLOURS:
-        return PHASE_COLOURS[key]
-    for prefix, colours in PHASE_PREFIX_COLOURS:
-        if key.startswith(prefix):
-            return colours
-    return PHASE_FALLBACK_COLOURS[zlib.crc32(key.encode("utf-8")) % len(PHASE_FALLBACK_COLOURS)]
 
 
 def _triangle(cx: float, cy: float, r: float) -> tuple[tuple[float, float], ...]:
