@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "mrd",
     "safety",
     "alerts",
+    "monitoring",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("mrd.urls")),
     path("", include("safety.urls")),
     path("", include("alerts.urls")),
+    path("", include("monitoring.urls")),
     path("subjects/", include("crf.urls")),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

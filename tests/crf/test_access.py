@@ -51,6 +51,7 @@ def _url_kwargs(url_name: str, subject) -> dict:
         "mrd:subject": {},
         "safety:labs": {},
         "alerts:decision": {},
+        "monitoring:subject_audit": {},
         "safety:lab_value": {"pk": LabValue.objects.get(panel__subject=subject).pk},
         "safety:adverse_events": {},
         "safety:adverse_event_new": {},

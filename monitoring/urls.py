@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "monitoring"
+urlpatterns = [
+    path(
+        "subjects/<str:study_id>/audit-trail/",
+        views.subject_audit_trail,
+        name="subject_audit",
+    ),
+]
