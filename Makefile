@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
-	bench-alerts-latency
+	bench-alerts-latency bench-audit-trail
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench-alerts-scale: $(VENV)/.installed-test
 SAVES ?= 200
 bench-alerts-latency: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/alerts_latency.py $(SAVES)
+
+CHANGES ?= 10000
+bench-audit-trail: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/audit_trail.py $(CHANGES)
 
 docker-up:
 	docker compose up --build

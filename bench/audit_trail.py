@@ -1,0 +1,55 @@
+"""Benchmark: opening page 1 of the audit trail of a subject with a long history.
+
+    make bench-audit-trail ROWS=10000
+
+Changes one visit's notes ROWS times (each an audited change with a reason), then times page 1
+of the subject's audit-trail page through Django's test client.
+"""
+
+import sys
+import time
+
+from common import setup_bench_database  # noqa: I001
+
+
+def main(changes: int) -> None:
+    setup_bench_database()
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the test client's host and response.context
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from audit.services import audited_save
+    from crf.models import Role
+    from tests.factories import SiteFactory, enrol, user_with_role
+
+    site = SiteFactory(number=1, city="Prague")
+    investigator = user_with_role(Role.INVESTIGATOR, site, username="bench.audit")
+    subject = enrol(site, by=investigator)
+    visit = subject.visits.get(code="W11")
+    for n in range(changes):
+        visit.notes = f"note {n}"
+        visit = audited_save(visit, user=investigator, reason=f"change {n}")
+    client = Client()
+    client.force_login(investigator)
+    url = reverse("monitoring:subject_audit", args=[subject.study_id])
+    client.get(url)  # warm up
+    timings = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            response = client.get(url)
+            timings.append(time.perf_counter() - start)
+    assert response.status_code == 200
+    rows = response.context["page"].paginator.count
+    print(
+        f"{changes} changes ({rows} audit rows): page 1 in {min(timings) * 1000:.0f} ms "
+        f"(best of 3), {len(queries.captured_queries)} queries"
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000)
