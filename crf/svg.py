@@ -114,3 +114,29 @@ def points(*points: tuple[float, float]) -> str:
 
 def text_width(text: str, size: float = FONT_SIZE) -> float:
     return len(text) * size * CHAR_WIDTH
+
+
+def svg_document(
+    prefix: str, width: int, height: int, title: str, desc: str, body: str, *, css_class: str
+) -> str:
+    """The <svg> root of a picture: an image role labelled by its own <title> and <desc>."""
+    root = attributes(
+        {
+            "xmlns": "http://www.w3.org/2000/svg",
+            "role": "img",
+            "aria-labelledby": f"{prefix}-title {prefix}-desc",
+            "class": css_class,
+            "width": width,
+            "height": height,
+            "viewBox": f"0 0 {width} {height}",
+            "font-family": FONT_FAMILY,
+            "font-size": FONT_SIZE,
+        }
+    )
+    return (
+        f"<svg{root}>"
+        + tag("title", {"id": f"{prefix}-title"}, element_text(title))
+        + tag("desc", {"id": f"{prefix}-desc"}, element_text(desc))
+        + body
+        + "</svg>"
+    )

@@ -35,8 +35,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from crf.svg import FONT_FAMILY, FONT_SIZE
-from crf.svg import attributes as _attrs
 from crf.svg import day_label as _day
 from crf.svg import days_label as _days
 from crf.svg import element_text as _text
@@ -44,6 +42,7 @@ from crf.svg import fit as _fit
 from crf.svg import number as _num
 from crf.svg import phase_colours as _phase_colours
 from crf.svg import points as _points
+from crf.svg import svg_document
 from crf.svg import tag as _tag
 from crf.svg import text_width as _text_width
 from crf.svg import tooltip as _title
@@ -1076,26 +1075,7 @@ def _describe(
 
 
 def _svg_document(prefix: str, width: int, height: int, title: str, desc: str, body: str) -> str:
-    root = _attrs(
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "role": "img",
-            "aria-labelledby": f"{prefix}-title {prefix}-desc",
-            "class": "mrd-kinetics",
-            "width": width,
-            "height": height,
-            "viewBox": f"0 0 {width} {height}",
-            "font-family": FONT_FAMILY,
-            "font-size": FONT_SIZE,
-        }
-    )
-    return (
-        f"<svg{root}>"
-        + _tag("title", {"id": f"{prefix}-title"}, _text(title))
-        + _tag("desc", {"id": f"{prefix}-desc"}, _text(desc))
-        + body
-        + "</svg>"
-    )
+    return svg_document(prefix, width, height, title, desc, body, css_class="mrd-kinetics")
 
 
 def _check_size(width: int, height: int) -> None:
