@@ -3,7 +3,9 @@ from django.db import models
 
 
 class AccountEvent(models.Model):
-    """A login, a failed login, a lockout, a logout or a password change. Append-only."""
+    """A login, a failed login, a lockout, a logout, a password change or a signature attempt.
+
+    Append-only."""
 
     class Kind(models.TextChoices):
         LOGIN = "login", "Login"
@@ -11,6 +13,8 @@ class AccountEvent(models.Model):
         LOCKED_OUT = "locked_out", "Locked out"
         LOGOUT = "logout", "Logout"
         PASSWORD_CHANGED = "password_changed", "Password changed"
+        SIGNED = "signed", "Signature"
+        SIGNATURE_FAILED = "signature_failed", "Failed signature (wrong password)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import urls_review, urls_signoff, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -9,4 +9,6 @@ urlpatterns = [
         views.subject_audit_trail,
         name="subject_audit",
     ),
+    *urls_review.urlpatterns,
+    *urls_signoff.urlpatterns,
 ]

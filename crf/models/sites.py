@@ -49,6 +49,12 @@ class Membership(AuditedModel):
         help_text="Empty means every site (central laboratory, data manager, sponsor only).",
     )
     role = models.CharField(max_length=20, choices=Role.choices)
+    # The site's principal investigator signs its casebooks (21 CFR 11.50, ICH E6 4.9.3).
+    principal_investigator = models.BooleanField(
+        "principal investigator",
+        default=False,
+        help_text="Signs the site's casebooks. Investigators only.",
+    )
 
     class Meta:
         ordering = ["user__username", "role", "site__number"]
@@ -62,6 +68,11 @@ class Membership(AuditedModel):
                 condition=Q(site__isnull=False) | ~Q(role__in=SITE_BOUND_ROLES),
                 name="membership_site_bound_roles_need_site",
                 violation_error_message="Investigators and monitors are assigned to a site.",
+            ),
+            models.CheckConstraint(
+                condition=Q(principal_investigator=False) | Q(role=Role.INVESTIGATOR),
+                name="membership_principal_is_investigator",
+                violation_error_message="Only an investigator can be a principal investigator.",
             ),
         ]
 
