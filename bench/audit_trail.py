@@ -35,21 +35,26 @@ def main(changes: int) -> None:
         visit = audited_save(visit, user=investigator, reason=f"change {n}")
     client = Client()
     client.force_login(investigator)
-    url = reverse("monitoring:subject_audit", args=[subject.study_id])
-    client.get(url)  # warm up
-    timings = []
-    for _ in range(3):
-        with CaptureQueriesContext(connection) as queries:
-            start = time.perf_counter()
-            response = client.get(url)
-            timings.append(time.perf_counter() - start)
-    assert response.status_code == 200
-    rows = response.context["page"].paginator.count
-    print(
-        f"{changes} changes ({rows} audit rows): page 1 in {min(timings) * 1000:.0f} ms "
-        f"(best of 3), {len(queries.captured_queries)} queries"
-    )
-
+    subject_url = reverse("monitoring:subject_audit", args=[subject.study_id])
+    study_url = reverse("monitoring:study_audit")
+    for label, url, params in (
+        ("subject trail, page 1", subject_url, {}),
+        ("subject trail, page 100", subject_url, {"page": 100}),
+        ("study trail, page 1", study_url, {}),
+    ):
+        client.get(url, params)  # warm up
+        timings = []
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as queries:
+                start = time.perf_counter()
+                response = client.get(url, params)
+                timings.append(time.perf_counter() - start)
+        assert response.status_code == 200
+        events = response.context["page"].paginator.count
+        print(
+            f"{changes} changes, {label} ({events} events): {min(timings) * 1000:.0f} ms "
+            f"(best of 3), {len(queries.captured_queries)} queries"
+        )
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000)

@@ -82,6 +82,11 @@ def sites_where(user, capability: Capability) -> QuerySet[Site]:
     return Site.objects.filter(pk__in=site_ids)
 
 
+def reaches_every_site(user, capability: Capability) -> bool:
+    """Whether `user` has `capability` through a study-wide membership (every site, even new)."""
+    return None in _site_ids(user, capability)
+
+
 def user_can(user, capability: Capability, site: Site | None = None) -> bool:
     """Whether `user` has `capability` at `site` (or anywhere, when no site is given)."""
     site_ids = _site_ids(user, capability)

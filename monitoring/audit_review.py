@@ -1,120 +1,318 @@
-"""The audit trail of a subject as people read it: one row per changed field, newest first.
+"""The audit trail as people review it: every change, field by field, newest first.
 
-Every history table that holds the subject's data is read once (a bounded number of queries
-whatever the number of rows); each history row is compared with the previous version of the
-same record to list the fields it changed, from which value to which, by whom and why.
+The trail is read from every history table (and the account events), each filtered to what the
+reader may see and asked for. A page is assembled without reading the whole history: one query
+counts the changes, one query finds the newest changes of the page across all tables (a UNION
+of each table's own newest rows), then only the history rows of that page, and the versions
+just before them, are loaded and compared field by field. Opening page 1 of a subject with ten
+thousand changes therefore costs the same as opening it with ten.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import heapq
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 from django.apps import apps
-from django.db import models
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.db import connection, models
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
 
+from accounts.models import AccountEvent
 from crf.models import Membership, Screening, Subject
 
-# Fields every audited record has that say nothing about its content.
-_BOOKKEEPING = {"version", "created_at", "updated_at", "created_by", "updated_by", "id"}
-# How a record that has no subject field reaches its subject: the parent field and its model.
-_PARENTS = {
-    "course": "crf.TreatmentCourse",
-    "infusion": "crf.BlinatumomabInfusion",
-    "panel": "safety.LabPanel",
-    "adverse_event": "safety.AdverseEvent",
-    "sample": "mrd.MrdSample",
-}
+from .records import BOOKKEEPING_FIELDS, clinical_models, subject_path
+
+ACCOUNT_FORM = "Account"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class AuditEvent:
+    """One history row (or account event): who did what to which record, when and why."""
+
+    at: datetime
+    user: str
+    user_roles: str
+    subject: str  # study ID, or "" for records of no single subject
+    site: str
+    form: str  # the kind of record, e.g. "Baseline"
+    record: str
+    reason: str
+    kind: str  # created, changed, entered in error, deleted, or an account event's kind
+    changes: list[FieldChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class AuditRow:
+    """One changed field of one event: the unit of the CSV export."""
+
     at: datetime
     user: str
     user_roles: str
-    form: str  # the record's kind, e.g. "Baseline"
+    subject: str
+    site: str
+    form: str
     record: str
     field: str
     old: str
     new: str
     reason: str
-    kind: str  # created, changed, deleted
+    kind: str
 
 
-def _audited_models() -> list[type[models.Model]]:
-    return [
-        m
-        for m in apps.get_models()
-        if hasattr(m, "history")
-        and m._meta.app_label in {"crf", "mrd", "safety", "alerts"}
-        and m._meta.label not in {"crf.Site", "crf.Membership", "crf.ProtocolVersion"}
-    ]
+@dataclass(frozen=True)
+class AuditScope:
+    """Whose changes to show: one subject, or the sites a reader may see (None: every site)."""
+
+    subject: Subject | None = None
+    site_ids: frozenset[int] | None = None
+    form: str | None = None
+    username: str | None = None
+    since: date | None = None
+    until: date | None = None
 
 
-def _subject_filter(model, subject: Subject, parent_ids: dict[str, list[int]]) -> Q | None:
-    names = {f.name for f in model._meta.concrete_fields}
-    if model is Subject:
-        return Q(id=subject.pk)
-    if model is Screening:
-        return Q(id=subject.screening_id) if subject.screening_id else None
-    if "subject" in names:
-        return Q(subject_id=subject.pk)
-    for parent, label in _PARENTS.items():
-        if parent in names:
-            return Q(**{f"{parent}_id__in": parent_ids[label]})
-    return None
+# --- Where each kind of record is found -----------------------------------------------------
 
 
-def _display(field: models.Field, value) -> str:
-    if value is None or value == "":
-        return ""
-    if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+@dataclass(frozen=True)
+class _Source:
+    form: str
+    model: type[models.Model] | None  # the tracked model; None for account events
+    subject_id_path: str | None  # on the history row, the path to the subject's id
+    site_id_path: str | None  # on the history row, the path to the site's id
+    study_wide_only: bool = False  # records of no subject (memberships, sites, logins)
+
+    @property
+    def time_field(self) -> str:
+        return "occurred_at" if self.model is None else "history_date"
+
+    @property
+    def key_field(self) -> str:
+        return "id" if self.model is None else "history_id"
+
+    def base(self) -> models.QuerySet:
+        if self.model is None:
+            return AccountEvent.objects.all()
+        return self.model.history.model.objects.all()
+
+    def scoped(self, scope: AuditScope) -> models.QuerySet | None:
+        qs = self.base()
+        if scope.subject is not None:
+            condition = self._subject_condition(scope.subject)
+            if condition is None:
+                return None
+            qs = qs.filter(condition)
+        elif scope.site_ids is not None:
+            qs = qs.filter(self._site_condition(scope.site_ids))
+        if scope.username:
+            user_field = "username" if self.model is None else "history_user__username"
+            qs = qs.filter(**{user_field: scope.username})
+        if scope.since:
+            qs = qs.filter(**{f"{self.time_field}__gte": _local_midnight(scope.since)})
+        if scope.until:
+            qs = qs.filter(
+                **{f"{self.time_field}__lt": _local_midnight(scope.until + timedelta(days=1))}
+            )
+        return qs
+
+    def _subject_condition(self, subject: Subject) -> Q | None:
+        if self.study_wide_only:
+            return None
+        if self.model is Screening:
+            return Q(id=subject.screening_id) if subject.screening_id else None
+        if self.form == "Lock":
+            return Q(subject_id=subject.pk) | Q(level="site", site_id=subject.site_id)
+        return Q(**{self.subject_id_path: subject.pk})
+
+    def _site_condition(self, site_ids: frozenset[int]) -> Q:
+        if self.model is None:  # account events of the people who work at those sites
+            users = Membership.objects.filter(site_id__in=site_ids).values("user_id")
+            return Q(user_id__in=users)
+        if self.form == "Lock":
+            return Q(site_id__in=site_ids) | Q(subject__site_id__in=site_ids)
+        return Q(**{f"{self.site_id_path}__in": site_ids})
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _title(model: type[models.Model]) -> str:
+    return str(model._meta.verbose_name).capitalize()
+
+
+def _sources() -> list[_Source]:
+    sources = []
+    for model in clinical_models():
+        path = subject_path(model)
+        if model is Subject:
+            sources.append(_Source(_title(model), model, "id", "site_id"))
+            continue
+        site_path = path.removesuffix("subject_id") + "subject__site_id"
+        sources.append(_Source(_title(model), model, path, site_path))
+    sources.append(_Source(_title(Screening), Screening, None, "site_id"))
+    for label in ("alerts.Alert", "alerts.ProtocolDecision", "monitoring.Query",
+                  "monitoring.SourceVerification", "monitoring.Signature"):  # fmt: skip
+        model = apps.get_model(label)
+        sources.append(_Source(_title(model), model, "subject_id", "subject__site_id"))
+    sources.append(_Source("Lock", apps.get_model("monitoring.Lock"), "subject_id", "site_id"))
+    for label in ("crf.Membership", "crf.Site", "safety.SiteLabRange"):
+        model = apps.get_model(label)
+        site_path = "id" if label == "crf.Site" else "site_id"
+        sources.append(_Source(_title(model), model, None, site_path, study_wide_only=True))
+    sources.append(_Source(ACCOUNT_FORM, None, None, None, study_wide_only=True))
+    return sources
+
+
+def form_names(*, study_wide: bool) -> list[str]:
+    """The kinds of record a reader can filter the trail by."""
+    return sorted(s.form for s in _sources() if study_wide or not s.study_wide_only)
+
+
+# --- The trail: a sequence the paginator can count and slice ---------------------------------
+
+
+class AuditTrail:
+    """The events of a scope, newest first. `count()` and slicing each run a bounded number of
+    queries (one, and one plus two per kind of record on the slice), whatever the history's size.
+    """
+
+    def __init__(self, scope: AuditScope):
+        self.scope = scope
+        self._querysets: list[tuple[_Source, models.QuerySet]] = []
+        for source in _sources():
+            if scope.form and source.form != scope.form:
+                continue
+            qs = source.scoped(scope)
+            if qs is not None:
+                self._querysets.append((source, qs))
+        self._count: int | None = None
+
+    # The SQL below is composed only of the ORM's own compiled queries (values passed as
+    # parameters) and integers: nothing a user typed reaches it as text.
+    def count(self) -> int:
+        if self._count is None:
+            parts, params = [], []
+            for _, qs in self._querysets:
+                sql, p = qs.order_by().values("pk").query.sql_with_params()
+                parts.append(f"SELECT COUNT(*) AS n FROM ({sql}) AS q")  # noqa: S608 (ORM SQL)
+                params.extend(p)
+            if not parts:
+                self._count = 0
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT COALESCE(SUM(n), 0) FROM ({' UNION ALL '.join(parts)}) AS c",  # noqa: S608
+                        params,
+                    )
+                    self._count = int(cursor.fetchone()[0])
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> list[AuditEvent]:
+        if not isinstance(item, slice):
+            raise TypeError("an audit trail is read in slices (pages)")
+        start, stop = item.start or 0, item.stop
+        if stop is None or stop <= start:
+            return []
+        return self._render(self._page_keys(start, stop))
+
+    def _page_keys(self, start: int, stop: int) -> list[tuple[int, int]]:
+        """(source index, key) of the events start..stop, newest first, in one query."""
+        parts, params = [], []
+        for index, (source, qs) in enumerate(self._querysets):
+            inner = qs.order_by(f"-{source.time_field}", f"-{source.key_field}").values_list(
+                source.key_field, source.time_field
+            )[:stop]
+            sql, p = inner.query.sql_with_params()
+            parts.append(f"(SELECT {index} AS s, q.* FROM ({sql}) AS q)")  # noqa: S608
+            params.extend(p)
+        if not parts:
+            return []
+        sql = (
+            f"SELECT s, k FROM ({' UNION ALL '.join(parts)}) AS u(s, k, t) "  # noqa: S608
+            "ORDER BY t DESC, s, k DESC LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, stop - start, start])
+            return [(s, k) for s, k in cursor.fetchall()]
+
+    def _render(self, keys: list[tuple[int, int]]) -> list[AuditEvent]:
+        by_source: dict[int, list[int]] = {}
+        for s, k in keys:
+            by_source.setdefault(s, []).append(k)
+        roles = _roles(self.scope)
+        rendered: dict[tuple[int, int], AuditEvent] = {}
+        for s, ids in by_source.items():
+            source, _ = self._querysets[s]
+            for k, event in _render_source(source, ids, roles).items():
+                rendered[(s, k)] = event
+        return [rendered[key] for key in keys if key in rendered]
+
+    def __iter__(self) -> Iterator[AuditEvent]:
+        """Every event, newest first, read in batches (for the CSV export)."""
+        streams = []
+        for index, (source, qs) in enumerate(self._querysets):
+            keys = (
+                qs.order_by(f"-{source.time_field}", f"-{source.key_field}")
+                .values_list(source.time_field, source.key_field)
+                .iterator(chunk_size=2000)
+            )
+            streams.append(_keyed(keys, index))
+        merged = heapq.merge(*streams)
+        while batch := list(itertools.islice(merged, 500)):
+            yield from self._render([(s, -k) for _, s, k in batch])
+
+    def rows(self) -> Iterator[AuditRow]:
+        for event in self:
+            yield from event_rows(event)
+
+
+def _keyed(keys: Iterable[tuple[datetime, int]], index: int) -> Iterator[tuple[float, int, int]]:
+    """A source's (time, key) stream as sort keys for merging newest first."""
+    for at, key in keys:
+        yield -at.timestamp(), index, -key
+
+
+def event_rows(event: AuditEvent) -> list[AuditRow]:
+    common = dict(
+        at=event.at, user=event.user, user_roles=event.user_roles, subject=event.subject,
+        site=event.site, form=event.form, record=event.record, reason=event.reason,
+        kind=event.kind,
+    )  # fmt: skip
+    if not event.changes:
+        return [AuditRow(field="", old="", new="", **common)]
+    return [AuditRow(field=c.field, old=c.old, new=c.new, **common) for c in event.changes]
 
 
 def subject_audit_rows(subject: Subject, *, form: str | None = None) -> list[AuditRow]:
-    parent_ids = {
-        label: list(
-            apps.get_model(label).objects.filter(subject=subject).values_list("pk", flat=True)
-        )
-        for label in _PARENTS.values()
-    }
-    roles = _roles_at(subject)
-    rows: list[AuditRow] = []
-    for model in _audited_models():
-        if form and model._meta.verbose_name.title() != form:
-            continue
-        condition = _subject_filter(model, subject, parent_ids)
-        if condition is None:
-            continue
-        fields = [
-            f
-            for f in model._meta.concrete_fields
-            if f.name not in _BOOKKEEPING and not f.name.startswith("history")
-        ]
-        previous: dict[int, models.Model] = {}
-        history = (
-            model.history.filter(condition)
-            .select_related("history_user")
-            .order_by("id", "history_id")
-        )
-        for entry in history:
-            before = previous.get(entry.id)
-            previous[entry.id] = entry
-            rows.extend(_rows(model, entry, before, fields, roles))
-    rows.sort(key=lambda r: r.at, reverse=True)
-    return rows
+    """Every field-level change of a subject's data, newest first."""
+    return list(AuditTrail(AuditScope(subject=subject, form=form)).rows())
 
 
-def _roles_at(subject: Subject) -> dict[int, str]:
+# --- Rendering history rows into events -------------------------------------------------------
+
+
+def _roles(scope: AuditScope) -> dict[int, str]:
+    memberships = Membership.objects.select_related("site")
+    if scope.subject is not None:
+        memberships = memberships.filter(Q(site=scope.subject.site) | Q(site__isnull=True))
     roles: dict[int, list[str]] = {}
-    for membership in Membership.objects.filter(
-        Q(site=subject.site) | Q(site__isnull=True)
-    ).select_related("site"):
+    for membership in memberships:
         where = f"site {membership.site.number}" if membership.site else "all sites"
         roles.setdefault(membership.user_id, []).append(
             f"{membership.get_role_display()} ({where})"
@@ -122,33 +320,126 @@ def _roles_at(subject: Subject) -> dict[int, str]:
     return {user: ", ".join(sorted(names)) for user, names in roles.items()}
 
 
-def _rows(model, entry, before, fields, roles) -> list[AuditRow]:
-    kind = {"+": "created", "~": "changed", "-": "deleted"}[entry.history_type]
-    user = entry.history_user.get_username() if entry.history_user else "system"
-    common = dict(
-        at=entry.history_date,
-        user=user,
-        user_roles=roles.get(entry.history_user_id, ""),
-        form=model._meta.verbose_name.title(),
-        record=f"{model._meta.verbose_name.title()} #{entry.id}",
-        reason=entry.history_change_reason or "",
-        kind=kind,
+def _render_source(source: _Source, ids: list[int], roles: dict[int, str]) -> dict[int, AuditEvent]:
+    if source.model is None:
+        return _render_account_events(ids, roles)
+    history = source.model.history.model
+    annotations = {}
+    if source.subject_id_path:
+        study_path = source.subject_id_path.removesuffix("_id") + "__study_id"
+        if source.model is Subject:
+            study_path = "study_id"
+        annotations["_study_id"] = models.F(study_path)
+    if source.site_id_path:
+        site_path = source.site_id_path.removesuffix("_id") + "__number"
+        if source.site_id_path == "id":
+            site_path = "number"
+        annotations["_site_number"] = models.F(site_path)
+    previous_id = (
+        history.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+        .order_by("-history_id")
+        .values("history_id")[:1]
     )
-    out = []
-    for field in fields:
-        new = getattr(entry, field.attname)
-        old = getattr(before, field.attname) if before is not None else None
+    entries = list(
+        history.objects.filter(history_id__in=ids)
+        .select_related("history_user")
+        .annotate(_previous=Subquery(previous_id), **annotations)
+    )
+    previous = history.objects.in_bulk([e._previous for e in entries if e._previous])
+    fields = [
+        f
+        for f in source.model._meta.concrete_fields
+        if f.name not in BOOKKEEPING_FIELDS and not f.name.startswith("history")
+    ]
+    labels = _related_labels(fields, entries, previous.values())
+    out = {}
+    for entry in entries:
+        before = previous.get(entry._previous)
+        out[entry.history_id] = _event(source, entry, before, fields, roles, labels)
+    return out
+
+
+def _related_labels(fields, entries, previous) -> dict[tuple[type, object], str]:
+    """Display names of the records that foreign keys on the page point at: one query per kind."""
+    wanted: dict[type, set] = {}
+    for f in fields:
+        if f.is_relation and f.many_to_one:
+            for entry in itertools.chain(entries, previous):
+                value = getattr(entry, f.attname)
+                if value is not None:
+                    wanted.setdefault(f.related_model, set()).add(value)
+    labels = {}
+    for model, pks in wanted.items():
+        for pk, obj in model._default_manager.in_bulk(list(pks)).items():
+            label = obj.get_username() if model is get_user_model() else str(obj)
+            labels[(model, pk)] = label
+    return labels
+
+
+def _display(f: models.Field, value, labels) -> str:
+    if value is None or value == "":
+        return ""
+    if f.is_relation and f.many_to_one:
+        return labels.get((f.related_model, value), f"#{value}")
+    if f.choices:
+        return str(dict(f.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | dict):
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return str(value)
+
+
+def _event(source, entry, before, fields, roles, labels) -> AuditEvent:
+    kind = {"+": "created", "~": "changed", "-": "deleted"}[entry.history_type]
+    changes = []
+    for f in fields:
+        new = getattr(entry, f.attname)
+        old = getattr(before, f.attname) if before is not None else None
         if kind == "changed" and old == new:
             continue
-        if kind == "created" and new in (None, ""):
+        if kind == "created" and new in (None, "", []):
             continue
-        label = str(field.verbose_name)
+        if f.name == "entered_in_error" and new and not old and kind == "changed":
+            kind = "entered in error"
+        label = str(f.verbose_name)
         if kind == "deleted":
-            out.append(AuditRow(field=label, old=_display(field, new), new="", **common))
+            changes.append(FieldChange(label, _display(f, new, labels), ""))
         else:
-            out.append(
-                AuditRow(field=label, old=_display(field, old), new=_display(field, new), **common)
-            )
-    if not out and kind != "changed":
-        out.append(AuditRow(field="", old="", new="", **common))
+            changes.append(FieldChange(label, _display(f, old, labels), _display(f, new, labels)))
+    site = getattr(entry, "_site_number", None)
+    return AuditEvent(
+        at=entry.history_date,
+        user=entry.history_user.get_username() if entry.history_user else "system",
+        user_roles=roles.get(entry.history_user_id, ""),
+        subject=getattr(entry, "_study_id", None) or "",
+        site="" if site is None else str(site),
+        form=source.form,
+        record=f"{source.form} #{entry.id}",
+        reason=entry.history_change_reason or "",
+        kind=kind,
+        changes=changes,
+    )
+
+
+def _render_account_events(ids: list[int], roles: dict[int, str]) -> dict[int, AuditEvent]:
+    out = {}
+    for event in AccountEvent.objects.filter(id__in=ids):
+        where = f"from {event.ip_address}" if event.ip_address else ""
+        out[event.id] = AuditEvent(
+            at=event.occurred_at,
+            user=event.username,
+            user_roles=roles.get(event.user_id, "") if event.user_id else "",
+            subject="",
+            site="",
+            form=ACCOUNT_FORM,
+            record=event.get_kind_display(),
+            reason=where,
+            kind=event.kind,
+        )
     return out
+
+
+def trail_rows(events: Iterable[AuditEvent]) -> Iterator[AuditRow]:
+    for event in events:
+        yield from event_rows(event)

@@ -9,6 +9,7 @@ urlpatterns = [
         views.subject_audit_trail,
         name="subject_audit",
     ),
+    path("audit-trail/", views.study_audit_trail, name="study_audit"),
     *urls_review.urlpatterns,
     *urls_signoff.urlpatterns,
 ]

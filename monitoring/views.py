@@ -1,63 +1,170 @@
 import csv
 from datetime import UTC
 
+from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from crf.access import subject_for
+from crf.access import (
+    Capability,
+    reaches_every_site,
+    sites_where,
+    subject_for,
+    subjects_visible_to,
+)
 
-from .audit_review import subject_audit_rows
+from .audit_review import AuditScope, AuditTrail, form_names, trail_rows
 
 PER_PAGE = 50
 CSV_COLUMNS = [
-    "time_utc", "user", "user_roles", "form", "record", "field", "old_value", "new_value",
-    "reason", "kind",
+    "time_utc", "user", "user_roles", "subject", "site", "form", "record", "field",
+    "old_value", "new_value", "reason", "kind",
 ]  # fmt: skip
+
+
+class AuditFilterForm(forms.Form):
+    form = forms.ChoiceField(required=False, label="Form")
+    user = forms.CharField(required=False, max_length=150, label="User")
+    subject = forms.CharField(required=False, max_length=20, label="Subject")
+    site = forms.ChoiceField(required=False, label="Site")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def __init__(self, *args, forms_available, sites=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["form"].choices = [("", "All forms"), *[(f, f) for f in forms_available]]
+        if sites is None:
+            del self.fields["site"]
+            del self.fields["subject"]
+        else:
+            self.fields["site"].choices = [("", "All sites")] + [
+                (str(s.pk), f"{s.number} {s.name}") for s in sites
+            ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("The 'from' date is after the 'to' date.")
+        return data
 
 
 @login_required
 def subject_audit_trail(request, study_id):
     """Every change to a subject's data, field by field, newest first; ?format=csv exports it."""
     subject = subject_for(request.user, study_id)
-    form = request.GET.get("form") or None
-    rows = subject_audit_rows(subject, form=form)
-    if request.GET.get("format") == "csv":
-        return _csv(subject, rows)
-    forms = sorted({r.form for r in subject_audit_rows(subject)}) if not form else [form]
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    filters = AuditFilterForm(request.GET or None, forms_available=form_names(study_wide=False))
+    data = filters.cleaned_data if filters.is_valid() else {}
+    scope = AuditScope(
+        subject=subject,
+        form=data.get("form") or None,
+        username=data.get("user") or None,
+        since=data.get("since"),
+        until=data.get("until"),
+    )
+    return _respond(
+        request, scope, filters, f"audit-trail-{subject.study_id}", {"subject": subject}
+    )
+
+
+@login_required
+def study_audit_trail(request):
+    """The whole study's audit trail (of the sites the reader may see), with account events."""
+    sites = sites_where(request.user, Capability.VIEW_SUBJECTS).order_by("number")
+    if not sites.exists():
+        raise PermissionDenied("The audit trail is for users who see subjects.")
+    filters = AuditFilterForm(
+        request.GET or None, forms_available=form_names(study_wide=True), sites=sites
+    )
+    data = filters.cleaned_data if filters.is_valid() else {}
+    visible = frozenset(sites.values_list("pk", flat=True))
+    every_site = reaches_every_site(request.user, Capability.VIEW_SUBJECTS)
+    site_ids = None if every_site else visible
+    if data.get("site"):
+        site_ids = frozenset({int(data["site"])}) & visible
+    subject = None
+    if data.get("subject"):
+        subject = subjects_visible_to(request.user).filter(study_id=data["subject"]).first()
+        if subject is None:
+            filters.add_error("subject", "No such subject at your sites.")
+            site_ids = frozenset()
+    scope = AuditScope(
+        subject=subject,
+        site_ids=site_ids,
+        form=data.get("form") or None,
+        username=data.get("user") or None,
+        since=data.get("since"),
+        until=data.get("until"),
+    )
+    return _respond(request, scope, filters, "audit-trail-study", {})
+
+
+def _respond(request, scope, filters, filename, context):
+    trail = AuditTrail(scope) if not filters.errors else AuditTrail(_nothing(scope))
+    if request.GET.get("format") == "csv" and not filters.errors:
+        return _csv(trail, filename)
+    page = Paginator(trail, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    csv_query = query.copy()
+    csv_query["format"] = "csv"
     return render(
         request,
-        "monitoring/subject_audit.html",
+        "monitoring/audit_trail.html",
         {
-            "subject": subject,
+            **context,
             "page": page,
-            "forms": forms,
-            "form": form,
+            "filters": filters,
             "query": query.urlencode(),
+            "csv_query": csv_query.urlencode(),
         },
     )
 
 
-def _csv(subject, rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-trail-{subject.study_id}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(
-            [
-                r.at.astimezone(UTC).isoformat(),
-                r.user, r.user_roles, r.form, r.record, r.field,
-                _safe(r.old), _safe(r.new), _safe(r.reason), r.kind,
-            ]
-        )  # fmt: skip
+def _nothing(scope: AuditScope) -> AuditScope:
+    return AuditScope(subject=scope.subject, site_ids=frozenset(), form="-")
+
+
+def _csv(trail: AuditTrail, filename: str) -> StreamingHttpResponse:
+    """Streamed: the whole study's trail is written as it is read, never held in memory."""
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield writer.writerow(CSV_COLUMNS)
+        for r in trail_rows(trail):
+            yield writer.writerow(
+                [
+                    r.at.astimezone(UTC).isoformat(), r.user, r.user_roles, r.subject, r.site,
+                    r.form, _safe(r.record), _safe(r.field), _safe(r.old), _safe(r.new),
+                    _safe(r.reason), r.kind,
+                ]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     return response
 
 
 def _safe(text: str) -> str:
-    """Spreadsheets run cells that start with = + - @ tab or CR: neutralise text cells."""
-    return "'" + text if text and text[0] in "=+-@\t\r" else text
+    """Spreadsheets run cells that start with = + - @ tab or CR: neutralise text cells (a
+    number such as -0.5 is left as it is)."""
+    if not text or text[0] not in "=+-@\t\r" or _is_number(text):
+        return text
+    return "'" + text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text and text.lower().lstrip("+-") not in {"nan", "inf", "infinity"}

@@ -44,7 +44,7 @@ def test_a_change_shows_field_old_and_new_value_user_and_reason(subject_a, inves
 def test_records_reached_through_their_parent_are_included(subject_a, investigator_a):
     lab_panel_for(subject_a, by=investigator_a)
     forms = {r.form for r in subject_audit_rows(subject_a)}
-    assert {"Lab Value", "Lab Panel", "Subject", "Visit", "Screening"} <= forms
+    assert {"Lab value", "Lab panel", "Subject", "Visit", "Screening"} <= forms
 
 
 @pytest.mark.django_db
@@ -58,9 +58,9 @@ def test_page_and_csv_for_a_monitor(client, subject_a, investigator_a):
     assert "weight (kg)" in page.content.decode()
     assert page.context["page"].paginator.count >= 2
     exported = client.get(url, {"format": "csv"})
-    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
     assert rows[0][:3] == ["time_utc", "user", "user_roles"]
-    reasons = [r[8] for r in rows[1:]]
+    reasons = [r[rows[0].index("reason")] for r in rows[1:]]
     assert "'=HYPERLINK(1)" in reasons  # formula prefix neutralised
 
 
@@ -69,12 +69,16 @@ def test_long_history_opens_with_a_bounded_number_of_queries(
     client, subject_a, investigator_a, django_assert_max_num_queries
 ):
     baseline = baseline_for(subject_a, by=investigator_a)
+    for n in range(3):
+        baseline = _correct_weight(baseline, investigator_a, str(50 + n), f"first {n}")
     client.force_login(investigator_a)
     url = reverse("monitoring:subject_audit", args=[subject_a.study_id])
-    with django_assert_max_num_queries(80) as few:
+    with django_assert_max_num_queries(40) as few:
         client.get(url)
-    for n in range(30):
-        baseline = _correct_weight(baseline, investigator_a, str(60 + n), f"correction {n}")
+    for n in range(120):
+        baseline = _correct_weight(baseline, investigator_a, str(60 + n % 50), f"correction {n}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(url)
-    assert response.context["page"].paginator.count >= 30
+    assert response.context["page"].paginator.count >= 120
+    newest = response.context["page"][0]
+    assert (newest.reason, newest.changes[0].new) == ("correction 119", "79.0")
