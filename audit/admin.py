@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from .services import audited_save
@@ -19,7 +20,19 @@ class AuditedAdminForm(forms.ModelForm):
         return cleaned
 
 
-class AuditedAdmin(SimpleHistoryAdmin):
+class _HistoryReadOnly:
+    """The history pages show old versions; they never write one back (no revert by POST)."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied(
+                "Old versions are not restored from the history page: correct the record "
+                "through its form, with a reason for change."
+            )
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class AuditedAdmin(_HistoryReadOnly, SimpleHistoryAdmin):
     """Admin for audited records: saves go through audited_save with a reason; no deletion."""
 
     form = AuditedAdminForm
@@ -35,7 +48,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
         return False
 
 
-class ReadOnlyAuditedAdmin(SimpleHistoryAdmin):
+class ReadOnlyAuditedAdmin(_HistoryReadOnly, SimpleHistoryAdmin):
     """Clinical records are entered through the eCRF's forms; the admin only shows them."""
 
     def has_add_permission(self, request):

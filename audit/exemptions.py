@@ -22,5 +22,10 @@ UNAUDITED_MODELS: dict[str, str] = {
     "the NCI file; the grade of every adverse event is audited with the event.",
     "alerts.evaluationmark": "A work queue entry (subject to re-evaluate), not trial data; removed "
     "once the evaluation ran.",
+    "exports.studyexport": "A workflow record (who exported what, when, row counts, SHA-256), "
+    "written by the export itself and shown in the study's audit review; not trial data.",
+    "monitoring.querymessage": "Itself an audit record (one step of a query's conversation), "
+    "kept append-only by a PostgreSQL trigger; the query's status changes are audited rows of "
+    "monitoring.Query.",
     "accounts.accountevent": "Itself an audit record, kept append-only by a PostgreSQL trigger.",
 }

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from .errors import ReasonForChangeRequired, StaleVersionError
+
+# Checks every audited write must pass (e.g. monitoring's locks): each raises ValidationError to
+# refuse. Apps register theirs in AppConfig.ready(), so that audit depends on none of them.
+WRITE_GUARDS: list[Callable[[models.Model], None]] = []
+
+
+def write_guard_register(guard: Callable[[models.Model], None]) -> None:
+    """Have `guard(instance)` called before every create and change made by audited_save."""
+    if guard not in WRITE_GUARDS:
+        WRITE_GUARDS.append(guard)
+
+
+def write_guards_check(instance: models.Model) -> None:
+    """Run every registered write guard on `instance` (raises what the first refusal raises)."""
+    for guard in WRITE_GUARDS:
+        guard(instance)
 
 
 def audited_save(
@@ -22,10 +39,12 @@ def audited_save(
     A first save needs no reason. Any later change needs one, and is refused with
     StaleVersionError if the stored version is not `expected_version` (default: the version the
     instance was loaded with), so that two users editing the same record cannot overwrite each
-    other silently. Runs in one transaction with the row locked.
+    other silently. Runs in one transaction with the row locked. Every registered write guard
+    (WRITE_GUARDS) is asked first and may refuse with a ValidationError.
     """
     reason = (reason or "").strip()
     with transaction.atomic():
+        write_guards_check(instance)
         if instance._state.adding:
             instance.version = 1
             instance.created_by = user

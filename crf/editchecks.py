@@ -227,9 +227,12 @@ def soft_check(record: models.Model, confirmed: set[str]) -> list[checks.SoftWar
 
 
 def confirmations_record(record, warnings: list[checks.SoftWarning], user) -> None:
-    """Keep the investigator's confirmation of each soft warning with the record."""
+    """Keep the investigator's confirmation of each soft warning with the record, and open an
+    automatic query on it for the monitor."""
+    from monitoring.queries import query_from_edit_check  # monitoring depends on crf
+
     content_type = ContentType.objects.get_for_model(record)
-    EditCheckConfirmation.objects.bulk_create(
+    confirmations = EditCheckConfirmation.objects.bulk_create(
         EditCheckConfirmation(
             content_type=content_type,
             object_id=record.pk,
@@ -241,6 +244,8 @@ def confirmations_record(record, warnings: list[checks.SoftWarning], user) -> No
         )
         for warning in warnings
     )
+    for confirmation in confirmations:  # the monitor reviews each override as a query
+        query_from_edit_check(confirmation=confirmation)
 
 
 def _protocol_settings(subject: Subject) -> schedule.ProtocolSettings:

@@ -2,10 +2,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.forms import add_errors
+from monitoring.queries import query_answer_with_change
 from protocol import schedule
 
 from . import forms
@@ -160,9 +162,24 @@ def record_form(request, study_id, slug, pk=None):
     form_class = spec.new_form_class if (pk is None and spec.new_form_class) else spec.form_class
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST":
-        saved = _save_record_form(request, form)
+        answers = request.GET.get("answers_query") if pk is not None else None
+        try:
+            with transaction.atomic():  # the correction and the query's answer, or neither
+                saved = _save_record_form(request, form)
+                if saved is not None and answers:
+                    query_answer_with_change(
+                        query_id=answers,
+                        record=saved,
+                        answer=form.cleaned_data["reason_for_change"],
+                        user=request.user,
+                    )
+        except ValidationError as invalid:
+            add_errors(form, invalid)
+            saved = None
         if saved is not None:
             messages.success(request, f"{spec.title} saved.")
+            if answers:
+                messages.success(request, f"Query #{answers} answered.")
             if isinstance(saved, TreatmentCourse):
                 return redirect("crf:course", study_id=study_id, pk=saved.pk)
             return redirect("crf:subject_detail", study_id=study_id)

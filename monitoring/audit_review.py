@@ -81,6 +81,9 @@ class AuditScope:
     username: str | None = None
     since: date | None = None
     until: date | None = None
+    # Only changes to data (no logins): what the study export's audit trail holds, so that an
+    # unchanged study exports to identical files however often people log in.
+    data_only: bool = False
 
 
 # --- Where each kind of record is found -----------------------------------------------------
@@ -194,6 +197,8 @@ class AuditTrail:
         self._querysets: list[tuple[_Source, models.QuerySet]] = []
         for source in _sources():
             if scope.form and source.form != scope.form:
+                continue
+            if scope.data_only and source.model is None:
                 continue
             qs = source.scoped(scope)
             if qs is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from functools import cache
 
 from django.apps import apps
@@ -150,6 +151,10 @@ def record_page_url(record: models.Model) -> str | None:
 def _canonical(value) -> object:
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, Decimal | float):
+        # 81, 81.0 and Decimal("81.00") are one value: the hash must not see the difference
+        # between a value as typed and as stored.
+        return format(Decimal(str(value)).normalize(), "f")
     return str(value)
 
 

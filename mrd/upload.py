@@ -22,6 +22,7 @@ from simple_history.utils import bulk_create_with_history
 from alerts.marking import subject_changed
 from audit.services import audited_save
 from crf.access import Capability, user_can
+from monitoring.locks import lock_message, lock_refusing_each
 from protocol import mrd
 
 from .models import MrdResult, MrdUpload
@@ -183,7 +184,16 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
         rows.append(_check_row(number, data, samples, existing, seen))
     if not rows:
         return UploadPreview(rows=[], errors=["The file has no rows under its header."])
+    _check_locks(rows)
     return UploadPreview(rows=rows, errors=[])
+
+
+def _check_locks(rows: list[UploadRow]) -> None:
+    """A row that would write to locked data (site, subject, sample or result) is an error."""
+    writing = [row for row in rows if row.result is not None and row.action != "unchanged"]
+    for row, lock in zip(writing, lock_refusing_each([row.result for row in writing]), strict=True):
+        if lock is not None:
+            row.errors.append(("accession", lock_message(lock)))
 
 
 def _check_row(number, data, samples, existing, seen) -> UploadRow:

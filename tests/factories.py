@@ -45,9 +45,14 @@ class SiteFactory(factory.Factory):
         return site_create(user=None, **kwargs)
 
 
-def user_with_role(role: str, site: Site | None = None, **kwargs):
+def user_with_role(role: str, site: Site | None = None, principal_investigator=False, **kwargs):
     user = UserFactory(**kwargs)
-    membership_grant(user=user, role=role, site=site, granted_by=None)
+    membership = membership_grant(user=user, role=role, site=site, granted_by=None)
+    if principal_investigator:
+        from audit.services import audited_save
+
+        membership.principal_investigator = True
+        audited_save(membership, user=None, reason="principal investigator of the site")
     return user
 
 
@@ -203,3 +208,16 @@ def serious_ae_for(subject, *, by, term="Alanine aminotransferase increased", gr
     )
     values.update(extra)
     return adverse_event_record(AdverseEvent(subject=subject, **values), user=by)
+
+
+def ctcae_terms_ensure():
+    """The shipped CTCAE terms, reloaded after a transactional test's flush removed them."""
+    import importlib
+
+    from django.apps import apps
+
+    from safety.models import CtcaeTerm
+
+    if not CtcaeTerm.objects.exists():
+        migration = importlib.import_module("safety.migrations.0002_shipped_ctcae_terms")
+        migration.load(apps, None)

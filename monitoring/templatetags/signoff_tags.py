@@ -1,17 +1,74 @@
-"""Template hooks of locks and investigator signatures (filled in by the sign-off feature)."""
+"""Template hooks of locks and investigator signatures."""
 
 from django import template
+from django.template.loader import get_template
+
+from crf.access import Capability, user_can
+from monitoring.locks import (
+    lock_description,
+    lock_message,
+    lock_refusing,
+    lock_target,
+    locks_of_subject,
+)
+from monitoring.records import is_clinical, record_pointer
+from monitoring.signatures import INVALIDATED, is_principal_investigator, signatures_of
 
 register = template.Library()
+
+
+def _user(context):
+    request = context.get("request")
+    return context.get("user") or (request.user if request is not None else None)
+
+
+def _is_pi(user, site) -> bool:
+    # The membership cache answers most users without a query.
+    return user_can(user, Capability.ENTER_CLINICAL_DATA, site) and is_principal_investigator(
+        user, site
+    )
 
 
 @register.simple_tag(takes_context=True)
 def subject_signoff_panel(context, subject):
     """Locks and signatures of the subject, on the subject's casebook page."""
-    return ""
+    user = _user(context)
+    if user is None:
+        return ""
+    locks = [
+        (lock, lock_target(lock), lock_description(lock)) for lock in locks_of_subject(subject)
+    ]
+    return get_template("monitoring/_signoff_panel.html").render(
+        {
+            "subject": subject,
+            "locks": locks,
+            "can_lock": user_can(user, Capability.LOCK_DATA, subject.site),
+            "can_sign": _is_pi(user, subject.site),
+            "signatures": signatures_of(subject),
+            "invalidated": INVALIDATED,
+        }
+    )
 
 
 @register.simple_tag(takes_context=True)
 def record_lock_notice(context, record):
-    """A notice naming the lock when the record (or its subject or site) is locked."""
-    return ""
+    """A notice naming the lock when the record (or its subject or site) is locked; and, for the
+    principal investigator, a link to sign the form."""
+    user = _user(context)
+    if user is None or record.pk is None or not is_clinical(type(record)):
+        return ""
+    lock = lock_refusing(record)
+    subject = context.get("subject")
+    can_sign = subject is not None and _is_pi(user, subject.site)
+    if lock is None and not can_sign:
+        return ""
+    content_type_id, object_id = record_pointer(record)
+    return get_template("monitoring/_signoff_lock_notice.html").render(
+        {
+            "message": lock_message(lock) if lock else "",
+            "can_sign": can_sign,
+            "subject": subject,
+            "content_type_id": content_type_id,
+            "object_id": object_id,
+        }
+    )

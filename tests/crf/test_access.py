@@ -4,6 +4,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crf.models import Role, Subject
+from monitoring.records import record_pointer
 from safety.models import LabValue
 from tests.factories import (
     baseline_for,
@@ -32,6 +33,8 @@ def _subject_scoped_url_names() -> list[str]:
 
 
 SUBJECT_URLS = _subject_scoped_url_names()
+REVIEW_URLS = ("monitoring:record_review", "monitoring:query_new", "monitoring:record_verify")
+SIGNOFF_URLS = ("monitoring:lock_form", "monitoring:sign_form")
 ALL_ROLES = list(Role)
 
 
@@ -52,6 +55,13 @@ def _url_kwargs(url_name: str, subject) -> dict:
         "safety:labs": {},
         "alerts:decision": {},
         "monitoring:subject_audit": {},
+        "monitoring:subject_review": {},
+        **{n: dict(zip(("ct", "pk"), record_pointer(course), strict=True)) for n in REVIEW_URLS},
+        "monitoring:query_detail": {"pk": 1},
+        "monitoring:verification_withdraw": {"pk": 1},
+        "monitoring:lock_subject": {},
+        "monitoring:sign_casebook": {},
+        **{n: dict(zip(("ct", "pk"), record_pointer(course), strict=True)) for n in SIGNOFF_URLS},
         "safety:lab_value": {"pk": LabValue.objects.get(panel__subject=subject).pk},
         "safety:adverse_events": {},
         "safety:adverse_event_new": {},

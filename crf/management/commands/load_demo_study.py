@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audited_save
 from crf.models import (
     Baseline,
     Day11Assessment,
@@ -49,6 +50,8 @@ USERS = [
     ("sponsor", Role.SPONSOR, None, False),
     ("admin", None, None, True),
 ]
+# Signs the casebooks of site 1 (Membership.principal_investigator).
+PRINCIPAL_INVESTIGATOR = "investigator.prague"
 # Subjects enrolled per site in the demo, with study day 1 this many days ago.
 DEMO_SUBJECTS = {1: [120, 60, 14], 2: [90, 30]}
 # Protocol version 1 and the amendment (version 2); their dates are the demo's, not published.
@@ -98,6 +101,12 @@ class Command(BaseCommand):
             for site in [sites[n] for n in site_numbers] if site_numbers else [None]:
                 if not Membership.objects.filter(user=user, role=role, site=site).exists():
                     membership_grant(user=user, role=role, site=site, granted_by=system)
+        principal = Membership.objects.get(
+            user__username=PRINCIPAL_INVESTIGATOR, role=Role.INVESTIGATOR, site=sites[1]
+        )
+        if not principal.principal_investigator:
+            principal.principal_investigator = True
+            audited_save(principal, user=system, reason="principal investigator of the site")
         for number, title, effective, rule in PROTOCOL_VERSIONS:
             if not ProtocolVersion.objects.filter(number=number).exists():
                 protocol_version_create(

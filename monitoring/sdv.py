@@ -1,0 +1,263 @@
+"""Source data verification: a monitor's mark that a record (or some of its fields) matches the
+source documents, bound to the content by a hash so that any later change voids it.
+
+A mark is valid while it is not withdrawn and the record's current content (of the marked
+fields, or all of it) hashes to the stored value. A record counts as verified for progress when
+a valid whole-record mark exists.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.db.models import F, IntegerField, Value
+from django.utils import timezone
+
+from audit.services import audited_save
+from crf.access import Capability, user_can
+from crf.models import Subject
+
+from .models import SourceVerification
+from .records import (
+    clinical_models,
+    content_fields,
+    is_clinical,
+    record_hash,
+    record_title,
+    subject_of,
+)
+from .records import subject_path as _subject_path
+
+
+def record_verify(
+    *, record: models.Model, user, fields: Iterable[str] | None = None
+) -> SourceVerification:
+    """Mark a clinical record (or the named fields of it) as verified against the source."""
+    model = type(record)
+    if not is_clinical(model) or record.pk is None:
+        raise ValidationError("Only saved clinical records are verified.")
+    subject = subject_of(record)
+    if not user_can(user, Capability.VERIFY_SOURCE_DATA, subject.site):
+        raise PermissionDenied("Only the study's monitors verify source data.")
+    names = [f.name for f in content_fields(model)]
+    chosen = sorted(set(fields or ()))
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        raise ValidationError(
+            {"fields": f"{record._meta.verbose_name.capitalize()} has no field {unknown[0]}."}
+        )
+    if set(chosen) == set(names):
+        chosen = []  # every field: the whole record
+    # Hash what is stored, as every later reading will (an unsaved instance may hold 81 for 81.0).
+    record = model.objects.get(pk=record.pk)
+    return audited_save(
+        SourceVerification(
+            subject=subject,
+            content_type=ContentType.objects.get_for_model(model),
+            object_id=record.pk,
+            fields=chosen,
+            content_hash=record_hash(record, chosen or None),
+            record_version=record.version,
+            verified_by=user,
+        ),
+        user=user,
+    )
+
+
+def verification_withdraw(*, verification: SourceVerification, user, reason: str):
+    """Withdraw a mark given by mistake (a change of the record does not need this)."""
+    if not user_can(user, Capability.VERIFY_SOURCE_DATA, verification.subject.site):
+        raise PermissionDenied("Only the study's monitors withdraw verifications.")
+    if verification.withdrawn:
+        raise ValidationError("This verification is already withdrawn.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the verification is withdrawn."})
+    verification.withdrawn = True
+    return audited_save(verification, user=user, reason=f"verification withdrawn: {reason}")
+
+
+# --- Selectors ------------------------------------------------------------------------------
+
+
+def mark_is_valid(mark: SourceVerification, record: models.Model | None) -> bool:
+    return (
+        record is not None
+        and not mark.withdrawn
+        and record_hash(record, mark.fields or None) == mark.content_hash
+    )
+
+
+@dataclass
+class RecordSdv:
+    """The SDV state of one record: whole record verified, fields verified, stale marks."""
+
+    record: models.Model
+    marks: list[SourceVerification] = field(default_factory=list)
+    valid: list[SourceVerification] = field(default_factory=list)
+    stale: list[SourceVerification] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return any(not m.fields for m in self.valid)
+
+    @property
+    def verified_fields(self) -> set[str]:
+        if self.verified:
+            return {f.name for f in content_fields(type(self.record))}
+        return {name for m in self.valid for name in m.fields}
+
+    @property
+    def changed_after_verification(self) -> list[SourceVerification]:
+        """Stale marks not made good by a later valid mark covering the same fields."""
+        return [m for m in self.stale if not _superseded(m, self.valid)]
+
+
+def _superseded(mark: SourceVerification, valid: list[SourceVerification]) -> bool:
+    return any(
+        v.verified_at >= mark.verified_at and (not v.fields or set(mark.fields) <= set(v.fields))
+        for v in valid
+    )
+
+
+def record_sdv(record: models.Model) -> RecordSdv:
+    content_type = ContentType.objects.get_for_model(type(record))
+    marks = list(
+        SourceVerification.objects.filter(
+            content_type=content_type, object_id=record.pk, withdrawn=False
+        ).select_related("verified_by")
+    )
+    return _state(record, marks)
+
+
+def _state(record, marks: list[SourceVerification]) -> RecordSdv:
+    state = RecordSdv(record=record, marks=marks)
+    for mark in marks:
+        (state.valid if mark_is_valid(mark, record) else state.stale).append(mark)
+    return state
+
+
+def _marked_records(marks: list[SourceVerification]) -> dict[tuple[int, int], models.Model]:
+    """The records the marks point at, one query per kind of record."""
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for mark in marks:
+        wanted[mark.content_type_id].add(mark.object_id)
+    found = {}
+    for ct_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(ct_id).model_class()
+        for record in model.objects.filter(pk__in=ids):
+            found[(ct_id, record.pk)] = record
+    return found
+
+
+def marks_by_record(subject_ids: Iterable[int]) -> dict[tuple[int, int], RecordSdv]:
+    """The SDV state of every record with a (non-withdrawn) mark among these subjects."""
+    marks = list(
+        SourceVerification.objects.filter(subject_id__in=list(subject_ids), withdrawn=False)
+        .select_related("verified_by", "subject", "content_type")
+        .order_by("verified_at", "id")
+    )
+    records = _marked_records(marks)
+    grouped: dict[tuple[int, int], list[SourceVerification]] = defaultdict(list)
+    for mark in marks:
+        grouped[(mark.content_type_id, mark.object_id)].append(mark)
+    return {
+        key: _state(records.get(key), group)
+        for key, group in grouped.items()
+        if records.get(key) is not None
+    }
+
+
+def record_pointers(subject_ids: Iterable[int]) -> list[tuple[int, int, int]]:
+    """(content type id, record id, subject id) of every clinical record of these subjects not
+    entered in error: one query, whatever the number of kinds of record."""
+    ids = list(subject_ids)
+    parts = []
+    for model in clinical_models():
+        path = _subject_path(model)
+        ct_id = ContentType.objects.get_for_model(model).pk
+        qs = model.objects.filter(**{f"{path}__in": ids})
+        if any(f.name == "entered_in_error" for f in model._meta.concrete_fields):
+            qs = qs.filter(entered_in_error=False)
+        parts.append(
+            qs.order_by()
+            .annotate(_ct=Value(ct_id, output_field=IntegerField()), _subject=F(path))
+            .values_list("_ct", "pk", "_subject")
+        )
+    if not ids or not parts:
+        return []
+    first, *rest = parts
+    return [tuple(row) for row in first.union(*rest, all=True)]
+
+
+@dataclass(frozen=True)
+class Progress:
+    verified: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.verified / self.total) if self.total else 0
+
+    def __add__(self, other: Progress) -> Progress:
+        return Progress(self.verified + other.verified, self.total + other.total)
+
+
+def sdv_progress(
+    subject_ids: Iterable[int], states: dict[tuple[int, int], RecordSdv] | None = None
+) -> dict[int, Progress]:
+    """Per subject: clinical records verified with a still valid whole-record mark, of all."""
+    ids = list(subject_ids)
+    states = marks_by_record(ids) if states is None else states
+    totals: dict[int, int] = defaultdict(int)
+    verified: dict[int, int] = defaultdict(int)
+    for ct_id, pk, subject_id in record_pointers(ids):
+        totals[subject_id] += 1
+        state = states.get((ct_id, pk))
+        if state is not None and state.verified:
+            verified[subject_id] += 1
+    return {sid: Progress(verified[sid], totals[sid]) for sid in ids}
+
+
+def site_progress(subjects: Iterable[Subject], progress: dict[int, Progress]) -> dict:
+    """Progress per site (site -> Progress), from per-subject progress."""
+    sites: dict = {}
+    for subject in subjects:
+        sites[subject.site] = sites.get(subject.site, Progress(0, 0)) + progress.get(
+            subject.pk, Progress(0, 0)
+        )
+    return sites
+
+
+@dataclass(frozen=True)
+class ChangedMark:
+    """A mark whose record changed after the verification and was not verified again."""
+
+    mark: SourceVerification
+    record: models.Model
+
+    @property
+    def title(self) -> str:
+        return record_title(self.record)
+
+    @property
+    def description(self) -> str:
+        on = timezone.localtime(self.mark.verified_at)
+        return f"changed after verification on {on:%Y-%m-%d}, now version {self.record.version}"
+
+
+def changed_after_verification(
+    states: dict[tuple[int, int], RecordSdv],
+) -> list[ChangedMark]:
+    rows = [
+        ChangedMark(mark, state.record)
+        for state in states.values()
+        for mark in state.changed_after_verification
+    ]
+    rows.sort(key=lambda r: r.mark.verified_at, reverse=True)
+    return rows

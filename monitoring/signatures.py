@@ -1,0 +1,120 @@
+"""Investigator signatures: the site's principal investigator approves a subject's casebook (or
+one form) by re-entering the password; the signature is bound to a hash of what was signed and
+shown as invalid as soon as any of it changes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from accounts.models import AccountEvent
+from accounts.services import account_event_record
+from audit.services import audited_save
+from crf.models import Membership, Role, Site, Subject
+
+from .models import Signature
+from .records import casebook_hash, record_hash, record_title, subject_of
+
+INVALIDATED = "invalidated: the data changed after signing"
+
+
+def is_principal_investigator(user, site: Site) -> bool:
+    """Whether `user` is the principal investigator of `site` (who signs its casebooks)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return Membership.objects.filter(
+        user=user, site=site, role=Role.INVESTIGATOR, principal_investigator=True
+    ).exists()
+
+
+def printed_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def signature_create(
+    *,
+    subject: Subject,
+    record: models.Model | None = None,
+    password: str,
+    user,
+    request=None,
+) -> Signature:
+    """Sign a subject's casebook (or, with `record`, one of its forms) as the site's principal
+    investigator, re-authenticating with the password.
+
+    A wrong password saves no signature and is recorded as a failed signature (AccountEvent);
+    a success writes the signature with its history and an AccountEvent SIGNED. Locks do not
+    matter: signing changes no clinical data.
+    """
+    if not is_principal_investigator(user, subject.site):
+        raise PermissionDenied("Only the site's principal investigator signs its casebooks.")
+    if record is not None and subject_of(record).pk != subject.pk:
+        raise ValidationError("This record is not one of the subject's.")
+    if not password or not user.check_password(password):
+        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
+        raise ValidationError(
+            {"password": "The password is not correct: nothing was signed. Enter your password "
+             "to sign."}
+        )  # fmt: skip
+    signature = Signature(
+        subject=subject,
+        signer=user,
+        printed_name=printed_name(user),
+        signed_at=timezone.now(),
+    )
+    with transaction.atomic():
+        if record is None:
+            signature.meaning = Signature.MEANING
+            signature.content_hash = casebook_hash(subject)
+        else:
+            signature.content_type = ContentType.objects.get_for_model(type(record))
+            signature.object_id = record.pk
+            signature.meaning = Signature.FORM_MEANING
+            signature.content_hash = record_hash(record)
+        audited_save(signature, user=user, reason=signature.meaning)
+        account_event_record(kind=AccountEvent.Kind.SIGNED, request=request, user=user)
+    return signature
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    signature: Signature
+    what: str  # "Casebook" or the record's title
+    valid: bool
+
+
+def signatures_of(subject: Subject) -> list[SignatureStatus]:
+    """The subject's signatures, newest first, each checked against the current content."""
+    signatures = list(subject.signatures.select_related("signer"))
+    if not signatures:
+        return []
+    current_casebook = None
+    if any(s.content_type_id is None for s in signatures):
+        current_casebook = casebook_hash(subject)
+    wanted = defaultdict(set)
+    for s in signatures:
+        if s.content_type_id is not None:
+            wanted[s.content_type_id].add(s.object_id)
+    records = {}
+    for content_type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        for record in model.objects.filter(pk__in=ids):
+            records[content_type_id, record.pk] = record
+    statuses = []
+    for s in signatures:
+        if s.content_type_id is None:
+            statuses.append(SignatureStatus(s, "Casebook", s.content_hash == current_casebook))
+            continue
+        record = records.get((s.content_type_id, s.object_id))
+        if record is None:
+            statuses.append(SignatureStatus(s, f"Record #{s.object_id}", False))
+            continue
+        statuses.append(
+            SignatureStatus(s, record_title(record), s.content_hash == record_hash(record))
+        )
+    return statuses
