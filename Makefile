@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
-	bench-alerts-latency bench-audit-trail
+	bench-alerts-latency bench-audit-trail bench-export
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ bench-alerts-latency: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/alerts_latency.py $(SAVES)
 
 CHANGES ?= 10000
+bench-export: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/export.py $(SIZES)
+
 bench-audit-trail: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/audit_trail.py $(CHANGES)
 

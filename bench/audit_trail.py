@@ -56,5 +56,6 @@ def main(changes: int) -> None:
             f"(best of 3), {len(queries.captured_queries)} queries"
         )
 
+
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000)

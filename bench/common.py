@@ -32,13 +32,14 @@ def setup_bench_database() -> None:
     call_command("migrate", verbosity=0)
 
 
-def generate_study(subjects: int, *, seed_user=None) -> list[int]:
+def generate_study(subjects: int, *, seed_user=None, with_history: bool = False) -> list[int]:
     """`subjects` enrolled subjects with a full treatment history each: baseline, day 11, a
     blinatumomab cycle with a step-up and an interruption, 10 lab panels of 4 values, 3 adverse
-    events, 3 MRD results, the day-40 response and 4 visits. Written in bulk (benchmark data:
-    no history rows), spread over the four sites."""
+    events, 3 MRD results, the day-40 response and 4 visits. Written in bulk, spread over the
+    four sites; with `with_history`, each record also gets its creation history row."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
+    from simple_history.utils import bulk_create_with_history
 
     from crf.models import (
         Baseline,
@@ -56,6 +57,15 @@ def generate_study(subjects: int, *, seed_user=None) -> list[int]:
     from safety.models import AdverseEvent, CtcaeTerm, LabPanel, LabValue
 
     user = seed_user or get_user_model().objects.create(username=f"bench{subjects}")
+
+    def bulk(model, rows, batch_size=2000):
+        if with_history:
+            return bulk_create_with_history(
+                rows, model, batch_size=batch_size, default_user=user,
+                default_change_reason="generated",
+            )  # fmt: skip
+        return model.objects.bulk_create(rows, batch_size=batch_size)
+
     if not ProtocolVersion.objects.exists():
         ProtocolVersion.objects.create(
             number=2, title="bench", effective_date=datetime.date(2019, 1, 1),
@@ -81,7 +91,7 @@ def generate_study(subjects: int, *, seed_user=None) -> list[int]:
                 enrolled_by=user,
             )
         )  # fmt: skip
-    Subject.objects.bulk_create(new, batch_size=1000)
+    bulk(Subject, new, batch_size=1000)
     baselines, day11s, responses, visits, cycles = [], [], [], [], []
     for s in new:
         baselines.append(
@@ -119,7 +129,7 @@ def generate_study(subjects: int, *, seed_user=None) -> list[int]:
         (Visit, visits),
         (BlinatumomabInfusion, cycles),
     ):
-        model.objects.bulk_create(rows, batch_size=2000)
+        bulk(model, rows)
     doses, stops, panels = [], [], []
     for cycle in cycles:
         doses += [
@@ -142,9 +152,9 @@ def generate_study(subjects: int, *, seed_user=None) -> list[int]:
                     sampled_at=cycle.started_at + datetime.timedelta(days=3 * k),
                 )
             )  # fmt: skip
-    InfusionDoseChange.objects.bulk_create(doses, batch_size=2000)
-    InfusionInterruption.objects.bulk_create(stops, batch_size=2000)
-    LabPanel.objects.bulk_create(panels, batch_size=2000)
+    bulk(InfusionDoseChange, doses)
+    bulk(InfusionInterruption, stops)
+    bulk(LabPanel, panels)
     values = []
     for p in panels:
         for test, value in (("alt", 60), ("ast", 50), ("bilirubin", 10), ("platelets", 90)):
@@ -158,7 +168,7 @@ def generate_study(subjects: int, *, seed_user=None) -> list[int]:
                     standard_unit="", grade=1, grading_system="CTCAE 5.0", **limit,
                 )
             )  # fmt: skip
-    LabValue.objects.bulk_create(values, batch_size=5000)
+    bulk(LabValue, values, batch_size=5000)
     aes, samples = [], []
     for s in new:
         onset = s.day1_date + datetime.timedelta(days=13)
@@ -178,9 +188,10 @@ def generate_study(subjects: int, *, seed_user=None) -> list[int]:
                     material="bone_marrow", sampled_on=s.day1_date + datetime.timedelta(days=d - 1),
                 )
             )  # fmt: skip
-    AdverseEvent.objects.bulk_create(aes, batch_size=5000)
-    MrdSample.objects.bulk_create(samples, batch_size=5000)
-    MrdResult.objects.bulk_create(
+    bulk(AdverseEvent, aes, batch_size=5000)
+    bulk(MrdSample, samples, batch_size=5000)
+    bulk(
+        MrdResult,
         [
             MrdResult(
                 sample=sample, method="qpcr", result_class="negative",

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "safety",
     "alerts",
     "monitoring",
+    "exports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -209,7 +210,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.evaluate_all_subjects",
         "schedule": timedelta(minutes=env.integer("ALERTS_TIME_RULES_MINUTES", default=5)),
     },
+    # Exports whose message was lost (broker down) or whose worker died while writing.
+    "resume-stale-exports": {
+        "task": "exports.tasks.resume_stale_exports",
+        "schedule": timedelta(minutes=1),
+    },
 }
+
+# Where finished exports are kept (web and worker must share it: a volume in docker compose).
+EXPORT_ROOT = env.text("EXPORT_ROOT", default=str(BASE_DIR / ".local" / "exports"))
 
 # Fault tests only: evaluation tasks wait this long before working, so a test can kill a worker
 # while it holds a task. Always 0 in use.

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("safety.urls")),
     path("", include("alerts.urls")),
     path("", include("monitoring.urls")),
+    path("", include("exports.urls")),
     path("subjects/", include("crf.urls")),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

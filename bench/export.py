@@ -1,0 +1,116 @@
+"""Benchmark: the full CSV export against PostgreSQL's own COPY of the same rows.
+
+    make bench-export SIZES="100 1000 5000"
+
+For each size: a fresh database with a generated study of that many subjects, each with a full
+history (every record with its history row); then, in a separate process (so that its peak
+memory is the export's own), the whole CSV export as a user gets it (ZIP of every domain, the
+audit trail and the dictionary); then, in this process, `COPY (query) TO STDOUT WITH CSV` of the
+same domain queries, and of the history tables the audit trail is read from.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import BENCH_DATABASE, generate_study, setup_bench_database  # noqa: I001
+
+HERE = Path(__file__).resolve().parent
+
+
+def _export_child(out: str) -> None:
+    """Run in a child process: the export alone, then its figures as JSON on stdout."""
+    import django
+    from django.conf import settings
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blinacell_site.settings")
+    os.environ["DEBUG"] = "1"
+    django.setup()
+    settings.DATABASES["default"]["NAME"] = BENCH_DATABASE
+    from exports.csv_export import study_csv_write
+
+    start = time.perf_counter()
+    counts = study_csv_write(Path(out), site_ids=None)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "counts": counts, "peak_mb": peak_mb}))
+
+
+def _copy_seconds() -> tuple[float, int, float, int]:
+    """COPY of the domain queries, and of the history tables: (seconds, rows) of each."""
+    import psycopg
+    from django.db import connection
+
+    from exports.domains import domains
+    from monitoring.audit_review import _sources
+
+    connection.ensure_connection()
+    raw = connection.connection
+    mogrify = psycopg.ClientCursor(raw).mogrify
+
+    def copy(sql: str) -> int:
+        rows = 0
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH CSV") as stream:
+                for block in stream:
+                    rows += bytes(block).count(b"\n")
+        return rows
+
+    start, domain_rows = time.perf_counter(), 0
+    for domain in domains():
+        qs = domain.model._default_manager.order_by("pk").values_list(
+            *[c.path for c in domain.columns]
+        )
+        domain_rows += copy(mogrify(*qs.query.sql_with_params()))
+    domain_seconds = time.perf_counter() - start
+    start, history_rows = time.perf_counter(), 0
+    for source in _sources():
+        if source.model is None:
+            continue
+        qs = source.model.history.model.objects.order_by("-history_date").values()
+        history_rows += copy(mogrify(*qs.query.sql_with_params()))
+    return domain_seconds, domain_rows, time.perf_counter() - start, history_rows
+
+
+def main(sizes: list[int]) -> None:
+    for size in sizes:
+        setup_bench_database()
+        start = time.perf_counter()
+        generate_study(size, with_history=True)
+        generated = time.perf_counter() - start
+        out = f"/tmp/blinacell-bench-export-{size}.zip"
+        child = subprocess.run(
+            [sys.executable, str(HERE / "export.py"), "--child", out],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        counts = figures["counts"]
+        audit_rows = counts.pop("audit_trail.csv")
+        counts.pop("data_dictionary.csv")
+        domain_rows = sum(counts.values())
+        values = domain_rows * 10 + audit_rows * 12  # about ten columns a domain row
+        copy_domain_s, copy_domain_rows, copy_history_s, copy_history_rows = _copy_seconds()
+        export_rps = (domain_rows + audit_rows) / figures["seconds"]
+        copy_rps = (copy_domain_rows + copy_history_rows) / (copy_domain_s + copy_history_s)
+        print(
+            f"{size} subjects (generated in {generated:.0f} s): export of {domain_rows:,} domain "
+            f"rows + {audit_rows:,} audit-trail rows (~{values / 1e6:.1f} M values, "
+            f"{Path(out).stat().st_size / 1e6:.1f} MB ZIP) in {figures['seconds']:.1f} s = "
+            f"{export_rps:,.0f} rows/s, peak memory {figures['peak_mb']:.0f} MB; COPY of the same "
+            f"domain queries {copy_domain_rows:,} rows in {copy_domain_s:.1f} s and of the "
+            f"history tables {copy_history_rows:,} rows in {copy_history_s:.1f} s = "
+            f"{copy_rps:,.0f} rows/s; export / COPY = {export_rps / copy_rps:.2f}",
+            flush=True,
+        )
+        Path(out).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        _export_child(sys.argv[2])
+    else:
+        main([int(n) for n in sys.argv[1:]] or [100, 1000])

@@ -1,0 +1,103 @@
+"""The live study report from the command line: the whole report as JSON (--json) or a
+readable summary, for every site or one (--site N). Aggregate only, like the report pages."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from crf.models import Site
+from exports.reports import PERIODS, study_report
+from protocol import reports
+
+
+class Command(BaseCommand):
+    help = "Print the live study report (Table 1, primary endpoint, MRD, AEs, flow, survival)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+        parser.add_argument("--site", type=int, help="only this site (its number)")
+        parser.add_argument(
+            "--period", choices=PERIODS, default=PERIODS[0], help="period of the AE summary"
+        )
+
+    def handle(self, *args, **options):
+        site, period = options["site"], options["period"]
+        sites = Site.objects.order_by("number")
+        if site is not None:
+            sites = sites.filter(number=site)
+            if not sites:
+                raise CommandError(f"There is no site {site}.")
+        report = study_report(list(sites), period=period)
+        if options["json"]:
+            data = {"sites": [s.number for s in sites]} | reports.report_json(report)
+            self.stdout.write(json.dumps(data, indent=1, ensure_ascii=False))
+        else:
+            self.stdout.write("\n".join(summary_lines(report)))
+
+
+def summary_lines(report: reports.StudyReport) -> list[str]:
+    """The report as plain text lines."""
+    lines = [f"Blina-CELL live study report, data as of {report.as_of.isoformat()}", ""]
+    enrolment = report.enrolment
+    lines.append(f"Enrolment: {enrolment.total} patients")
+    for site in enrolment.sites:
+        span = f" ({site.first_month} to {site.last_month})" if site.enrolled else ""
+        lines.append(f"  site {site.number} {site.name}: {site.enrolled}{span}")
+    lines += ["", "Table 1. Patient characteristics (N (%), median (range))"]
+    for row in report.table_1.rows:
+        lines.append(f"  {'  ' if row.indent else ''}{row.label}: {row.text}".rstrip(": "))
+    endpoint = report.primary_endpoint
+    lines += [
+        "",
+        "Primary endpoint: MRD negativity at week 11 (CR at day 40, IG/TR target)",
+        f"  {endpoint.negativity.text}; evaluable {endpoint.evaluable}, "
+        f"without a week-11 result {endpoint.without_result}",
+        f"  one-sided exact binomial test against {endpoint.null_rate:.0%}: "
+        f"p = {endpoint.test.p_text} (target {endpoint.target_rate:.0%})",
+        "",
+        "MRD response by timepoint (evaluable: negative / PNQ / quantifiable / no result)",
+    ]
+    for row in report.mrd_by_timepoint:
+        lines.append(
+            f"  {row.timepoint}: {row.evaluable}: {row.negative} / {row.pnq} / "
+            f"{row.quantifiable} / {row.missing + row.negative_insufficient}"
+        )
+    ae = report.adverse_events
+    lines += ["", f"Adverse events ({ae.period}), N = {ae.treated} treated: any grade / grade 3-4"]
+    for row in ae.rows:
+        indent = "  " if row.is_category else "    "
+        lines.append(
+            f"{indent}{row.label}: {row.any_grade} ({row.percent_any}) / "
+            f"{row.severe} ({row.percent_severe})"
+        )
+    flow = report.flow
+    lines += [
+        "",
+        "Flow of patients",
+        f"  enrolled {flow.enrolled}; withdrew during induction "
+        f"{flow.withdrew_during_induction}; died before day 40 {flow.died_before_day40}; "
+        f"awaiting day 40 {flow.awaiting_day40}",
+        f"  day 40: CR/CRi {flow.complete_remission}, refractory {flow.refractory}; "
+        f"CR with IG/TR target {flow.cr_with_target}, without {flow.cr_without_target}",
+        f"  week 11: negative {flow.week11.negative}, PNQ {flow.week11.pnq}, quantifiable "
+        f"{flow.week11.quantifiable}",
+        f"  MRD-triggered blinatumomab {flow.mrd_triggered_blinatumomab}; HSCT "
+        f"{flow.transplanted} (in CR1 {flow.transplanted_in_cr1}); relapse {flow.relapsed} "
+        f"{dict(flow.relapse_kinds)}; second malignancy {flow.second_malignancy}; "
+        f"died {flow.died}",
+        "",
+        "Survival (from study day 1)",
+    ]
+    for label, summary in (
+        ("Overall survival", report.survival.overall),
+        ("Event-free survival", report.survival.event_free),
+        ("Cumulative incidence of relapse in CR1", report.survival.relapse_in_cr1),
+    ):
+        rates = "; ".join(f"{rate.months:g} months {rate.text}" for rate in summary.rates)
+        lines.append(
+            f"  {label}: {summary.subjects} patients, {summary.events} events; {rates}"
+            + (f"; median {summary.median_text}" if summary.kind == "survival" else "")
+        )
+    return lines

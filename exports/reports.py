@@ -1,0 +1,247 @@
+"""Selectors of the live study report: the sites a user's report covers, and the records of
+those sites loaded into protocol.reports dataclasses in a fixed number of queries.
+
+The report's numbers are computed in protocol/ (reports.py, statistics.py, mrd.py, safety.py);
+nothing here decides a clinical question. No study ID, birth date or other identifier leaves
+this module: subjects are keyed by their database id only while the rows are gathered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Max, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from alerts.models import ProtocolDecision
+from crf.access import Capability, sites_where
+from crf.models import (
+    Baseline,
+    EndOfStudy,
+    FollowUpContact,
+    Relapse,
+    SecondMalignancy,
+    Site,
+    Subject,
+    Transplant,
+    TreatmentCourse,
+    Visit,
+)
+from mrd.models import MrdResult, MrdSample
+from protocol import checks, mrd, reports, safety
+from safety.models import AdverseEvent
+from safety.services import PERIOD_INFUSION, PERIOD_STUDY, _infusion_windows
+
+PERIODS = (PERIOD_INFUSION, PERIOD_STUDY)
+_NOT_WITHDRAWN = {EndOfStudy.Reason.COMPLETED, EndOfStudy.Reason.DEATH}
+
+
+def report_sites(user) -> QuerySet[Site]:
+    """The sites whose data the user's reports cover: those where they see subjects (an
+    investigator: their own sites) or reports (data manager, sponsor)."""
+    return sites_where(user, Capability.VIEW_SUBJECTS) | sites_where(user, Capability.VIEW_REPORTS)
+
+
+def _valid(record):
+    """A one-to-one clinical record, or None when it is missing or entered in error."""
+    return record if record is not None and not record.entered_in_error else None
+
+
+def _one_to_one(subject: Subject, name: str):
+    try:
+        return _valid(getattr(subject, name))
+    except ObjectDoesNotExist:
+        return None
+
+
+def _latest_dates(model, field: str, subject_ids: list[int]) -> dict[int, date]:
+    rows = (
+        model.objects.filter(subject_id__in=subject_ids, entered_in_error=False)
+        .exclude(**{f"{field}__isnull": True})
+        .values("subject_id")
+        .annotate(latest=Max(field))
+    )
+    return {row["subject_id"]: row["latest"] for row in rows}
+
+
+def _deciding_mrd(subject_ids: list[int]) -> dict[int, dict[mrd.Timepoint, mrd.MrdResult]]:
+    """Per subject and cohort timepoint, the result that decides there (MR-3), as the MRD
+    response page (mrd.cohort.cohort_for) chooses it: results in sampling order."""
+    results: dict[tuple[int, str], list[mrd.MrdResult]] = defaultdict(list)
+    for result in (
+        MrdResult.objects.filter(
+            sample__subject_id__in=subject_ids,
+            sample__timepoint__in=[t.value for t in mrd.COHORT_TIMEPOINTS],
+            entered_in_error=False,
+            sample__entered_in_error=False,
+        )
+        .select_related("sample")
+        .order_by("sample__sampled_on", "sample_id", "method")
+    ):
+        results[(result.sample.subject_id, result.sample.timepoint)].append(result.as_protocol())
+    deciding: dict[int, dict[mrd.Timepoint, mrd.MrdResult]] = defaultdict(dict)
+    for (subject_id, timepoint), rows in results.items():
+        chosen = mrd.endpoint_result(rows)
+        if chosen is not None:
+            deciding[subject_id][mrd.Timepoint(timepoint)] = chosen
+    return deciding
+
+
+def _without_error(model, order: str) -> Prefetch:
+    related = {
+        Relapse: "relapses",
+        Transplant: "transplants",
+        SecondMalignancy: "second_malignancies",
+    }[model]
+    return Prefetch(related, queryset=model.objects.filter(entered_in_error=False).order_by(order))
+
+
+def patient_records(subjects: QuerySet[Subject]) -> list[reports.PatientRecord]:
+    """One identifier-free PatientRecord per subject, in a fixed number of queries."""
+    subjects = list(
+        subjects.select_related(
+            "site", "screening", "baseline", "day11", "day40", "death", "end_of_study"
+        )
+        .prefetch_related(
+            _without_error(Relapse, "relapse_date"),
+            _without_error(Transplant, "transplant_date"),
+            _without_error(SecondMalignancy, "diagnosis_date"),
+        )
+        .order_by("site__number", "sequence")
+    )
+    ids = [subject.pk for subject in subjects]
+    last_dates = [
+        _latest_dates(FollowUpContact, "last_known_alive", ids),
+        _latest_dates(Visit, "actual_date", ids),
+        _latest_dates(TreatmentCourse, "start_date", ids),
+        _latest_dates(MrdSample, "sampled_on", ids),
+    ]
+    deciding = _deciding_mrd(ids)
+    referred = set(
+        ProtocolDecision.objects.filter(
+            subject_id__in=ids,
+            kind=ProtocolDecision.Kind.MRD_REFERRAL,
+            blinatumomab_cycles__gt=0,
+            entered_in_error=False,
+        ).values_list("subject_id", flat=True)
+    )
+    return [_record(s, last_dates, deciding.get(s.pk, {}), s.pk in referred) for s in subjects]
+
+
+def _record(
+    subject: Subject,
+    last_dates: Sequence[dict[int, date]],
+    deciding: dict[mrd.Timepoint, mrd.MrdResult],
+    referred: bool,
+) -> reports.PatientRecord:
+    baseline: Baseline | None = _one_to_one(subject, "baseline")
+    day11 = _one_to_one(subject, "day11")
+    day40 = _one_to_one(subject, "day40")
+    death = _one_to_one(subject, "death")
+    end = _one_to_one(subject, "end_of_study")
+    relapses = tuple(
+        reports.RelapseEvent(on=r.relapse_date, kind=r.get_kind_display())
+        for r in subject.relapses.all()
+    )
+    transplants = tuple(
+        reports.TransplantEvent(
+            on=t.transplant_date,
+            in_first_cr=t.in_first_cr,
+            mrd_triggered=t.reason == Transplant.Reason.MRD_TRIGGERED,
+        )
+        for t in subject.transplants.all()
+    )
+    malignancies = tuple(m.diagnosis_date for m in subject.second_malignancies.all())
+    # The last date known alive: DEFINITIONS["last_known_alive"]
+    known_alive = [subject.day1_date, *(d[subject.pk] for d in last_dates if subject.pk in d)]
+    known_alive += [r.on for r in relapses] + [t.on for t in transplants] + list(malignancies)
+    known_alive += [record.assessed_on for record in (day11, day40) if record is not None]
+    if end is not None and end.reason != EndOfStudy.Reason.DEATH:
+        known_alive.append(end.end_date)
+    consent = subject.screening.consent_date if subject.screening_id else subject.day1_date
+    return reports.PatientRecord(
+        site=subject.site.number,
+        day1=subject.day1_date,
+        last_known_alive=max(known_alive),
+        age_years=checks.age_at_consent(baseline.year_of_birth, consent) if baseline else None,
+        sex=baseline.sex if baseline else None,
+        leukocytes=baseline.leukocytes if baseline else None,
+        marrow_blasts_percent=baseline.marrow_blasts_percent if baseline else None,
+        immunophenotype=baseline.immunophenotype if baseline else None,
+        karyotype=baseline.karyotype if baseline else None,
+        ph_like=baseline.ph_like if baseline else None,
+        ikzf1plus=baseline.ikzf1plus if baseline else None,
+        kmt2a_rearranged=baseline.kmt2a_rearranged if baseline else None,
+        cns_status=baseline.cns_status if baseline else None,
+        igtr_target=baseline.igtr_target_available if baseline else None,
+        day11_blasts_percent=day11.marrow_blasts_percent if day11 else None,
+        day40_response=day40.response if day40 else None,
+        withdrawn_on=end.end_date if end and end.reason not in _NOT_WITHDRAWN else None,
+        mrd=tuple((timepoint, deciding.get(timepoint)) for timepoint in mrd.COHORT_TIMEPOINTS),
+        mrd_triggered_blinatumomab=referred,
+        transplants=transplants,
+        relapses=relapses,
+        second_malignancies=malignancies,
+        death_on=death.death_date if death else None,
+    )
+
+
+def adverse_events(subjects: QuerySet[Subject], period: str) -> reports.AdverseEvents:
+    """Table 2 (protocol.safety.ae_summary) for `subjects`, as the AE summary page computes it
+    (safety.services.ae_summary_for): the infusion period by safety's own infusion windows."""
+    if period not in PERIODS:
+        raise ValueError(f"Unknown period {period!r}; choose one of {', '.join(PERIODS)}.")
+    events = AdverseEvent.objects.filter(subject__in=subjects, entered_in_error=False)
+    events = list(events.select_related("term"))
+    if period == PERIOD_INFUSION:
+        windows = _infusion_windows(subjects)
+        treated = len(windows)
+        events = [
+            e
+            for e in events
+            if e.subject_id in windows
+            and windows[e.subject_id][0] <= e.onset_date <= windows[e.subject_id][1]
+        ]
+    else:
+        treated = (
+            subjects.filter(Q(courses__isnull=False) | Q(infusions__isnull=False))
+            .distinct()
+            .count()
+        )
+    facts = [
+        # keyed by the database id: Table 2 needs "the same subject", not who it is
+        safety.AeFact(
+            str(e.subject_id), e.term.term, safety.ae_category(e.term.term, e.term.soc), e.grade
+        )
+        for e in events
+    ]
+    rows = safety.ae_summary(
+        facts,
+        treated=treated,
+        categories=safety.TABLE_2_CATEGORIES,
+    )
+    return reports.AdverseEvents(period=period, treated=treated, rows=tuple(rows))
+
+
+TABLE_1_CHOICES = reports.Table1Choices(
+    immunophenotypes=Baseline.Immunophenotype.choices,
+    karyotypes=Baseline.Karyotype.choices,
+    cns_statuses=Baseline.CnsStatus.choices,
+)
+
+
+def study_report(
+    sites: Sequence[Site], *, period: str = PERIOD_INFUSION, as_of: date | None = None
+) -> reports.StudyReport:
+    """The live study report of `sites` (the caller has decided the user may see them)."""
+    subjects = Subject.objects.filter(site__in=[site.pk for site in sites])
+    return reports.study_report(
+        patient_records(subjects),
+        sites=[(site.number, site.city) for site in sorted(sites, key=lambda s: s.number)],
+        choices=TABLE_1_CHOICES,
+        adverse_events=adverse_events(subjects, period),
+        as_of=as_of or timezone.localdate(),
+    )

@@ -1,0 +1,154 @@
+"""Study exports: asked for in the browser or on the command line, written by a Celery worker."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crf.access import Capability, reaches_every_site, sites_where
+from crf.models import Site
+
+from .csv_export import export_steps, file_sha256, study_csv_write
+from .models import StudyExport
+
+# A running export whose heartbeat is older than this was lost with its worker.
+STALE_AFTER = timedelta(minutes=3)
+EXPORT_CAPABILITIES = (Capability.EXPORT_DATA, Capability.VIEW_SUBJECTS)
+
+
+def export_sites_for(user) -> list[Site]:
+    """The sites whose data a user may export: where they may export or see subjects."""
+    sites = Site.objects.none()
+    for capability in EXPORT_CAPABILITIES:
+        sites = sites | sites_where(user, capability)
+    return list(sites.distinct().order_by("number"))
+
+
+def exports_visible_to(user):
+    """Exports a user may see: their own, and every export if they export for every site."""
+    if reaches_every_site(user, Capability.EXPORT_DATA):
+        return StudyExport.objects.select_related("requested_by")
+    return StudyExport.objects.filter(requested_by=user).select_related("requested_by")
+
+
+def export_request(*, user, format: str = StudyExport.Format.CSV) -> StudyExport:
+    """Record the request and hand the work to a worker once the request is committed."""
+    if format not in StudyExport.Format.values:
+        raise ValueError(f"unknown export format {format!r}")
+    sites = export_sites_for(user)
+    if not sites:
+        raise PermissionDenied("Exports are for data managers, sponsors and site staff.")
+    every = any(reaches_every_site(user, c) for c in EXPORT_CAPABILITIES)
+    export = StudyExport.objects.create(
+        format=format,
+        requested_by=user,
+        site_numbers=[] if every else [s.number for s in sites],
+        steps_total=export_steps(),
+    )
+    from .tasks import run_export
+
+    transaction.on_commit(lambda: run_export.apply_async((export.pk,), retry=False))
+    return export
+
+
+def export_file_path(export: StudyExport) -> Path:
+    suffix = "zip" if export.format == StudyExport.Format.CSV else "xml"
+    return Path(settings.EXPORT_ROOT) / f"blinacell-export-{export.pk}.{suffix}"
+
+
+def _site_ids(export: StudyExport) -> frozenset[int] | None:
+    if not export.site_numbers:
+        return None  # every site, including any added later than the request
+    sites = Site.objects.filter(number__in=export.site_numbers)
+    return frozenset(sites.values_list("pk", flat=True))
+
+
+def export_claim(export_id: int) -> StudyExport | None:
+    """Take a queued export for this worker; None if another worker has it or it is done."""
+    now = timezone.now()
+    claimed = StudyExport.objects.filter(
+        Q(status=StudyExport.Status.QUEUED)
+        | Q(status=StudyExport.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER),
+        pk=export_id,
+    ).update(status=StudyExport.Status.RUNNING, started_at=now, heartbeat_at=now, steps_done=0)
+    if not claimed:
+        return None
+    export = StudyExport.objects.get(pk=export_id)
+    StudyExport.objects.filter(pk=export_id).update(attempts=export.attempts + 1)
+    return export
+
+
+def export_run(export: StudyExport) -> StudyExport:
+    """Write the export's file; only a complete file is ever marked done (written under a
+    temporary name, hashed, then renamed)."""
+    final = export_file_path(export)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(final.name + f".part-{os.getpid()}")
+
+    def progress(done: int, total: int) -> None:
+        StudyExport.objects.filter(pk=export.pk).update(
+            steps_done=done, steps_total=total, heartbeat_at=timezone.now()
+        )
+
+    try:
+        site_ids = _site_ids(export)
+        if export.format == StudyExport.Format.CSV:
+            counts = study_csv_write(partial, site_ids=site_ids, progress=progress)
+        else:
+            from .odm import study_odm_write
+
+            counts = study_odm_write(partial, site_ids=site_ids, progress=progress)
+        digest = file_sha256(partial)
+        size = partial.stat().st_size
+        os.replace(partial, final)
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        StudyExport.objects.filter(pk=export.pk).update(
+            status=StudyExport.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )  # fmt: skip
+        raise
+    StudyExport.objects.filter(pk=export.pk).update(
+        status=StudyExport.Status.DONE,
+        row_counts=[[file, n] for file, n in counts.items()],
+        sha256=digest,
+        file_size=size,
+        file_name=final.name,
+        finished_at=timezone.now(),
+        steps_done=export.steps_total or export_steps(),
+    )
+    export.refresh_from_db()
+    return export
+
+
+def exports_resume_stale() -> int:
+    """Start again the exports whose worker was lost (heartbeat stopped); returns how many."""
+    from .tasks import run_export
+
+    now = timezone.now()
+    stale = StudyExport.objects.filter(
+        Q(status=StudyExport.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+        | Q(status=StudyExport.Status.QUEUED, requested_at__lt=now - timedelta(minutes=1))
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in stale:
+        run_export.apply_async((pk,), retry=False)
+        count += 1
+    return count
+
+
+def export_file_ready(export: StudyExport) -> Path | None:
+    """The file of a complete export, or None (never a partial file)."""
+    if export.status != StudyExport.Status.DONE:
+        return None
+    path = export_file_path(export)
+    if not path.exists() or path.stat().st_size != export.file_size:
+        return None
+    return path

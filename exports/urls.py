@@ -1,0 +1,4 @@
+from . import urls_data, urls_reports
+
+app_name = "exports"
+urlpatterns = [*urls_data.urlpatterns, *urls_reports.urlpatterns]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views_data
+
+urlpatterns = [
+    path("exports/", views_data.export_list, name="list"),
+    path("exports/start/", views_data.export_start, name="start"),
+    path("exports/<int:pk>/", views_data.export_detail, name="detail"),
+    path("exports/<int:pk>/download/", views_data.export_download, name="download"),
+]

@@ -1,0 +1,38 @@
+"""The export through the real path: a browser request, Redis, a Celery worker process."""
+
+import io
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from crf.models import Role
+from exports.models import StudyExport
+from tests.alerts.worker import Worker, wait_for
+from tests.factories import baseline_for, user_with_role
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_export_requested_in_the_browser_is_written_by_the_worker(
+    client, settings, tmp_path, subject_a, investigator_a
+):
+    settings.EXPORT_ROOT = str(tmp_path)
+    baseline_for(subject_a, by=investigator_a)
+    worker = Worker(EXPORT_ROOT=str(tmp_path)).start()
+    try:
+        client.force_login(user_with_role(Role.DATA_MANAGER))
+        response = client.post(reverse("exports:start"), {"format": "csv"})
+        export = StudyExport.objects.get()
+        assert response.url == reverse("exports:detail", args=[export.pk])
+        done = wait_for(
+            lambda: StudyExport.objects.filter(pk=export.pk, status="done").first(), timeout=60
+        )
+    finally:
+        worker.stop()
+    page = client.get(reverse("exports:detail", args=[export.pk])).content.decode()
+    assert done.sha256 in page and "Complete" in page
+    download = client.get(reverse("exports:download", args=[export.pk]))
+    data = b"".join(download.streaming_content)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert subject_a.study_id in archive.read("subjects.csv").decode()

@@ -1,0 +1,167 @@
+"""import_study: all checked first, nothing saved on any error; export → import → export."""
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from crf.models import Subject
+from exports.csv_export import study_csv_write
+from exports.importer import StudyImportFailed, study_import
+from tests.alerts.worker import test_database_url as _database_url
+from tests.factories import (
+    baseline_for,
+    course_for,
+    ctcae_terms_ensure,
+    day11_for,
+    infusion_started_for,
+    lab_panel_for,
+    serious_ae_for,
+)
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _write(folder: Path, name: str, rows: list[list[str]]) -> None:
+    with open(folder / name, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+@pytest.fixture
+def small_files(tmp_path):
+    """A new site with one subject, in the export format (ids far above the test data's)."""
+    _write(
+        tmp_path,
+        "sites.csv",
+        [["id", "number", "name", "city"], ["900", "9", "Ostrava", "Ostrava"]],
+    )
+    _write(
+        tmp_path,
+        "subjects.csv",
+        [
+            ["id", "site", "screening_id", "sequence", "study_id", "day1_date", "status",
+             "protocol_version", "enrolled_by"],
+            ["900", "9", "", "1", "9-01", "2026-02-01", "enrolled", "", "someone.elsewhere"],
+        ],
+    )  # fmt: skip
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_a_clean_folder_is_imported_with_history_and_the_reason(small_files):
+    result = study_import(small_files)
+    subject = Subject.objects.get(study_id="9-01")
+    assert result.counts == {"sites.csv": 1, "subjects.csv": 1}
+    assert subject.site.city == "Ostrava" and subject.pk == 900
+    assert subject.history.get().history_change_reason == "imported"
+    assert subject.enrolled_by.username == "someone.elsewhere"
+    assert not subject.enrolled_by.is_active and not subject.enrolled_by.has_usable_password()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("status", "alive", "subjects.csv, row 2, column status: 'alive' is not one of the "
+         "allowed"),
+        ("day1_date", "01/02/2026", "subjects.csv, row 2, column day1_date: '01/02/2026' is not a "
+         "date (YYYY-MM-DD)"),
+        ("site", "7", "subjects.csv, row 2, column site: no site '7'"),
+        ("sequence", "one", "subjects.csv, row 2, column sequence: 'one' is not a whole number"),
+        ("screening_id", "12345", "subjects.csv, row 2, column screening_id: no record with id "
+         "12345 in screenings.csv"),
+    ],
+)  # fmt: skip
+def test_any_error_names_file_row_and_column_and_nothing_is_saved(
+    small_files, column, value, message
+):
+    path = small_files / "subjects.csv"
+    header, row = list(csv.reader(path.open()))
+    row[header.index(column)] = value
+    _write(small_files, "subjects.csv", [header, row])
+    with pytest.raises(StudyImportFailed) as failed:
+        study_import(small_files)
+    assert any(str(e).startswith(message) for e in failed.value.errors), failed.value.errors
+    from crf.models import Site
+
+    assert not Site.objects.filter(number=9).exists()  # the valid sites.csv was not saved either
+
+
+@pytest.mark.django_db
+def test_a_wrong_header_and_a_duplicate_study_id_are_refused(small_files, subject_a):
+    _write(small_files, "visits.csv", [["id", "when"], ["1", "today"]])
+    path = small_files / "subjects.csv"
+    header, row = list(csv.reader(path.open()))
+    row[header.index("study_id")] = subject_a.study_id
+    _write(small_files, "subjects.csv", [header, row])
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_study", str(small_files))
+    with pytest.raises(StudyImportFailed) as failed:
+        study_import(small_files)
+    text = [str(e) for e in failed.value.errors]
+    assert any(t.startswith("visits.csv, row 1: the header is not the export's") for t in text)
+    assert any("subjects.csv, row 2, column study_id" in t and "already exists" in t for t in text)
+    assert Subject.objects.count() == 1
+
+
+def _manage(database_url: str, *args: str) -> str:
+    env = {**os.environ, "DATABASE_URL": database_url, "BLINACELL_TESTING": "1",
+           "EXPORT_ROOT": settings.EXPORT_ROOT}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_import_export_gives_identical_files(
+    tmp_path, settings, site_a, site_b, subject_a, subject_b, investigator_a, investigator_b
+):
+    settings.EXPORT_ROOT = str(tmp_path / "exports")
+    ctcae_terms_ensure()  # an earlier transactional test's flush may have removed them
+    for subject, investigator in ((subject_a, investigator_a), (subject_b, investigator_b)):
+        baseline_for(subject, by=investigator)
+        course_for(subject, by=investigator)
+        day11_for(subject, by=investigator)
+        infusion_started_for(subject, by=investigator)
+        lab_panel_for(subject, by=investigator)
+        serious_ae_for(subject, by=investigator, verbatim="=danger +1")
+    first = tmp_path / "first.zip"
+    study_csv_write(first, site_ids=None)
+
+    name = f"{connection.settings_dict['NAME']}_rt_{uuid.uuid4().hex[:8]}"
+    admin = _database_url().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'CREATE DATABASE "{name}"')
+    target = _database_url().rsplit("/", 1)[0] + f"/{name}"
+    try:
+        _manage(target, "migrate", "-v0")
+        printed = _manage(target, "import_study", str(first))
+        assert "subjects.csv: 2 rows imported" in printed
+        second = tmp_path / "second.zip"
+        _manage(target, "export_study", str(second))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name == "audit_trail.csv":
+                continue  # the second system's trail starts with the import itself
+            assert a.read(name) == b.read(name), name
+        trail = list(csv.DictReader(io.StringIO(b.read("audit_trail.csv").decode())))
+        assert trail and {r["reason"] for r in trail} == {"imported"}
+        assert b"=danger" in a.read("adverse_events.csv")
