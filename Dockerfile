@@ -12,7 +12,8 @@ COPY . .
 RUN SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \
     CELERY_BROKER_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput -v0
 
-RUN useradd --system --home /app ecrf && chown -R ecrf /app
+RUN useradd --system --home /app ecrf && chown -R ecrf /app \
+    && mkdir -p /exports && chown ecrf /exports
 USER ecrf
 EXPOSE 8000
 CMD ["gunicorn", "blinacell_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

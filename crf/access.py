@@ -82,6 +82,14 @@ def sites_where(user, capability: Capability) -> QuerySet[Site]:
     return Site.objects.filter(pk__in=site_ids)
 
 
+def report_sites(user) -> QuerySet[Site]:
+    """The sites a user's reports and summaries cover: where they see subjects (an investigator:
+    their own sites) or reports (data manager, sponsor)."""
+    return (
+        sites_where(user, Capability.VIEW_SUBJECTS) | sites_where(user, Capability.VIEW_REPORTS)
+    ).distinct()
+
+
 def reaches_every_site(user, capability: Capability) -> bool:
     """Whether `user` has `capability` through a study-wide membership (every site, even new)."""
     return None in _site_ids(user, capability)

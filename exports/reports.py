@@ -17,7 +17,7 @@ from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import ProtocolDecision
-from crf.access import Capability, sites_where
+from crf.access import report_sites as access_report_sites
 from crf.models import (
     Baseline,
     EndOfStudy,
@@ -33,16 +33,15 @@ from crf.models import (
 from mrd.models import MrdResult, MrdSample
 from protocol import checks, mrd, reports, safety
 from safety.models import AdverseEvent
-from safety.services import PERIOD_INFUSION, PERIOD_STUDY, _infusion_windows
+from safety.services import PERIOD_INFUSION, PERIOD_STUDY, infusion_windows
 
 PERIODS = (PERIOD_INFUSION, PERIOD_STUDY)
 _NOT_WITHDRAWN = {EndOfStudy.Reason.COMPLETED, EndOfStudy.Reason.DEATH}
 
 
 def report_sites(user) -> QuerySet[Site]:
-    """The sites whose data the user's reports cover: those where they see subjects (an
-    investigator: their own sites) or reports (data manager, sponsor)."""
-    return sites_where(user, Capability.VIEW_SUBJECTS) | sites_where(user, Capability.VIEW_REPORTS)
+    """The sites whose data the user's reports cover (crf.access.report_sites)."""
+    return access_report_sites(user)
 
 
 def _valid(record):
@@ -197,7 +196,7 @@ def adverse_events(subjects: QuerySet[Subject], period: str) -> reports.AdverseE
     events = AdverseEvent.objects.filter(subject__in=subjects, entered_in_error=False)
     events = list(events.select_related("term"))
     if period == PERIOD_INFUSION:
-        windows = _infusion_windows(subjects)
+        windows = infusion_windows(subjects)
         treated = len(windows)
         events = [
             e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crf.access import Capability, sites_where
+from crf.access import report_sites
 from crf.models import Subject
 from protocol import mrd
 
@@ -54,9 +54,7 @@ def result_rows(subject: Subject, samples) -> list[ResultRow]:
 
 
 def _sites(user):
-    ids = set(sites_where(user, Capability.VIEW_SUBJECTS).values_list("pk", flat=True))
-    ids |= set(sites_where(user, Capability.VIEW_REPORTS).values_list("pk", flat=True))
-    return ids
+    return set(report_sites(user).values_list("pk", flat=True))
 
 
 def cohort_for(user) -> list[mrd.CohortRow]:

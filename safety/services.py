@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audited_save
-from crf.access import Capability, sites_where
+from crf.access import Capability, report_sites, sites_where
 from crf.models import BlinatumomabInfusion, Subject
 from crf.services import record_save
 from protocol import astct, ctcae, ctcae_terms, safety
@@ -341,8 +341,7 @@ class SusarDue:
 def susar_due_dates(user) -> list[SusarDue]:
     """SA-2: SUSARs and the day each is due to the authorities (for the sponsor)."""
     events = AdverseEvent.objects.filter(
-        subject__site__in=sites_where(user, Capability.VIEW_REPORTS)
-        | sites_where(user, Capability.VIEW_SUBJECTS),
+        subject__site__in=report_sites(user),
         susar=True,
         sponsor_awareness_date__isnull=False,
         entered_in_error=False,
@@ -367,13 +366,12 @@ def ae_summary_for(user, period: str = PERIOD_INFUSION) -> tuple[list[safety.Sum
     """Table 2 from the data of the sites the user sees: per category and term, subjects with
     any grade and with grade 3-4, N (%) of treated subjects. Infusion period: events with onset
     between a subject's first blinatumomab start and the end of their last cycle (or today)."""
-    sites = sites_where(user, Capability.VIEW_SUBJECTS) | sites_where(user, Capability.VIEW_REPORTS)
-    subjects = Subject.objects.filter(site__in=sites)
+    subjects = Subject.objects.filter(site__in=report_sites(user))
     events = AdverseEvent.objects.filter(
         subject__in=subjects, entered_in_error=False
     ).select_related("term", "subject")
     if period == PERIOD_INFUSION:
-        windows = _infusion_windows(subjects)
+        windows = infusion_windows(subjects)
         treated = len(windows)
         facts = [
             e
@@ -401,7 +399,7 @@ def ae_summary_for(user, period: str = PERIOD_INFUSION) -> tuple[list[safety.Sum
     return rows, treated
 
 
-def _infusion_windows(subjects) -> dict[int, tuple[date, date]]:
+def infusion_windows(subjects) -> dict[int, tuple[date, date]]:
     today = timezone.localdate()
     windows: dict[int, tuple[date, date]] = {}
     for cycle in BlinatumomabInfusion.objects.filter(

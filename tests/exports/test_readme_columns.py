@@ -1,0 +1,13 @@
+"""The README documents every export file and its columns, as they are."""
+
+from pathlib import Path
+
+from exports.domains import domains
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_lists_every_export_file_with_its_columns():
+    text = README.read_text(encoding="utf-8")
+    for domain in domains():
+        assert f"- `{domain.file}`: {', '.join(domain.header)}" in text, domain.file
