@@ -28,6 +28,7 @@ from crf.models import Membership, Screening, Subject
 from .records import BOOKKEEPING_FIELDS, clinical_models, subject_path
 
 ACCOUNT_FORM = "Account"
+EXPORT_FORM = "Export"
 
 
 @dataclass(frozen=True)
@@ -96,18 +97,22 @@ class _Source:
     subject_id_path: str | None  # on the history row, the path to the subject's id
     site_id_path: str | None  # on the history row, the path to the site's id
     study_wide_only: bool = False  # records of no subject (memberships, sites, logins)
+    # For event logs that are not history tables: "account" (AccountEvent), "export".
+    log: str = ""
 
     @property
     def time_field(self) -> str:
-        return "occurred_at" if self.model is None else "history_date"
+        return {"account": "occurred_at", "export": "requested_at"}.get(self.log, "history_date")
 
     @property
     def key_field(self) -> str:
-        return "id" if self.model is None else "history_id"
+        return "id" if self.log else "history_id"
 
     def base(self) -> models.QuerySet:
-        if self.model is None:
+        if self.log == "account":
             return AccountEvent.objects.all()
+        if self.log == "export":
+            return apps.get_model("exports.StudyExport").objects.all()
         return self.model.history.model.objects.all()
 
     def scoped(self, scope: AuditScope) -> models.QuerySet | None:
@@ -120,7 +125,9 @@ class _Source:
         elif scope.site_ids is not None:
             qs = qs.filter(self._site_condition(scope.site_ids))
         if scope.username:
-            user_field = "username" if self.model is None else "history_user__username"
+            user_field = {"account": "username", "export": "requested_by__username"}.get(
+                self.log, "history_user__username"
+            )
             qs = qs.filter(**{user_field: scope.username})
         if scope.since:
             qs = qs.filter(**{f"{self.time_field}__gte": _local_midnight(scope.since)})
@@ -140,9 +147,9 @@ class _Source:
         return Q(**{self.subject_id_path: subject.pk})
 
     def _site_condition(self, site_ids: frozenset[int]) -> Q:
-        if self.model is None:  # account events of the people who work at those sites
+        if self.log:  # the events of the people who work at those sites
             users = Membership.objects.filter(site_id__in=site_ids).values("user_id")
-            return Q(user_id__in=users)
+            return Q(**{"user_id__in" if self.log == "account" else "requested_by_id__in": users})
         if self.form == "Lock":
             return Q(site_id__in=site_ids) | Q(subject__site_id__in=site_ids)
         return Q(**{f"{self.site_id_path}__in": site_ids})
@@ -175,7 +182,8 @@ def _sources() -> list[_Source]:
         model = apps.get_model(label)
         site_path = "id" if label == "crf.Site" else "site_id"
         sources.append(_Source(_title(model), model, None, site_path, study_wide_only=True))
-    sources.append(_Source(ACCOUNT_FORM, None, None, None, study_wide_only=True))
+    sources.append(_Source(ACCOUNT_FORM, None, None, None, study_wide_only=True, log="account"))
+    sources.append(_Source(EXPORT_FORM, None, None, None, study_wide_only=True, log="export"))
     return sources
 
 
@@ -198,7 +206,7 @@ class AuditTrail:
         for source in _sources():
             if scope.form and source.form != scope.form:
                 continue
-            if scope.data_only and source.model is None:
+            if scope.data_only and source.log:
                 continue
             qs = source.scoped(scope)
             if qs is not None:
@@ -326,8 +334,10 @@ def _roles(scope: AuditScope) -> dict[int, str]:
 
 
 def _render_source(source: _Source, ids: list[int], roles: dict[int, str]) -> dict[int, AuditEvent]:
-    if source.model is None:
+    if source.log == "account":
         return _render_account_events(ids, roles)
+    if source.log == "export":
+        return _render_exports(ids, roles)
     history = source.model.history.model
     annotations = {}
     if source.subject_id_path:
@@ -441,6 +451,30 @@ def _render_account_events(ids: list[int], roles: dict[int, str]) -> dict[int, A
             record=event.get_kind_display(),
             reason=where,
             kind=event.kind,
+        )
+    return out
+
+
+def _render_exports(ids: list[int], roles: dict[int, str]) -> dict[int, AuditEvent]:
+    model = apps.get_model("exports.StudyExport")
+    out = {}
+    for export in model.objects.filter(id__in=ids).select_related("requested_by"):
+        sites = ", ".join(map(str, export.site_numbers)) or "all"
+        out[export.id] = AuditEvent(
+            at=export.requested_at,
+            user=export.requested_by.get_username() if export.requested_by else "command line",
+            user_roles=roles.get(export.requested_by_id, "") if export.requested_by_id else "",
+            subject="",
+            site="",
+            form=EXPORT_FORM,
+            record=f"Export #{export.id} ({export.get_format_display()})",
+            reason="",
+            kind=export.status,
+            changes=[
+                FieldChange("sites", "", sites),
+                FieldChange("rows", "", str(export.total_rows)),
+                FieldChange("SHA-256", "", export.sha256),
+            ],
         )
     return out
 

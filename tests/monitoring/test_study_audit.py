@@ -142,3 +142,26 @@ def test_study_csv_names_subject_and_site_and_neutralises_formulas(client, two_s
 def test_sponsors_have_no_audit_trail_page(client):
     client.force_login(user_with_role(Role.SPONSOR))
     assert client.get(reverse(URL)).status_code == 403
+
+
+@pytest.mark.django_db
+def test_exports_appear_in_the_trail_with_their_sites_and_hash(
+    client, settings, tmp_path, two_sites, investigator_a, django_capture_on_commit_callbacks
+):
+    from exports.services import export_request
+    from exports.tasks import run_export
+
+    settings.EXPORT_ROOT = str(tmp_path)
+    with django_capture_on_commit_callbacks(execute=False):
+        export = export_request(user=investigator_a)
+    run_export(export.pk)
+    export.refresh_from_db()
+    client.force_login(user_with_role(Role.DATA_MANAGER))
+    events = _events(client.get(reverse(URL), {"form": "Export"}))
+    assert [(e.user, e.record, e.kind) for e in events] == [
+        ("inv.a", f"Export #{export.pk} (CSV files (ZIP) with data dictionary)", "done")
+    ]
+    changes = {c.field: c.new for c in events[0].changes}
+    assert changes["sites"] == "1" and changes["SHA-256"] == export.sha256
+    client.force_login(user_with_role(Role.MONITOR, two_sites[1].site))
+    assert _events(client.get(reverse(URL), {"form": "Export"})) == []  # site 2 sees no site 1
