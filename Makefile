@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
-	bench-alerts-latency bench-audit-trail bench-export
+	bench-alerts-latency bench-audit-trail bench-export bench-load bench-faults
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,15 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test chromium-installed
 	$(PY) -m ruff check .
+	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site crf exports \
+	  monitoring mrd protocol safety
 	$(PY) -m blinacell_site.launcher test $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site crf exports \
+	  monitoring mrd protocol safety
 
 format: $(VENV)/.installed-test
 	$(PY) -m ruff format .
@@ -57,6 +61,16 @@ bench-alerts-latency: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/alerts_latency.py $(SAVES)
 
 CHANGES ?= 10000
+$(VENV)/.installed-bench: requirements.txt requirements-test.txt requirements-bench.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
+bench-load: $(VENV)/.installed-bench
+	$(PY) -m blinacell_site.launcher python bench/load/run.py $(USERS)
+
+bench-faults: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/faults/run.py
+
 bench-export: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/export.py $(SIZES)
 

@@ -37,7 +37,9 @@ class AuditedModelForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.is_change:
+        # Only a form whose fields all cleaned is asked what changed: comparing a refused value
+        # can itself fail (Decimal("sNaN") raises on any comparison, a 500 before this guard).
+        if self.is_change and not self.errors:
             changed = [f for f in self.changed_data if f not in {"version", "reason_for_change"}]
             if not changed:
                 raise forms.ValidationError("No value was changed, so there is nothing to save.")

@@ -13,8 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 BENCH_DATABASE = "blinacell_bench"
 
 
-def setup_bench_database() -> None:
-    """Django against a fresh database `blinacell_bench` on the configured PostgreSQL."""
+def setup_bench_database(name: str = BENCH_DATABASE) -> None:
+    """Django against a fresh database (`blinacell_bench` unless named) on the configured
+    PostgreSQL."""
     import django
     from django.conf import settings
 
@@ -25,10 +26,10 @@ def setup_bench_database() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {name}")
     connection.close()
-    settings.DATABASES["default"]["NAME"] = BENCH_DATABASE
+    settings.DATABASES["default"]["NAME"] = name
     call_command("migrate", verbosity=0)
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -223,6 +224,11 @@ EXPORT_ROOT = env.text("EXPORT_ROOT", default=str(BASE_DIR / ".local" / "exports
 # Fault tests only: evaluation tasks wait this long before working, so a test can kill a worker
 # while it holds a task. Always 0 in use.
 ALERTS_EVALUATION_PAUSE_SECONDS = env.integer("ALERTS_EVALUATION_PAUSE_SECONDS", default=0)
+# Fault tests only: an export waits this long after each file, so a test can kill its worker
+# mid-export (always 0 in use); and a running export whose heartbeat is older than this many
+# seconds was lost with its worker and is started again (3 minutes in use).
+EXPORTS_STEP_PAUSE_SECONDS = float(env.text("EXPORTS_STEP_PAUSE_SECONDS", default="0"))
+EXPORTS_STALE_SECONDS = env.integer("EXPORTS_STALE_SECONDS", default=180)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Console by default; SMTP with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and
@@ -236,13 +242,33 @@ EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", default="ecrf@blinacell.invalid")
 
 # --- Security headers ----------------------------------------------------------------------
+# With the production defaults `manage.py check --deploy` is clean (tests/test_security.py).
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# static/js takes the CSRF token from the page's form field; no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = True
+# Content-Security-Policy (django-csp): no inline script or style, nothing from another origin.
+# The server-rendered SVGs use presentation attributes only (exports.report_plots converts
+# matplotlib's CSS); Bootstrap's CSS draws its icons as data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if not DEBUG and not TESTING:
     SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Only a header token: being on the browsers' preload list also needs hstspreload.org.
+    SECURE_HSTS_PRELOAD = env.flag("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Container health checks call /healthz over plain HTTP from inside.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -1,16 +1,11 @@
 """audit_trail.csv of the study export: every change to the exported sites' data, field by field.
 
 The same rows as the audit-trail review (monitoring.audit_review), newest first, without account
-events (logins are not study data, and would change the file at every login).
+events (logins are not study data, and would change the file at every login); written by
+PostgreSQL (audit_sql.py). These are its columns.
 """
 
 from __future__ import annotations
-
-from datetime import UTC
-
-from monitoring.audit_review import AuditScope, AuditTrail, trail_rows
-
-from .domains import text_cell
 
 AUDIT_COLUMNS = (
     ("time_utc", "time of the change (UTC, ISO 8601)"),
@@ -27,16 +22,3 @@ AUDIT_COLUMNS = (
     ("kind", "created, changed, entered in error or deleted"),
 )
 
-
-def audit_rows(site_ids: frozenset[int] | None):
-    trail = AuditTrail(AuditScope(site_ids=site_ids, data_only=True))
-    for r in trail_rows(trail):
-        yield [
-            r.at.astimezone(UTC).isoformat(), r.user, r.user_roles, r.subject, r.site, r.form,
-            text_cell(r.record), text_cell(r.field), text_cell(r.old), text_cell(r.new),
-            text_cell(r.reason), r.kind,
-        ]  # fmt: skip
-
-
-def audit_count(site_ids: frozenset[int] | None) -> int:
-    return AuditTrail(AuditScope(site_ids=site_ids, data_only=True)).count()

@@ -13,13 +13,13 @@ from pathlib import Path
 import psycopg
 from django.db import connection
 
-from .audit_file import AUDIT_COLUMNS, audit_rows
+from .audit_file import AUDIT_COLUMNS
+from .audit_sql import audit_trail_sql
 from .domains import (
     AUDIT_TRAIL_FILE,
     DICTIONARY_FILE,
     dictionary_rows,
     domain_copy_sql,
-    domain_count,
     domains,
 )
 
@@ -59,21 +59,21 @@ def _write_csv(archive: zipfile.ZipFile, name: str, header, rows: Iterable[list]
     return count
 
 
-def _write_copy(archive: zipfile.ZipFile, name: str, header: list[str], sql, params) -> None:
-    """A header written here, then the rows exactly as PostgreSQL's COPY streams them."""
+def _write_copy(archive: zipfile.ZipFile, name: str, header: list[str], sql, params=()) -> int:
+    """A header written here, then the rows exactly as PostgreSQL's COPY streams them; returns
+    the number of rows COPY reported."""
     connection.ensure_connection()
     raw = connection.connection
-    query = psycopg.ClientCursor(raw).mogrify(sql, params)
+    query = psycopg.ClientCursor(raw).mogrify(sql, params) if params else sql
     with archive.open(_entry(name), "w", force_zip64=True) as out:
         line = io.StringIO()
         csv.writer(line, lineterminator="\n").writerow(header)
         out.write(line.getvalue().encode())
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy,
-        ):
-            for block in copy:
-                out.write(block)
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for block in copy:
+                    out.write(block)
+            return cursor.rowcount
 
 
 def study_csv_write(
@@ -88,13 +88,14 @@ def study_csv_write(
     done = 0
     with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
         for domain in domains():
-            counts[domain.file] = domain_count(domain, site_ids)
-            _write_copy(archive, domain.file, domain.header, *domain_copy_sql(domain, site_ids))
+            counts[domain.file] = _write_copy(
+                archive, domain.file, domain.header, *domain_copy_sql(domain, site_ids)
+            )
             done += 1
             if progress:
                 progress(done, total)
-        counts[AUDIT_TRAIL_FILE] = _write_csv(
-            archive, AUDIT_TRAIL_FILE, [n for n, _ in AUDIT_COLUMNS], audit_rows(site_ids)
+        counts[AUDIT_TRAIL_FILE] = _write_copy(
+            archive, AUDIT_TRAIL_FILE, [n for n, _ in AUDIT_COLUMNS], audit_trail_sql(site_ids)
         )
         done += 1
         if progress:

@@ -284,12 +284,66 @@ def plot_bytes(report: reports.StudyReport, name: str, fmt: str) -> bytes:
 
 
 _SVG_SIZE = re.compile(r'\s(?:width|height)="[^"]*"')
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>\s*", re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+# CSS properties matplotlib writes that SVG also takes as presentation attributes.
+_PRESENTATION = frozenset(
+    {
+        "clip-path", "fill", "fill-opacity", "fill-rule", "font-family", "font-size",
+        "font-stretch", "font-style", "font-variant", "font-weight", "letter-spacing", "opacity",
+        "stroke", "stroke-dasharray", "stroke-dashoffset", "stroke-linecap", "stroke-linejoin",
+        "stroke-miterlimit", "stroke-opacity", "stroke-width", "text-anchor",
+    }
+)  # fmt: skip
+
+
+def _declarations(css: str) -> dict[str, str]:
+    declared = {}
+    for item in css.split(";"):
+        if not item.strip():
+            continue
+        prop, _, value = item.partition(":")
+        prop = prop.strip()
+        if prop not in _PRESENTATION:
+            raise ValueError(f"matplotlib SVG: no presentation attribute for {prop!r}")
+        declared[prop] = value.strip()
+    return declared
+
+
+def without_css(svg: str) -> str:
+    """matplotlib's SVG with its CSS (a `*{...}` <style> element, style="..." attributes) as
+    SVG presentation attributes, the same drawing, so that a page can inline it under a
+    Content-Security-Policy without 'unsafe-inline' styles."""
+    defaults: dict[str, str] = {}
+    for sheet in _STYLE_ELEMENT.findall(svg):
+        rule = re.fullmatch(r"\s*\*\s*\{([^}]*)\}\s*", sheet)
+        if rule is None:
+            raise ValueError(f"matplotlib SVG: unexpected style sheet {sheet!r}")
+        defaults |= _declarations(rule.group(1))
+    svg = _STYLE_ELEMENT.sub("", svg)
+
+    def convert(match: re.Match) -> str:
+        tag = match.group(0)
+        style = _STYLE_ATTRIBUTE.search(tag)
+        if style is None and not tag.startswith("<svg"):
+            return tag  # inherits the defaults from the root
+        # The sheet's `*` rule applied to every element; its own style attribute overrode it.
+        declared = defaults | (_declarations(style.group(1)) if style else {})
+        tag = _STYLE_ATTRIBUTE.sub("", tag)
+        for prop in declared:  # a style beats an attribute of the same name: drop the attribute
+            tag = re.sub(rf'\s{re.escape(prop)}="[^"]*"', "", tag)
+        end = len(tag) - (2 if tag.endswith("/>") else 1)
+        added = "".join(f' {prop}="{value}"' for prop, value in declared.items())
+        return tag[:end] + added + tag[end:]
+
+    return _TAG.sub(convert, svg)
 
 
 def inline_svg(report: reports.StudyReport, name: str) -> str:
-    """Plot `name` as an <svg> element to put in a page: without the XML prologue, scaled by
-    its viewBox to the width of its container, labelled for screen readers."""
-    svg = plot_bytes(report, name, "svg").decode()
+    """Plot `name` as an <svg> element to put in a page: without the XML prologue or CSS,
+    scaled by its viewBox to the width of its container, labelled for screen readers."""
+    svg = without_css(plot_bytes(report, name, "svg").decode())
     svg = svg[svg.index("<svg") :]
     tag_end = svg.index(">")
     tag = _SVG_SIZE.sub("", svg[:tag_end])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,9 +19,13 @@ from crf.models import Site
 from .csv_export import export_steps, file_sha256, study_csv_write
 from .models import StudyExport
 
-# A running export whose heartbeat is older than this was lost with its worker.
-STALE_AFTER = timedelta(minutes=3)
 EXPORT_CAPABILITIES = (Capability.EXPORT_DATA, Capability.VIEW_SUBJECTS)
+
+
+def stale_after() -> timedelta:
+    """A running export whose heartbeat is older than this was lost with its worker (3 minutes;
+    settings.EXPORTS_STALE_SECONDS)."""
+    return timedelta(seconds=settings.EXPORTS_STALE_SECONDS)
 
 
 def export_sites_for(user) -> list[Site]:
@@ -75,7 +80,7 @@ def export_claim(export_id: int) -> StudyExport | None:
     now = timezone.now()
     claimed = StudyExport.objects.filter(
         Q(status=StudyExport.Status.QUEUED)
-        | Q(status=StudyExport.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER),
+        | Q(status=StudyExport.Status.RUNNING, heartbeat_at__lt=now - stale_after()),
         pk=export_id,
     ).update(status=StudyExport.Status.RUNNING, started_at=now, heartbeat_at=now, steps_done=0)
     if not claimed:
@@ -96,6 +101,9 @@ def export_run(export: StudyExport) -> StudyExport:
         StudyExport.objects.filter(pk=export.pk).update(
             steps_done=done, steps_total=total, heartbeat_at=timezone.now()
         )
+        if settings.EXPORTS_STEP_PAUSE_SECONDS:
+            # Fault tests set this to kill a worker mid-export (never in production).
+            time.sleep(settings.EXPORTS_STEP_PAUSE_SECONDS)
 
     try:
         site_ids = _site_ids(export)
@@ -134,7 +142,7 @@ def exports_resume_stale() -> int:
 
     now = timezone.now()
     stale = StudyExport.objects.filter(
-        Q(status=StudyExport.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+        Q(status=StudyExport.Status.RUNNING, heartbeat_at__lt=now - stale_after())
         | Q(status=StudyExport.Status.QUEUED, requested_at__lt=now - timedelta(minutes=1))
     ).values_list("pk", flat=True)
     count = 0

@@ -14,10 +14,10 @@ import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.db import connection, models
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
@@ -374,32 +374,50 @@ def _render_source(source: _Source, ids: list[int], roles: dict[int, str]) -> di
     return out
 
 
+# How a reference to a record is shown: by the key people know it by; other records by their
+# kind and id ("Lab panel #3"), as the trail names records.
+REFERENCE_LABELS = {
+    "auth.User": "username",
+    "crf.Subject": "study_id",
+    "crf.Site": "number",
+    "crf.ProtocolVersion": "number",
+    "safety.CtcaeTerm": "term",
+    "contenttypes.ContentType": "model",
+}
+
+
 def _related_labels(fields, entries, previous) -> dict[tuple[type, object], str]:
     """Display names of the records that foreign keys on the page point at: one query per kind."""
     wanted: dict[type, set] = {}
     for f in fields:
-        if f.is_relation and f.many_to_one:
+        if f.is_relation and f.many_to_one and f.related_model._meta.label in REFERENCE_LABELS:
             for entry in itertools.chain(entries, previous):
                 value = getattr(entry, f.attname)
                 if value is not None:
                     wanted.setdefault(f.related_model, set()).add(value)
     labels = {}
     for model, pks in wanted.items():
-        for pk, obj in model._default_manager.in_bulk(list(pks)).items():
-            label = obj.get_username() if model is get_user_model() else str(obj)
-            labels[(model, pk)] = label
+        key = REFERENCE_LABELS[model._meta.label]
+        for pk, label in model._default_manager.filter(pk__in=pks).values_list("pk", key):
+            labels[(model, pk)] = str(label)
     return labels
 
 
 def _display(f: models.Field, value, labels) -> str:
+    """A value as the audit trail shows it (exports/audit_sql.py writes the same in SQL)."""
     if value is None or value == "":
         return ""
     if f.is_relation and f.many_to_one:
-        return labels.get((f.related_model, value), f"#{value}")
+        title = str(f.related_model._meta.verbose_name).capitalize()
+        return labels.get((f.related_model, value), f"{title} #{value}")
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return format(value, "f")  # plain notation, never 1E-7
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(sep=" ")
     if isinstance(value, list | dict):
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     return str(value)
@@ -407,6 +425,7 @@ def _display(f: models.Field, value, labels) -> str:
 
 def _event(source, entry, before, fields, roles, labels) -> AuditEvent:
     kind = {"+": "created", "~": "changed", "-": "deleted"}[entry.history_type]
+    shown_kind = kind
     changes = []
     for f in fields:
         new = getattr(entry, f.attname)
@@ -416,7 +435,7 @@ def _event(source, entry, before, fields, roles, labels) -> AuditEvent:
         if kind == "created" and new in (None, "", []):
             continue
         if f.name == "entered_in_error" and new and not old and kind == "changed":
-            kind = "entered in error"
+            shown_kind = "entered in error"
         label = str(f.verbose_name)
         if kind == "deleted":
             changes.append(FieldChange(label, _display(f, new, labels), ""))
@@ -432,7 +451,7 @@ def _event(source, entry, before, fields, roles, labels) -> AuditEvent:
         form=source.form,
         record=f"{source.form} #{entry.id}",
         reason=entry.history_change_reason or "",
-        kind=kind,
+        kind=shown_kind,
         changes=changes,
     )
 

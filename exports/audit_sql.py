@@ -1,0 +1,221 @@
+"""audit_trail.csv written by PostgreSQL: the audit review's rows, computed in one query.
+
+The review (monitoring/audit_review.py) compares each history row with the version before it in
+Python, which suits a page of fifty changes. For the export of a whole study, the same comparison
+runs inside PostgreSQL: each history table's rows are paired with their previous version by a
+window function, every field becomes a row through a LATERAL list of (field, old, new), and the
+values are displayed by the review's own rules (codes by their labels, references by their keys,
+yes/no, plain decimals, UTC times). The result streams out with COPY, at the database's speed.
+tests/exports/test_audit_sql.py checks that both give the same rows.
+
+The SQL is composed of the ORM's own compiled queries, table and column names from the models,
+and literals quoted by _literal (labels from the code, never user input); hence S608 is off here.
+"""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from django.db import connection, models
+from django.db.models import F, Window
+from django.db.models.functions import Lag
+
+from crf.models import Role
+from monitoring.audit_review import (
+    REFERENCE_LABELS,
+    AuditScope,
+    AuditTrail,
+    _Source,
+)
+from monitoring.records import BOOKKEEPING_FIELDS
+
+# The review's time and the export's: ISO 8601 in UTC, microseconds only when there are some.
+_ISO_T = (
+    "(CASE WHEN {x} IS NULL THEN NULL "
+    "WHEN mod(date_part('microseconds', {x})::bigint, 1000000) = 0 "
+    "THEN to_char({x} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS') "
+    "ELSE to_char({x} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS.US') END || '+00:00')"
+)
+_FORMULA = "'^''?[=+@' || chr(9) || chr(13) || '-]'"
+
+
+def _literal(text: str) -> str:
+    # Quoted for SQL, and % doubled: the whole query passes once through parameter formatting.
+    return "'" + str(text).replace("'", "''").replace("%", "%%") + "'"
+
+
+def _neutralised(expr: str) -> str:
+    """exports.domains.text_cell in SQL: an apostrophe before a formula start."""
+    return f"(CASE WHEN {expr} ~ ({_FORMULA}) THEN '''' || {expr} ELSE {expr} END)"
+
+
+def _cell(expr: str) -> str:
+    # COPY quotes an empty string ("") to tell it from NULL; the CSV files write it as nothing.
+    return f"NULLIF({expr}, '')"
+
+
+def _display(f: models.Field, x: str) -> str:
+    """monitoring.audit_review._display in SQL, for the column expression `x`."""
+    if f.is_relation and f.many_to_one:
+        target = f.related_model
+        key = REFERENCE_LABELS.get(target._meta.label)
+        title = _literal(str(target._meta.verbose_name).capitalize() + " #")
+        if key is None:
+            return f"(CASE WHEN {x} IS NULL THEN '' ELSE {title} || {x}::text END)"
+        key_column = target._meta.get_field(key).column
+        lookup = (
+            f'(SELECT r."{key_column}"::text FROM "{target._meta.db_table}" r '
+            f'WHERE r."{target._meta.pk.column}" = {x})'
+        )
+        return f"(CASE WHEN {x} IS NULL THEN '' ELSE coalesce({lookup}, {title} || {x}::text) END)"
+    if f.choices:
+        whens = " ".join(
+            f"WHEN {_literal(code)} THEN {_literal(label)}" for code, label in f.flatchoices
+        )
+        return (
+            f"(CASE WHEN {x} IS NULL THEN '' ELSE (CASE {x}::text {whens} ELSE {x}::text END) END)"
+        )
+    if isinstance(f, models.BooleanField):
+        return f"(CASE WHEN {x} THEN 'yes' WHEN NOT {x} THEN 'no' ELSE '' END)"
+    if isinstance(f, models.DateTimeField):
+        return f"coalesce({_ISO_T.format(x=x, sep=' ')}, '')"
+    if isinstance(f, models.DateField):
+        return f"coalesce(to_char({x}, 'YYYY-MM-DD'), '')"
+    if isinstance(f, models.JSONField):
+        return (
+            f"coalesce((SELECT string_agg(e, ', ' ORDER BY n) FROM "
+            f"jsonb_array_elements_text(CASE WHEN jsonb_typeof({x}) = 'array' THEN {x} "
+            f"ELSE '[]'::jsonb END) WITH ORDINALITY AS t(e, n)), '')"
+        )
+    if f.get_internal_type() == "ArrayField":
+        return f"coalesce(array_to_string({x}, ', '), '')"
+    return f"coalesce({x}::text, '')"
+
+
+def _empty(f: models.Field, x: str) -> str:
+    """The review leaves out of a creation the fields that were created empty."""
+    if isinstance(f, models.JSONField):
+        return f"({x} IS NULL OR {x} = '[]'::jsonb OR {x} = '\"\"'::jsonb)"
+    if f.get_internal_type() == "ArrayField":
+        return f"({x} IS NULL OR cardinality({x}) = 0)"
+    if isinstance(f, models.CharField | models.TextField) and not f.is_relation:
+        return f"({x} IS NULL OR {x} = '')"
+    return f"({x} IS NULL)"
+
+
+def _source_sql(index: int, source: _Source, qs: models.QuerySet) -> tuple[str, list]:
+    model = source.model
+    history = model.history.model
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if f.name not in BOOKKEEPING_FIELDS and not f.name.startswith("history")
+    ]
+    annotations = {
+        "_prev": Window(Lag("history_id"), partition_by=[F("id")], order_by=F("history_id").asc())
+    }
+    if source.subject_id_path:
+        path = (
+            "study_id"
+            if model._meta.label == "crf.Subject"
+            else (source.subject_id_path.removesuffix("_id") + "__study_id")
+        )
+        annotations["_subject"] = F(path)
+    if source.site_id_path:
+        path = (
+            "number"
+            if source.site_id_path == "id"
+            else (source.site_id_path.removesuffix("_id") + "__number")
+        )
+        annotations["_site"] = F(path)
+    inner = qs.order_by().annotate(**annotations).values(
+        "history_id", "id", "history_date", "history_type", "history_user_id",
+        "history_change_reason", *annotations, *[f.attname for f in fields],
+    )  # fmt: skip
+    inner_sql, params = inner.query.sql_with_params()
+    table = history._meta.db_table
+    has_error_flag = any(f.name == "entered_in_error" for f in fields)
+    kind = (
+        "CASE h.history_type WHEN '+' THEN 'created' WHEN '-' THEN 'deleted' ELSE "
+        + (
+            "CASE WHEN h.entered_in_error AND NOT coalesce(p.entered_in_error, false) "
+            "THEN 'entered in error' ELSE 'changed' END"
+            if has_error_flag
+            else "'changed'"
+        )
+        + " END"
+    )
+    values = []
+    for n, f in enumerate(fields):
+        column = f'"{f.column}"'
+        new, old = f"h.{column}", f"p.{column}"
+        changed = (
+            f"CASE h.history_type WHEN '+' THEN NOT {_empty(f, new)} "
+            f"WHEN '~' THEN {old} IS DISTINCT FROM {new} ELSE true END"
+        )
+        old_text = (
+            f"CASE h.history_type WHEN '-' THEN {_display(f, new)} WHEN '+' THEN '' "
+            f"ELSE {_display(f, old)} END"
+        )
+        new_text = f"CASE h.history_type WHEN '-' THEN '' ELSE {_display(f, new)} END"
+        values.append(f"({n}, {_literal(str(f.verbose_name))}, {old_text}, {new_text}, {changed})")
+    subject = "coalesce(h._subject::text, '')" if source.subject_id_path else "''"
+    site = "coalesce(h._site::text, '')" if source.site_id_path else "''"
+    form = _literal(source.form)
+    sql = f"""
+        SELECT {index} AS s, h.history_id AS hid, h.history_date AS at, h.history_user_id AS uid,
+               {subject} AS subject, {site} AS site, {form} AS form,
+               {form} || ' #' || h.id::text AS record,
+               coalesce(v.n, -1) AS n, coalesce(v.field, '') AS field,
+               coalesce(v.old, '') AS old, coalesce(v.new, '') AS new,
+               coalesce(h.history_change_reason, '') AS reason, {kind} AS kind
+        FROM ({inner_sql}) AS h
+        LEFT JOIN "{table}" AS p ON p.history_id = h._prev
+        LEFT JOIN LATERAL (
+            SELECT * FROM (VALUES {", ".join(values)}) AS x(n, field, old, new, changed)
+            WHERE x.changed
+        ) AS v ON true
+    """
+    return sql, list(params)
+
+
+def _roles_sql() -> str:
+    labels = " ".join(
+        f"WHEN {_literal(code)} THEN {_literal(label)}" for code, label in Role.choices
+    )
+    label = (
+        f"(CASE m.role {labels} ELSE m.role END) || ' (' || "
+        "CASE WHEN m.site_id IS NULL THEN 'all sites' ELSE 'site ' || st.number::text END || ')'"
+    )
+    return (
+        f"SELECT m.user_id, string_agg({label}, ', ' ORDER BY {label} COLLATE \"C\") AS txt "
+        "FROM crf_membership m LEFT JOIN crf_site st ON st.id = m.site_id GROUP BY m.user_id"
+    )
+
+
+def audit_trail_sql(site_ids: frozenset[int] | None) -> str:
+    """The complete query (parameters inlined) whose rows are audit_trail.csv."""
+    trail = AuditTrail(AuditScope(site_ids=site_ids, data_only=True))
+    parts, params = [], []
+    for index, (source, qs) in enumerate(trail._querysets):
+        sql, p = _source_sql(index, source, qs)
+        parts.append(sql)
+        params.extend(p)
+    iso = _ISO_T.format(x="e.at", sep="T")
+    query = f"""
+        WITH roles AS ({_roles_sql()})
+        SELECT {iso} AS time_utc,
+               {_cell(_neutralised("coalesce(u.username, 'system')"))} AS user,
+               {_cell(_neutralised("coalesce(r.txt, '')"))} AS user_roles,
+               {_cell("e.subject")}, {_cell("e.site")}, e.form,
+               {_cell(_neutralised("e.record"))}, {_cell(_neutralised("e.field"))},
+               {_cell(_neutralised("e.old"))}, {_cell(_neutralised("e.new"))},
+               {_cell(_neutralised("e.reason"))}, e.kind
+        FROM ({" UNION ALL ".join(parts)}) AS e
+        LEFT JOIN auth_user u ON u.id = e.uid
+        LEFT JOIN roles r ON r.user_id = e.uid
+        ORDER BY e.at DESC, e.s, e.hid DESC, e.n
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.ClientCursor(connection.connection).mogrify(query, params)
