@@ -25,6 +25,9 @@ def setup_bench_database(name: str = BENCH_DATABASE) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    if settings.DATABASES["default"]["NAME"] == name:  # a second size in the same run
+        connection.close()
+        settings.DATABASES["default"]["NAME"] = "postgres"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         cursor.execute(f"CREATE DATABASE {name}")

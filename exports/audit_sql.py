@@ -35,7 +35,7 @@ _ISO_T = (
     "THEN to_char({x} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS') "
     "ELSE to_char({x} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS.US') END || '+00:00')"
 )
-_FORMULA = "'^''?[=+@' || chr(9) || chr(13) || '-]'"
+_FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
 
 
 def _literal(text: str) -> str:
@@ -45,7 +45,11 @@ def _literal(text: str) -> str:
 
 def _neutralised(expr: str) -> str:
     """exports.domains.text_cell in SQL: an apostrophe before a formula start."""
-    return f"(CASE WHEN {expr} ~ ({_FORMULA}) THEN '''' || {expr} ELSE {expr} END)"
+    quote = "''''"  # an apostrophe, as an SQL literal
+    return (
+        f"(CASE WHEN left({expr}, 1) IN {_FORMULA_STARTS} OR (left({expr}, 1) = {quote} "
+        f"AND substr({expr}, 2, 1) IN {_FORMULA_STARTS}) THEN {quote} || {expr} ELSE {expr} END)"
+    )
 
 
 def _cell(expr: str) -> str:

@@ -70,10 +70,14 @@ def _write_copy(archive: zipfile.ZipFile, name: str, header: list[str], sql, par
         csv.writer(line, lineterminator="\n").writerow(header)
         out.write(line.getvalue().encode())
         with raw.cursor() as cursor:
+            # Sorting the audit trail of a large study in memory rather than on disk.
+            cursor.execute("SET work_mem = '64MB'")
             with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
                 for block in copy:
                     out.write(block)
-            return cursor.rowcount
+            rows = cursor.rowcount
+            cursor.execute("RESET work_mem")
+            return rows
 
 
 def study_csv_write(
