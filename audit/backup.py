@@ -67,6 +67,7 @@ def _run(args: list[str], env: dict[str, str]) -> None:
 
 def database_backup(out: Path) -> Path:
     """Write a custom-format dump of the current database to `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     _run(
         [tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(out)],
         _libpq_environment(),

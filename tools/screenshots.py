@@ -14,6 +14,14 @@ PASSWORD = "blina-demo-2026!"  # noqa: S105 - the demo password printed by make 
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
+def _login(page, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{BASE}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -38,6 +46,20 @@ def main() -> None:
         page.screenshot(path=OUT / "alerts.png", full_page=True)
         page.goto(f"{BASE}/subjects/enrol/")
         page.screenshot(path=OUT / "screening.png", full_page=True)
+        page.goto(f"{BASE}/subjects/1-01/records/baseline/new/")
+        page.screenshot(path=OUT / "record-form-queries.png", full_page=True)
+        _login(page, "monitor")
+        page.goto(f"{BASE}/subjects/1-01/audit-trail/")
+        page.screenshot(path=OUT / "audit-trail.png")
+        page.goto(f"{BASE}/queries/")
+        page.screenshot(path=OUT / "queries.png", full_page=True)
+        page.goto(f"{BASE}/sdv/")
+        page.screenshot(path=OUT / "sdv.png", full_page=True)
+        _login(page, "datamanager")
+        page.goto(f"{BASE}/reports/")
+        page.screenshot(path=OUT / "reports.png", full_page=True)
+        page.goto(f"{BASE}/exports/")
+        page.screenshot(path=OUT / "exports.png")
         browser.close()
     print(f"screenshots written to {OUT}")
 

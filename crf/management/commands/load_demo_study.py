@@ -136,10 +136,38 @@ class Command(BaseCommand):
             _demo_treatment(first, investigator.user)
             _demo_mrd(first, investigator.user, User.objects.get(username="centrallab"))
             _demo_safety(first, investigator.user)
+        if first is not None:
+            _demo_monitoring(first, password)
         self.stdout.write(
             f"Demo study ready: {Site.objects.count()} sites, {Subject.objects.count()} subjects"
             + (f"; new users: {', '.join(created)}" if created else "; nothing new.")
         )
+
+
+def _demo_monitoring(subject: Subject, password: str) -> None:
+    """A query answered and one open, a verified record, and the casebook signed (once)."""
+    from monitoring.models import Query
+    from monitoring.queries import query_answer, query_open
+    from monitoring.sdv import record_verify
+    from monitoring.signatures import signature_create
+
+    if Query.objects.filter(subject=subject, origin=Query.Origin.MANUAL).exists():
+        return
+    User = get_user_model()
+    monitor = User.objects.get(username="monitor")
+    principal = User.objects.get(username=PRINCIPAL_INVESTIGATOR)
+    baseline = Baseline.objects.get(subject=subject)
+    answered = query_open(
+        record=baseline, field_name="weight_kg", text="The source says 81 kg: please check.",
+        user=monitor,
+    )  # fmt: skip
+    query_answer(query=answered, text="82 kg is right: weighed again on admission.", user=principal)
+    query_open(
+        record=baseline, field_name="leukocytes", text="Leukocytes on the day of diagnosis?",
+        user=monitor,
+    )  # fmt: skip
+    record_verify(record=baseline, user=monitor)
+    signature_create(subject=subject, password=password, user=principal)
 
 
 def _at(subject: Subject, study_day: int, hour: int) -> datetime:
