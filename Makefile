@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
-	bench-alerts-latency bench-audit-trail bench-export bench-load bench-faults
+	bench-alerts-latency bench-audit-trail bench-export bench-load bench-faults backup restore-check
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,14 @@ CHANGES ?= 10000
 $(VENV)/.installed-bench: requirements.txt requirements-test.txt requirements-bench.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
+# Back up the study database; prove a backup by restoring it into a fresh database and comparing
+# every table's row count (the new database is dropped afterwards).
+backup: $(VENV)/.installed-run
+	$(PY) -m blinacell_site.launcher manage backup_database $(or $(OUT),backups/blinacell-$(shell date +%Y%m%d-%H%M%S).dump)
+
+restore-check: $(VENV)/.installed-run
+	$(PY) -m blinacell_site.launcher manage restore_database $(DUMP) --into blinacell_restore_check --check --drop-after
 
 bench-load: $(VENV)/.installed-bench
 	$(PY) -m blinacell_site.launcher python bench/load/run.py $(USERS)

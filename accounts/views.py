@@ -2,7 +2,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxLengthValidator
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -13,8 +15,20 @@ from .models import AccountEvent
 from .services import account_event_record
 
 
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing a username longer than the model's: Django sets the
+    field's max_length after building it, so without the validator a 100 KB username reached
+    authenticate() and django-axes' varchar(255) column (a 500)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
 

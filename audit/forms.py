@@ -26,6 +26,13 @@ class AuditedModelForm(forms.ModelForm):
         self.stale_record = None
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
+            # Without the version the form was loaded with, a stale save could not be told
+            # from a current one: a change must carry it.
+            self.fields["version"].required = True
+            self.fields["version"].error_messages["required"] = (
+                "This form does not say which version of the record it changes: reload the "
+                "record and enter the change again."
+            )
             self.fields["reason_for_change"].required = True
         else:
             del self.fields["version"]

@@ -152,6 +152,14 @@ def hard_check(record: models.Model) -> None:
 def derive(record: models.Model) -> None:
     """Fill the values the eCRF computes (BSA from height and weight)."""
     if isinstance(record, Baseline | TreatmentCourse):
+        # A zero or negative measurement has no BSA: refuse it on its field, not with a 500.
+        not_positive = {
+            name: f"The {name.split('_')[0]} must be above zero."
+            for name in ("height_cm", "weight_kg")
+            if getattr(record, name) is not None and getattr(record, name) <= 0
+        }
+        if not_positive:
+            raise ValidationError(not_positive)
         bsa = dosing.body_surface_area(record.height_cm, record.weight_kg)
         record.bsa_m2 = bsa.m2
         record.bsa_formula = bsa.formula.value

@@ -21,4 +21,3 @@ AUDIT_COLUMNS = (
     ("reason", "reason for change"),
     ("kind", "created, changed, entered in error or deleted"),
 )
-

@@ -44,11 +44,12 @@ def _literal(text: str) -> str:
 
 
 def _neutralised(expr: str) -> str:
-    """exports.domains.text_cell in SQL: an apostrophe before a formula start."""
+    """exports.domains.text_cell in SQL: an apostrophe before a formula start (after any
+    number of apostrophes)."""
     quote = "''''"  # an apostrophe, as an SQL literal
     return (
-        f"(CASE WHEN left({expr}, 1) IN {_FORMULA_STARTS} OR (left({expr}, 1) = {quote} "
-        f"AND substr({expr}, 2, 1) IN {_FORMULA_STARTS}) THEN {quote} || {expr} ELSE {expr} END)"
+        f"(CASE WHEN left(ltrim({expr}, {quote}), 1) IN {_FORMULA_STARTS} "
+        f"THEN {quote} || {expr} ELSE {expr} END)"
     )
 
 

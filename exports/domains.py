@@ -205,8 +205,8 @@ def domain_count(domain: Domain, site_ids: frozenset[int] | None) -> int:
     return qs.count()
 
 
-# A formula start, or an apostrophe then a formula start (see text_cell).
-_FORMULA_PATTERN = "^'?[=+@\t\r-]"  # tab and CR as the characters themselves
+# A formula start after any number of apostrophes (see text_cell).
+_FORMULA_PATTERN = "^'*[=+@\t\r-]"  # tab and CR as the characters themselves
 
 
 def _sql_cell(column: Column):
@@ -257,22 +257,18 @@ _UTC_ISO = (
 def text_cell(value: str) -> str:
     """Free text, neutralised against spreadsheet formulas by a leading apostrophe.
 
-    A cell that starts with = + - @ tab or CR (or an apostrophe followed by one, so that import
-    can always remove exactly one) gets an apostrophe in front; import_study takes it off again.
+    A cell that starts with = + - @ tab or CR, after any number of apostrophes (so that import
+    can always remove exactly one, from "''=1" too), gets an apostrophe in front; import_study
+    takes it off again.
     """
-    if value.startswith(_FORMULA_START) or (
-        value.startswith("'") and value[1:].startswith(_FORMULA_START)
-    ):
+    if value.lstrip("'").startswith(_FORMULA_START):
         return "'" + value
     return value
 
 
 def text_from_cell(cell: str) -> str:
     """The inverse of text_cell."""
-    if cell.startswith("'") and (
-        cell[1:].startswith(_FORMULA_START)
-        or (cell[1:].startswith("'") and cell[2:].startswith(_FORMULA_START))
-    ):
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
         return cell[1:]
     return cell
 

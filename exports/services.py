@@ -96,6 +96,9 @@ def export_run(export: StudyExport) -> StudyExport:
     final = export_file_path(export)
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(final.name + f".part-{os.getpid()}")
+    # What a killed worker left of an earlier attempt (this export is now claimed by us alone).
+    for leftover in final.parent.glob(final.name + ".part-*"):
+        leftover.unlink(missing_ok=True)
 
     def progress(done: int, total: int) -> None:
         StudyExport.objects.filter(pk=export.pk).update(

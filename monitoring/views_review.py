@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import resolve, reverse
 from django.utils import timezone
@@ -316,10 +317,12 @@ def query_detail(request, study_id, pk):
                 else:
                     messages.success(request, f"Query #{query.pk} {_DONE[action]}.")
                     target = request.POST.get("next", "")
-                    if target and url_has_allowed_host_and_scheme(
+                    # A path on this site only: redirect() would try any other text as a URL
+                    # name (a 500 for "+1"), and a relative one lands who knows where.
+                    if target.startswith("/") and url_has_allowed_host_and_scheme(
                         target, allowed_hosts={request.get_host()}
                     ):
-                        return redirect(target)
+                        return HttpResponseRedirect(target)
                     return redirect("monitoring:query_detail", study_id=study_id, pk=query.pk)
             elif request.POST.get("next"):
                 # Posted from another page (the record form): say what was wrong here.

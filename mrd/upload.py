@@ -165,9 +165,13 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
         problems.append(f"Unknown columns: {', '.join(sorted(unknown))} (see the template).")
     if problems:
         return UploadPreview(rows=[], errors=problems)
-    records = [
-        {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None} for raw in reader
-    ]
+    try:
+        records = [
+            {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None}
+            for raw in reader
+        ]
+    except csv.Error as unreadable:  # e.g. a cell above the csv module's 128 KB field limit
+        return UploadPreview(rows=[], errors=[f"The file cannot be read as CSV: {unreadable}."])
     accessions = {r.get("accession", "").strip() for r in records}
     samples = {
         s.accession: s
@@ -232,9 +236,9 @@ def _check_row(number, data, samples, existing, seen) -> UploadRow:
         "value": value,
         "sensitivity": sensitivity,
         "quantitative_range": quantitative_range,
-        "markers": data.get("markers", "").strip()[:200],
+        "markers": data.get("markers", "").strip(),
         "report_date": report_date,
-        "not_evaluable_reason": data.get("not_evaluable_reason", "").strip()[:200],
+        "not_evaluable_reason": data.get("not_evaluable_reason", "").strip(),
         "comment": data.get("comment", "").strip(),
     }
     changed = [f for f in COMPARED if stored is not None and getattr(stored, f) != values[f]]
@@ -245,6 +249,13 @@ def _check_row(number, data, samples, existing, seen) -> UploadRow:
         result.sample = sample
         for name, new_value in values.items():
             setattr(result, name, new_value)
+    # The model's own limits (length of text, 15 decimal places), so that nothing is cut or
+    # rounded on the way in: a 201-character marker or 1E-16 is an error, not a silent change.
+    try:
+        result.clean_fields(exclude=["sample", "report_date"])
+    except ValidationError as invalid:
+        for name, messages in invalid.message_dict.items():
+            row.errors.append((FIELD_COLUMNS.get(name, name), " ".join(messages)))
     if report_date is not None:
         for name, message in result_errors(result).items():
             row.errors.append((FIELD_COLUMNS.get(name, name), message))

@@ -17,7 +17,6 @@ from django.urls import reverse
 from matplotlib.figure import Figure
 
 from exports import report_plots
-from tests.factories import PASSWORD
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ("accounts", "alerts", "audit", "blinacell_site", "crf", "exports", "monitoring", "mrd",
@@ -260,57 +259,3 @@ def test_unknown_matplotlib_css_is_refused_not_dropped():
         report_plots.without_css('<svg><path style="filter: blur(2px)"/></svg>')
     with pytest.raises(ValueError, match="unexpected style sheet"):
         report_plots.without_css("<svg><style>path{fill: red}</style></svg>")
-
-
-# --- In a browser --------------------------------------------------------------------------
-
-
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_no_csp_violation_in_the_browser_and_scripts_still_work(live_server, site_a, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright
-
-    from crf.models import Role
-    from tests.e2e.conftest import CHROMIUM_ARGS, _chromium_path
-    from tests.factories import enrol, user_with_role
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # as tests/e2e: sync ORM in fixtures
-    investigator = user_with_role(Role.INVESTIGATOR, site_a, username="inv.csp")
-    subject = enrol(site_a, by=investigator)
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=_chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(15_000)
-            violations = []
-            page.on(
-                "console",
-                lambda message: (
-                    violations.append(message.text)
-                    if "Content Security Policy" in message.text
-                    else None
-                ),
-            )
-            page.goto(f"{live_server.url}/accounts/login/")
-            page.get_by_label("Username").fill("inv.csp")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.wait_for_load_state()
-            for url in (
-                reverse("crf:subject_detail", args=[subject.study_id]),
-                reverse("mrd:subject", args=[subject.study_id]),
-                reverse("exports:report"),
-            ):
-                page.goto(f"{live_server.url}{url}")
-                page.wait_for_load_state("networkidle")
-            # Bootstrap's script runs: the user menu opens.
-            page.get_by_role("button", name="inv.csp").or_(
-                page.get_by_role("link", name="inv.csp")
-            ).click()
-            expect(page.get_by_role("button", name="Log out")).to_be_visible()
-        finally:
-            browser.close()
-    assert not violations, violations

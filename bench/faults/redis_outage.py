@@ -12,6 +12,7 @@ doubled) and no mark is left.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -129,6 +130,7 @@ def run(
             worker.stop()
         broker.release()
         broker.stop()
+        shutil.rmtree(broker.dir, ignore_errors=True)
     slow = [s for s in result.outage_saves if s >= SAVE_LIMIT]
     if slow:
         result.failures.append(f"{len(slow)} saves took {SAVE_LIMIT:.0f} s or more while down")

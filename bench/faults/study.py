@@ -99,3 +99,53 @@ class Beat(threading.Thread):
     def stop(self) -> None:
         self.stopped.set()
         self.join(10)
+
+
+def worker_class():
+    from tests.alerts import worker as module
+
+    class KillableWorker(module.Worker):
+        """A real worker (tests.alerts.worker.Worker) started without waiting for its answer to
+        a ping: a solo worker busy with a task answers only once the task is over, and these
+        scenarios kill it before. Its log is its own, to see which task it has received."""
+
+        def start_nowait(self) -> KillableWorker:
+            import os
+            import subprocess
+            import sys
+
+            from django.conf import settings
+
+            self.log = self.log.with_name(f"faults-worker-{os.getpid()}-{time.monotonic_ns()}.log")
+            env = {
+                **os.environ,
+                "DATABASE_URL": module.test_database_url(),
+                "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+                "BLINACELL_TESTING": "1",
+                **self.environment,
+            }
+            self.log.parent.mkdir(exist_ok=True)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "blinacell_site", "worker", "--pool",
+                 "solo", "-l", "info", "--without-gossip", "--without-mingle", "-n",
+                 f"faults-{os.getpid()}-{time.monotonic_ns()}@%h"],
+                cwd=module.PROJECT, env=env, stdout=self.log.open("ab"),
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            module._started.append(self)
+            return self
+
+        def received(self, task: str) -> int:
+            """How many `task` messages this worker has received so far."""
+            try:
+                text = self.log.read_text(errors="replace")
+            except FileNotFoundError:
+                return 0
+            return sum(
+                1 for line in text.splitlines() if f"Task {task}[" in line and "received" in line
+            )
+
+        def remove_log(self) -> None:
+            self.log.unlink(missing_ok=True)
+
+    return KillableWorker

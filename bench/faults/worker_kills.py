@@ -15,6 +15,7 @@ reconciliation and the redelivered messages: every subject has exactly one AL-HE
 
 from __future__ import annotations
 
+import shutil
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -107,19 +108,27 @@ def run_exports(
     timeout: float = 120.0,
     log=print,
 ) -> ExportResult:
-    from django.conf import settings
+    from django.test import override_settings
+
+    result = ExportResult()
+    with override_settings(EXPORT_ROOT=str(export_root)):
+        return _run_exports(result, export_root, kills, pause, stale_seconds,
+                            visibility_timeout, subjects, timeout, log)  # fmt: skip
+
+
+def _run_exports(
+    result, export_root, kills, pause, stale_seconds, visibility_timeout, subjects, timeout, log
+) -> ExportResult:
     from django.test import Client
 
     from crf.models import Role
     from exports.models import StudyExport
     from exports.services import export_file_path, export_request
-    from tests.alerts.worker import PrivateBroker, Worker, wait_for
+    from tests.alerts.worker import PrivateBroker, wait_for
     from tests.factories import user_with_role
 
-    from .study import Beat, site_and_investigator, subjects_on_infusion
+    from .study import Beat, site_and_investigator, subjects_on_infusion, worker_class
 
-    result = ExportResult()
-    settings.EXPORT_ROOT = str(export_root)
     site, investigator = site_and_investigator("export")
     subjects_on_infusion(site, investigator, subjects)
     manager = user_with_role(Role.DATA_MANAGER, None, username=f"faults.dm.{site.number}")
@@ -134,13 +143,16 @@ def run_exports(
     broker.use()
     beat = Beat(1.0, exports=True)
     worker = None
+    workers = []
+    Worker = worker_class()
     try:
         export = export_request(user=manager)  # queued; no worker yet
         result.steps_total = export.steps_total
         beat.start()
         for n in range(kills):
             worker = Worker(CELERY_BROKER_URL=broker.url, EXPORTS_STEP_PAUSE_SECONDS=str(pause),
-                            **env).start()  # fmt: skip
+                            **env).start_nowait()  # fmt: skip
+            workers.append(worker)
             attempts = StudyExport.objects.get(pk=export.pk).attempts
 
             def writing(attempts=attempts):
@@ -162,7 +174,8 @@ def run_exports(
             worker.stop()
             log(f"  export worker killed at step {result.steps_at_kill[-1]}")
         killed_at = time.monotonic()
-        worker = Worker(CELERY_BROKER_URL=broker.url, **env).start()
+        worker = Worker(CELERY_BROKER_URL=broker.url, **env).start_nowait()
+        workers.append(worker)
 
         def finished():
             e = StudyExport.objects.get(pk=export.pk)
@@ -207,6 +220,10 @@ def run_exports(
             worker.stop()
         broker.release()
         broker.stop()
+        shutil.rmtree(broker.dir, ignore_errors=True)
+        if not result.failures:
+            for w in workers:
+                w.remove_log()
     if not result.sha_ok:
         result.failures.append("SHA-256 or size of the file does not match the record")
     if result.attempts <= kills:
@@ -225,7 +242,7 @@ def run_alerts(
 ) -> AlertResult:
     from alerts.models import EvaluationMark
     from blinacell_site.celery import app
-    from tests.alerts.worker import PrivateBroker, Worker, wait_for
+    from tests.alerts.worker import PrivateBroker, wait_for
 
     from .study import (
         Beat,
@@ -234,7 +251,11 @@ def run_alerts(
         hepatotoxic_save,
         site_and_investigator,
         subjects_on_infusion,
+        worker_class,
     )
+
+    Worker = worker_class()
+    task = "alerts.tasks.evaluate_subject"
 
     result = AlertResult(subjects=subjects)
     site, investigator = site_and_investigator("kills")
@@ -242,6 +263,7 @@ def run_alerts(
     broker.use()
     env = {"CELERY_BROKER_URL": broker.url, "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout)}
     worker = beat = None
+    workers = []
     try:
         people = subjects_on_infusion(site, investigator, subjects)
         app.control.purge()  # the set-up's own evaluations: none is needed for this scenario
@@ -249,15 +271,19 @@ def run_alerts(
         for subject in people:
             hepatotoxic_save(subject, investigator)  # each enqueues one evaluation
         for n in range(kills):
-            worker = Worker(ALERTS_EVALUATION_PAUSE_SECONDS=str(pause), **env).start()
-            time.sleep(pause / 2)  # the worker has taken a task and is inside it
+            worker = Worker(ALERTS_EVALUATION_PAUSE_SECONDS=str(pause), **env).start_nowait()
+            workers.append(worker)
+            # The worker has taken a task and is inside it (the task sleeps `pause` first).
+            wait_for(lambda w=worker: w.received(task), timeout=30, interval=0.05)
+            time.sleep(pause / 2)
             worker.kill()
             worker.stop()
             result.kills += 1
             log(f"  alert worker killed ({n + 1}/{kills}), "
                 f"{sum(alert_counts(people).values())} of {subjects} alerts so far")  # fmt: skip
         killed_at = time.monotonic()
-        worker = Worker(**env).start()
+        worker = Worker(**env).start_nowait()
+        workers.append(worker)
         beat = Beat(1.0)
         beat.start()
         try:
@@ -278,9 +304,13 @@ def run_alerts(
             worker.stop()
         broker.release()
         broker.stop()
+        shutil.rmtree(broker.dir, ignore_errors=True)
     wrong = {k: n for k, n in result.counts.items() if n != 1}
     if wrong:
         result.failures.append(f"subjects without exactly one AL-HEP: {wrong}")
     if result.history_max > 2:
         result.failures.append(f"an alert has {result.history_max} history rows (> 2)")
+    if not result.failures:
+        for w in workers:
+            w.remove_log()
     return result

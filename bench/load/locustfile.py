@@ -89,7 +89,9 @@ class _Forms(HTMLParser):
                 return
             if kind in ("checkbox", "radio") and "checked" not in a:
                 return
-            self._form["fields"].append([a["name"], a.get("value", "on" if kind == "checkbox" else "")])
+            self._form["fields"].append(
+                [a["name"], a.get("value", "on" if kind == "checkbox" else "")]
+            )
         elif tag == "select" and a.get("name"):
             self._select, self._select_value, self._select_first = a["name"], None, None
         elif tag == "option" and self._select is not None:
@@ -228,6 +230,8 @@ class Investigator(_Role):
             return
         if all(str(form.get(k)) == v for k, v in values.items()):
             return  # already so: nothing to change
+        if form.get("actual_date", "") > datetime.date.today().isoformat():
+            return  # a generated visit dated ahead: the form rightly refuses it until corrected
         form.update(values, reason_for_change="transcription error corrected (load test)")
         response = self.save(url, form, f"save: {kind}", expect="/subjects/")
         if response.status_code == 200 and 'name="confirm_warnings"' in response.text:
@@ -257,8 +261,10 @@ class CentralLab(_Role):
 
     weight = 2
     usernames = FIXTURE["users"]["central_lab"]
-    COLUMNS = ["accession", "method", "result", "value", "sensitivity", "quantitative_range",
-               "markers", "report_date", "not_evaluable_reason", "comment", "reason_for_change"]  # fmt: skip
+    COLUMNS = (
+        "accession method result value sensitivity quantitative_range markers report_date "
+        "not_evaluable_reason comment reason_for_change"
+    ).split()
 
     def on_start(self):
         super().on_start()
@@ -295,11 +301,15 @@ class CentralLab(_Role):
         preview_url = response.headers.get("Location", "")
         if response.status_code != 302 or not preview_url:
             return
-        preview = self.page(preview_url, "page: MRD upload preview")
-        commit = form_with(preview.text, "csrfmiddlewaretoken")
-        if commit is None or f"{preview_url.rstrip('/')}/commit/" not in preview.text:
-            return
-        self.save(f"{preview_url.rstrip('/')}/commit/", commit, "save: MRD upload commit",
+        commit_url = f"{preview_url.rstrip('/')}/commit/"
+        with self.client.get(
+            preview_url, name="page: MRD upload preview", catch_response=True
+        ) as preview:
+            if preview.status_code != 200 or commit_url not in preview.text:
+                preview.failure("the file has errors: nothing to commit")
+                return
+        commit = form_with(preview.text, "csrfmiddlewaretoken") or {}
+        self.save(commit_url, commit, "save: MRD upload commit",
                   expect="/mrd/upload/")  # fmt: skip
 
 

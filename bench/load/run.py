@@ -19,6 +19,7 @@ Everything it starts is stopped at the end, also on an error or Ctrl-C.
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import os
 import secrets
@@ -88,9 +89,9 @@ def setup_database() -> str:
 
 
 def generate(fixture: Path) -> None:
+    from common import generate_study
     from django.contrib.auth import get_user_model
 
-    from common import generate_study
     from crf.models import Role, Site, Subject
     from crf.services import membership_grant
     from mrd.models import MrdSample
@@ -121,13 +122,15 @@ def generate(fixture: Path) -> None:
     subjects: dict[str, list[str]] = {}
     for study_id, number in Subject.objects.values_list("study_id", "site__number"):
         subjects.setdefault(str(number), []).append(study_id)
+    # Week-11 samples taken a week ago or earlier (a report dated today is after sampling).
+    taken = datetime.date.today() - datetime.timedelta(days=7)
     samples = list(
-        MrdSample.objects.filter(timepoint="W11").order_by("id").values_list("accession", flat=True)
+        MrdSample.objects.filter(timepoint="W11", sampled_on__lte=taken)
+        .order_by("id")
+        .values_list("accession", flat=True)
     )
     fixture.write_text(
-        json.dumps(
-            {"password": PASSWORD, "users": users, "subjects": subjects, "samples": samples}
-        )
+        json.dumps({"password": PASSWORD, "users": users, "subjects": subjects, "samples": samples})
     )
     print(
         f"Generated {SUBJECTS} subjects and {sum(map(len, users.values()))} users "
@@ -208,7 +211,10 @@ def report(users: int, prefix: Path, samples_file: Path) -> dict:
     raw = json.loads(samples_file.read_text()) if samples_file.exists() else {"samples": {}}
     samples = raw["samples"]
     print(f"\n=== {users} simulated users ({DURATION} s after a {RAMP} s ramp) ===")
-    print(f"{'request type':34} {'count':>6} {'fail':>5} {'req/s':>6} {'p50':>7} {'p95':>7} {'p99':>7}")
+    print(
+        f"{'request type':34} {'count':>6} {'fail':>5} {'req/s':>6} "
+        f"{'p50':>7} {'p95':>7} {'p99':>7}"
+    )
     total = failures = 0
     for row in sorted(rows, key=lambda r: r["Name"]):
         name, count, failed = row["Name"], int(row["Request Count"]), int(row["Failure Count"])

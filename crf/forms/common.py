@@ -12,6 +12,17 @@ DATETIME_FORMAT_MESSAGE = (
 )
 
 
+# Dates outside these years are typing errors, and the far ones break date arithmetic (a study
+# day after 9999-12-31) or cannot be read back (0001-01-01 00:00 in Prague is a BC instant in UTC).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
+YEAR_RANGE_MESSAGE = f"Enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}."
+
+
+def _plausible_year(value) -> None:
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise forms.ValidationError(YEAR_RANGE_MESSAGE, code="year_range")
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -25,6 +36,10 @@ class IsoDateField(forms.DateField):
     widget = DateInput
     input_formats = [ISO_DATE]
     default_error_messages = {"invalid": DATE_FORMAT_MESSAGE}
+
+    def validate(self, value):
+        super().validate(value)
+        _plausible_year(value)
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -40,6 +55,10 @@ class IsoDateTimeField(forms.DateTimeField):
     widget = DateTimeInput
     input_formats = [ISO_DATETIME, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
     default_error_messages = {"invalid": DATETIME_FORMAT_MESSAGE}
+
+    def validate(self, value):
+        super().validate(value)
+        _plausible_year(value)
 
 
 YES_NO = [(True, "Yes"), (False, "No")]

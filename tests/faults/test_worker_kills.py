@@ -7,7 +7,7 @@ from bench.faults import worker_kills
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_an_export_killed_mid_write_is_never_complete_until_it_is(tmp_path, settings):
+def test_an_export_killed_mid_write_is_never_complete_until_it_is(tmp_path):
     result = worker_kills.run_exports(
         export_root=tmp_path, kills=2, pause=0.2, stale_seconds=2, visibility_timeout=4,
         subjects=2, timeout=60, log=lambda *a: None,
