@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Max, Prefetch, Q, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from alerts.models import ProtocolDecision
@@ -31,9 +31,8 @@ from crf.models import (
     Visit,
 )
 from mrd.models import MrdResult, MrdSample
-from protocol import checks, mrd, reports, safety
-from safety.models import AdverseEvent
-from safety.services import PERIOD_INFUSION, PERIOD_STUDY, infusion_windows
+from protocol import checks, mrd, reports
+from safety.services import PERIOD_INFUSION, PERIOD_STUDY, ae_summary_of
 
 PERIODS = (PERIOD_INFUSION, PERIOD_STUDY)
 _NOT_WITHDRAWN = {EndOfStudy.Reason.COMPLETED, EndOfStudy.Reason.DEATH}
@@ -189,39 +188,10 @@ def _record(
 
 
 def adverse_events(subjects: QuerySet[Subject], period: str) -> reports.AdverseEvents:
-    """Table 2 (protocol.safety.ae_summary) for `subjects`, as the AE summary page computes it
-    (safety.services.ae_summary_for): the infusion period by safety's own infusion windows."""
+    """Table 2 for `subjects`, by the AE summary page's own selector (safety.services)."""
     if period not in PERIODS:
         raise ValueError(f"Unknown period {period!r}; choose one of {', '.join(PERIODS)}.")
-    events = AdverseEvent.objects.filter(subject__in=subjects, entered_in_error=False)
-    events = list(events.select_related("term"))
-    if period == PERIOD_INFUSION:
-        windows = infusion_windows(subjects)
-        treated = len(windows)
-        events = [
-            e
-            for e in events
-            if e.subject_id in windows
-            and windows[e.subject_id][0] <= e.onset_date <= windows[e.subject_id][1]
-        ]
-    else:
-        treated = (
-            subjects.filter(Q(courses__isnull=False) | Q(infusions__isnull=False))
-            .distinct()
-            .count()
-        )
-    facts = [
-        # keyed by the database id: Table 2 needs "the same subject", not who it is
-        safety.AeFact(
-            str(e.subject_id), e.term.term, safety.ae_category(e.term.term, e.term.soc), e.grade
-        )
-        for e in events
-    ]
-    rows = safety.ae_summary(
-        facts,
-        treated=treated,
-        categories=safety.TABLE_2_CATEGORIES,
-    )
+    rows, treated = ae_summary_of(subjects, period)
     return reports.AdverseEvents(period=period, treated=treated, rows=tuple(rows))
 
 

@@ -20,6 +20,7 @@ from django.db import models
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 
+from crf import editchecks
 from crf.models import Subject
 
 # Apps whose models hold a subject's clinical data (locks, SDV and signatures apply to these).
@@ -75,15 +76,8 @@ def is_clinical(model: type[models.Model]) -> bool:
 
 
 def subject_of(record: models.Model) -> Subject:
-    """The subject a clinical record belongs to."""
-    if isinstance(record, Subject):
-        return record
-    if hasattr(record, "subject_id"):
-        return record.subject
-    for parent in _PARENTS:
-        if hasattr(record, parent):
-            return subject_of(getattr(record, parent))
-    raise TypeError(f"{type(record).__name__} does not belong to a subject")
+    """The subject a clinical record belongs to (the edit checks' own rule)."""
+    return editchecks.subject_of(record)
 
 
 def content_fields(model: type[models.Model]) -> list[models.Field]:

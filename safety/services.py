@@ -363,13 +363,17 @@ PERIOD_STUDY = "study"
 
 
 def ae_summary_for(user, period: str = PERIOD_INFUSION) -> tuple[list[safety.SummaryRow], int]:
-    """Table 2 from the data of the sites the user sees: per category and term, subjects with
-    any grade and with grade 3-4, N (%) of treated subjects. Infusion period: events with onset
-    between a subject's first blinatumomab start and the end of their last cycle (or today)."""
-    subjects = Subject.objects.filter(site__in=report_sites(user))
+    """Table 2 from the data of the sites the user sees (see ae_summary_of)."""
+    return ae_summary_of(Subject.objects.filter(site__in=report_sites(user)), period)
+
+
+def ae_summary_of(subjects, period: str = PERIOD_INFUSION) -> tuple[list[safety.SummaryRow], int]:
+    """Table 2 for `subjects`: per category and term, subjects with any grade and with grade
+    3-4, N (%) of treated subjects. Infusion period: events with onset between a subject's first
+    blinatumomab start and the end of their last cycle (or today)."""
     events = AdverseEvent.objects.filter(
         subject__in=subjects, entered_in_error=False
-    ).select_related("term", "subject")
+    ).select_related("term")
     if period == PERIOD_INFUSION:
         windows = infusion_windows(subjects)
         treated = len(windows)
@@ -385,8 +389,9 @@ def ae_summary_for(user, period: str = PERIOD_INFUSION) -> tuple[list[safety.Sum
         facts = list(events)
     rows = safety.ae_summary(
         (
+            # keyed by the database id: Table 2 needs "the same subject", not who it is
             safety.AeFact(
-                e.subject.study_id,
+                str(e.subject_id),
                 e.term.term,
                 safety.ae_category(e.term.term, e.term.soc),
                 e.grade,
