@@ -170,16 +170,21 @@ def _client_loop(
                 form = session.get(base + spec["url"], timeout=timeout)
                 found = re.search(r'name="version" value="(\d+)"', form.text)
                 version = int(found.group(1)) if found else None
-            response = session.post(
-                base + spec["url"],
-                data={
-                    "notes": note,
-                    "version": "" if version is None else str(version),
-                    "reason_for_change": "note corrected (fault test)",
-                    "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
-                },
-                allow_redirects=False,
-                timeout=timeout,
+            # No form to fill (the page failed during the outage): the save fails as the page did.
+            response = (
+                form
+                if version is None
+                else session.post(
+                    base + spec["url"],
+                    data={
+                        "notes": note,
+                        "version": "" if version is None else str(version),
+                        "reason_for_change": "note corrected (fault test)",
+                        "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+                    },
+                    allow_redirects=False,
+                    timeout=timeout,
+                )
             )
             status = str(response.status_code)
             location = response.headers.get("Location", "")
