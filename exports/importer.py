@@ -24,6 +24,8 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from simple_history.utils import bulk_create_with_history
 
+from audit.services import write_guards_check
+
 from .domains import DOMAIN_FILES, Column, Domain, domains, text_from_cell
 
 IMPORT_REASON = "imported"
@@ -264,6 +266,11 @@ def study_import(source: Path, *, user=None) -> ImportResult:
                         column = name if name != "__all__" else ""
                         for message in messages:
                             errors.append(ImportError_(domain.file, number, column, message))
+                if not errors:
+                    try:  # locked data refuses an import as it refuses any other write
+                        write_guards_check(obj)
+                    except ValidationError as exc:
+                        errors.append(ImportError_(domain.file, number, "", exc.messages[0]))
                 objects.append(obj)
             if errors:
                 continue  # keep checking the other files; nothing is saved in the end

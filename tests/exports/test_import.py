@@ -165,3 +165,30 @@ def test_export_import_export_gives_identical_files(
         trail = list(csv.DictReader(io.StringIO(b.read("audit_trail.csv").decode())))
         assert trail and {r["reason"] for r in trail} == {"imported"}
         assert b"=danger" in a.read("adverse_events.csv")
+
+
+@pytest.mark.django_db
+def test_an_import_into_a_locked_subject_is_refused(tmp_path, subject_a, investigator_a):
+    from crf.models import Role
+    from monitoring.locks import lock_create
+    from monitoring.models import Lock
+    from tests.factories import user_with_role
+
+    lock_create(
+        level=Lock.Level.SUBJECT, subject=subject_a, reason="database lock",
+        user=user_with_role(Role.DATA_MANAGER),
+    )  # fmt: skip
+    _write(
+        tmp_path,
+        "follow_up_contacts.csv",
+        [
+            ["id", "entered_in_error", "subject", "last_known_alive", "in_remission"],
+            ["9001", "false", subject_a.study_id, "2026-06-01", "true"],
+        ],
+    )
+    with pytest.raises(StudyImportFailed) as failed:
+        study_import(tmp_path)
+    assert any(
+        str(e).startswith("follow_up_contacts.csv, row 2") and "is locked" in str(e)
+        for e in failed.value.errors
+    ), failed.value.errors
