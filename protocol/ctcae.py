@@ -316,7 +316,8 @@ NOT_GRADED_NOTE = "CTCAE v5.0 has no numeric criteria: the investigator grades i
 class LabGrade:
     """A lab value's CTCAE grade; None = not graded from a number (the note says why).
 
-    `direction` (HIGH/LOW) says which term an abnormal value belongs to (ctcae_terms.LAB_TERMS).
+    `direction` (HIGH/LOW) says which term an abnormal value belongs to (ctcae_terms.lab_term);
+    recorded_lab_grade gives it back for a grade that was stored without it.
     """
 
     grade: int | None
@@ -467,10 +468,60 @@ def _grade_fibrinogen(value: Decimal, lln: Decimal) -> LabGrade:
 
 
 def _grade_potassium(value: Decimal, uln: Decimal, lln: Decimal) -> LabGrade:
-    if value > uln:
+    if _potassium_direction(value, uln, lln) is Direction.HIGH:
         return _lab_grade(_above(value, uln, POTASSIUM_ABOVE), Direction.HIGH)
     grade = _below(value, lln, POTASSIUM_BELOW)
     return _lab_grade(grade, Direction.LOW, HYPOKALEMIA_GRADE_2_NOTE if grade == 1 else "")
+
+
+# --- The direction of a recorded grade --------------------------------------------------------
+
+# The side of normal that grade_lab grades each test on; potassium is graded on both sides
+# (hyperkalemia above its ULN, hypokalemia below its LLN), decided by _potassium_direction.
+_ONE_SIDED: dict[LabTest, Direction] = {
+    **dict.fromkeys(_LIVER_BY_ULN, Direction.HIGH),
+    LabTest.CREATININE: Direction.HIGH,
+    **dict.fromkeys(_FIXED_BELOW, Direction.LOW),
+    LabTest.FIBRINOGEN: Direction.LOW,
+    LabTest.PHOSPHATE: Direction.LOW,
+}
+
+
+def _potassium_direction(
+    value: Decimal, uln: Decimal | None, lln: Decimal | None
+) -> Direction | None:
+    if uln is not None and value > uln:
+        return Direction.HIGH
+    if lln is not None and value < lln:
+        return Direction.LOW
+    return None
+
+
+def recorded_lab_grade(
+    test: LabTest,
+    grade: int | None,
+    value: Decimal,
+    *,
+    uln: Decimal | None = None,
+    lln: Decimal | None = None,
+) -> LabGrade:
+    """A grade grade_lab gave and the app stored, with the direction grade_lab gave it.
+
+    `value`, `uln` and `lln` are those of the value's own sample, all in one unit (the unit it
+    was entered in, or all converted by to_standard). A grade of 1 or more lies on the side the
+    test is graded on; potassium's side is its value against its ULN and LLN. Grade 0 has no
+    direction; grade None (not graded from a number: phosphate) is low below its LLN.
+    """
+    test = LabTest(test)
+    value = _number("value", value)
+    if grade is None:
+        low = test is LabTest.PHOSPHATE and lln is not None and value < lln
+        return LabGrade(None, note=NOT_GRADED_NOTE, direction=Direction.LOW if low else None)
+    if grade < 1:
+        return LabGrade(grade)
+    if test is LabTest.POTASSIUM:
+        return LabGrade(grade, direction=_potassium_direction(value, uln, lln))
+    return LabGrade(grade, direction=_ONE_SIDED[test])
 
 
 # --- Terms -----------------------------------------------------------------------------------

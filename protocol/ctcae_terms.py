@@ -181,7 +181,10 @@ LAB_TERMS: dict[LabTest, tuple[int | None, int | None]] = {
 
 
 def lab_term(test: LabTest, lab_grade: LabGrade) -> CtcaeTerm | None:
-    """The CTCAE term of an abnormal lab value (grade_lab's direction); None when normal."""
+    """The CTCAE term of an abnormal lab value; None when normal or when the test has no term
+    on that side. `lab_grade` is grade_lab's, or recorded_lab_grade's for a stored grade: its
+    direction picks the term, e.g. potassium above its ULN is Hyperkalemia, below its LLN
+    Hypokalemia. The one place a lab value's term is decided."""
     if lab_grade.direction is None:
         return None
     high, low = LAB_TERMS[LabTest(test)]

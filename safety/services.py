@@ -138,9 +138,19 @@ class UnreportedAbnormality:
     term: CtcaeTerm | None
 
 
+def lab_value_term(value: LabValue) -> ctcae.CtcaeTerm | None:
+    """The CTCAE term an abnormal value is reported under (protocol.ctcae_terms.lab_term, with
+    the direction of its stored grade); None when it is normal or its test has no such term."""
+    grade = ctcae.recorded_lab_grade(
+        ctcae.LabTest(value.test), value.grade, value.value, uln=value.uln, lln=value.lln
+    )
+    return ctcae_terms.lab_term(ctcae.LabTest(value.test), grade)
+
+
 def unreported_lab_abnormalities(subject: Subject) -> list[UnreportedAbnormality]:
-    """Graded lab abnormalities (grade ≥ 1) with no adverse event of the matching CTCAE term
-    covering their date: listed for the investigator, who decides whether to report them."""
+    """Graded lab abnormalities (grade ≥ 1) with no adverse event of their CTCAE term
+    (lab_value_term) covering their date: listed for the investigator, who decides whether to
+    report them."""
     values = list(
         LabValue.objects.filter(
             panel__subject=subject,
@@ -154,28 +164,25 @@ def unreported_lab_abnormalities(subject: Subject) -> list[UnreportedAbnormality
     aes = list(
         AdverseEvent.objects.filter(subject=subject, entered_in_error=False).select_related("term")
     )
-    codes = {code for value in values for code in _term_codes(value) if code}
+    value_codes = {}
+    for value in values:
+        term = lab_value_term(value)
+        value_codes[value.pk] = None if term is None else term.meddra_code
+    codes = {code for code in value_codes.values() if code is not None}
     terms = {t.meddra_code: t for t in CtcaeTerm.objects.filter(meddra_code__in=codes)}
     found = []
     for value in values:
         day = timezone.localtime(value.panel.sampled_at).date()
-        term_codes = _term_codes(value)
-        covered = any(
-            ae.term.meddra_code in term_codes
+        code = value_codes[value.pk]
+        covered = code is not None and any(
+            ae.term.meddra_code == code
             and ae.onset_date <= day
             and (ae.end_date is None or day <= ae.end_date)
             for ae in aes
         )
         if not covered:
-            code = next((c for c in term_codes if c), None)
             found.append(UnreportedAbnormality(value, terms.get(code)))
     return found
-
-
-def _term_codes(value: LabValue) -> set[int]:
-    """The CTCAE term codes an abnormal value of this test may be reported under."""
-    pair = ctcae_terms.LAB_TERMS.get(ctcae.LabTest(value.test), (None, None))
-    return {code for code in pair if code}
 
 
 # --- Adverse events ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.utils import timezone
 from audit.forms import add_errors
 from crf.access import Capability, subject_for, user_can
 from crf.editchecks import SoftChecksPending
-from protocol import ctcae, ctcae_terms, safety
+from protocol import safety
 
 from . import services
 from .forms import AdverseEventForm, LabPanelForm, LabValueForm, SaeFollowUpForm
@@ -172,10 +172,10 @@ def _prefill_from_lab(subject, lab_id) -> dict:
     ).first()
     if value is None or not value.grade:
         return {}
-    high, low = ctcae_terms.LAB_TERMS.get(ctcae.LabTest(value.test), (None, None))
-    above = value.uln is not None and value.value > value.uln
-    code = (high if above else low) or high or low
-    term = CtcaeTerm.objects.filter(meddra_code=code).first()
+    found = services.lab_value_term(value)
+    term = None
+    if found is not None:
+        term = CtcaeTerm.objects.filter(meddra_code=found.meddra_code).first()
     return {
         "term": term,
         "verbatim": f"{value.get_test_display()} {value.value} {value.unit}",

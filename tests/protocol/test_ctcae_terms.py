@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from protocol.ctcae import CtcaeTerm, LabGrade, LabTest, grade_error, grade_lab
+from protocol.ctcae import (
+    CtcaeTerm,
+    LabGrade,
+    LabTest,
+    grade_error,
+    grade_lab,
+    recorded_lab_grade,
+)
 from protocol.ctcae_terms import (
     INFECTIONS_OTHER,
     LAB_TERMS,
@@ -214,6 +221,57 @@ def test_lab_term_of_a_graded_value(test, value, limits, term):
 def test_lab_term_without_a_term_for_that_direction():
     # a high direction for platelets has no term here: nothing to pre-fill
     assert lab_term(LabTest.PLATELETS, LabGrade(1, direction="high")) is None
+
+
+K = {"uln": Decimal(5), "lln": Decimal("3.5")}
+
+
+# A grade stored without its direction (a lab value's grade column) gives back the same term
+@pytest.mark.parametrize(
+    ("test", "grade", "value", "limits", "term"),
+    [
+        (LabTest.POTASSIUM, 3, "6.2", K, "Hyperkalemia"),
+        (LabTest.POTASSIUM, 1, "5.1", K, "Hyperkalemia"),
+        (LabTest.POTASSIUM, 3, "2.8", K, "Hypokalemia"),
+        (LabTest.POTASSIUM, 1, "3.4", K, "Hypokalemia"),
+        (LabTest.POTASSIUM, 0, "4.0", K, None),
+        (LabTest.POTASSIUM, 0, "5.0", K, None),  # on the ULN: normal
+        (LabTest.POTASSIUM, 0, "3.5", K, None),  # on the LLN: normal
+        (LabTest.ALT, 3, "250", {"uln": Decimal(40)}, "Alanine aminotransferase increased"),
+        # graded in multiples of an abnormal baseline: still the term above normal
+        (LabTest.ALT, 1, "100", {"uln": Decimal(40)}, "Alanine aminotransferase increased"),
+        (LabTest.ALT, 0, "30", {"uln": Decimal(40)}, None),
+        (LabTest.CREATININE, 2, "200", {"uln": Decimal(100)}, "Creatinine increased"),
+        (LabTest.PLATELETS, 4, "20", {"lln": Decimal(150)}, "Platelet count decreased"),
+        (LabTest.FIBRINOGEN, 1, "1.5", {"lln": Decimal(2)}, "Fibrinogen decreased"),
+        (LabTest.PHOSPHATE, None, "0.4", {"lln": Decimal("0.8")}, "Hypophosphatemia"),
+        (LabTest.PHOSPHATE, None, "1.0", {"lln": Decimal("0.8")}, None),
+    ],
+)
+def test_lab_term_of_a_recorded_grade(test, grade, value, limits, term):
+    found = lab_term(test, recorded_lab_grade(test, grade, Decimal(value), **limits))
+    assert (None if found is None else found.term) == term
+
+
+@pytest.mark.parametrize(
+    ("test", "limits"),
+    [
+        (LabTest.POTASSIUM, K),
+        (LabTest.ALT, {"uln": Decimal(40)}),
+        (LabTest.CREATININE, {"uln": Decimal(100)}),
+        (LabTest.NEUTROPHILS, {"lln": Decimal("1.8")}),
+        (LabTest.HAEMOGLOBIN, {"lln": Decimal(120)}),
+        (LabTest.FIBRINOGEN, {"lln": Decimal(2)}),
+        (LabTest.PHOSPHATE, {"lln": Decimal("0.8")}),
+    ],
+)
+def test_a_recorded_grade_has_the_direction_grade_lab_gave(test, limits):
+    for tenth in range(0, 1000, 7):
+        value = Decimal(tenth) / 10
+        graded = grade_lab(test, value, **limits)
+        recorded = recorded_lab_grade(test, graded.grade, value, **limits)
+        assert recorded.direction == graded.direction, value
+        assert lab_term(test, recorded) == lab_term(test, graded), value
 
 
 # --- search_terms -----------------------------------------------------------------------------
