@@ -29,14 +29,14 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test chromium-installed
 	$(PY) -m ruff check .
-	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site crf exports \
+	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site charts crf exports \
 	  monitoring mrd protocol safety
 	$(PY) -m blinacell_site.launcher test $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site crf exports \
+	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site charts crf exports \
 	  monitoring mrd protocol safety
 
 format: $(VENV)/.installed-test

@@ -9,12 +9,13 @@ study-day axis:
     Blinatumomab  infusion periods, interruptions hatched in red over them
     Visits        markers coloured by status (planned/due/overdue/done/missed), with a legend
     Outcomes      diamonds (flag for end of study) with their labels
-    study day     axis with protocol landmark ticks (1, 7, 11, 12, 40, 50, 71, 120) or a
-                  regular step, and a dashed "today" line
+    study day     axis with ticks on the protocol's landmark days (protocol.schedule.LANDMARK_DAYS)
+                  or a regular step, and a dashed "today" line
 
-Day geometry: a study day is a cell on the axis; a point on day d is drawn at the centre of the
-cell and a span covers its days inclusively (from the start of `first_day` to the end of
-`last_day`). Days before day 1 are clamped at the left edge; their tooltips keep the real days.
+Day geometry as in charts.axis: a study day is a cell on the axis; a point on day d is drawn at
+the centre of the cell and a span covers its days inclusively (from the start of `first_day` to
+the end of `last_day`). Days before day 1 are clamped at the left edge; their tooltips keep the
+real days.
 
 The SVG is safe to inline under a strict Content-Security-Policy: no scripts, no event handlers,
 no `style` attributes or elements, no external resources; every user text is escaped and every
@@ -29,17 +30,21 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from crf.svg import day_label as _day
-from crf.svg import days_label as _days
-from crf.svg import element_text as _text
-from crf.svg import fit as _fit
-from crf.svg import number as _num
-from crf.svg import phase_colours as _phase_colours
-from crf.svg import points as _points
-from crf.svg import svg_document
-from crf.svg import tag as _tag
-from crf.svg import text_width as _text_width
-from crf.svg import tooltip as _title
+from charts import legend as _legend
+from charts.axis import DayScale, axis_line, day_ticks, tick_mark
+from charts.axis import day_label as _day
+from charts.axis import days_label as _days
+from charts.colours import GRID_COLOUR, MUTED_COLOUR, TEXT_COLOUR
+from charts.colours import phase_colours as _phase_colours
+from charts.svg import element_text as _text
+from charts.svg import empty_panel, svg_document
+from charts.svg import points as _points
+from charts.svg import tag as _tag
+from charts.svg import tooltip as _title
+from charts.text import SMALL_FONT_SIZE
+from charts.text import fit as _fit
+from charts.text import text_width as _text_width
+from protocol.schedule import LANDMARK_DAYS
 
 __all__ = [
     "OutcomeMark",
@@ -103,18 +108,13 @@ class Timeline:
 # --- Look ---------------------------------------------------------------------------------------
 
 MIN_WIDTH = 320
-SMALL_FONT_SIZE = 10
 
 LEFT = 104  # room for the lane names
 RIGHT_PAD = 16
 TOP = 24  # room for the "today" label above the lanes
 LANE_GAP = 4
 
-TEXT_COLOUR = "#111827"
-MUTED_COLOUR = "#4b5563"
-GRID_COLOUR = "#e5e7eb"
 LANE_BAND_COLOUR = "#f9fafb"
-AXIS_COLOUR = "#374151"
 TODAY_COLOUR = "#1f2937"
 
 INFUSION_FILL = "#0f766e"
@@ -154,11 +154,6 @@ OUTCOME_NAMES: dict[str, str] = {
     "other": "other",
 }
 
-# Protocol landmarks worth a tick (RULES.md 1): day 1, end of Pre-Induction, day-11 assessment,
-# start and end of Induction I, start of Induction II, week 11 and week 18.
-LANDMARK_DAYS: tuple[int, ...] = (1, 7, 11, 12, 40, 50, 71, 120)
-NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000)
-
 
 # --- Text and numbers ---------------------------------------------------------------------------
 
@@ -177,31 +172,6 @@ def _shorten(text: str, limit: int = MAX_LABEL_CHARS) -> str:
 
 
 # --- Geometry -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Scale:
-    x0: float  # pixel of the left edge (start of study day 1)
-    x1: float  # pixel of the right edge
-    hi: float  # axis position of the right edge
-    lo: float = 0.5  # axis position of the left edge: day d is centred at position d
-
-    def x(self, position: float) -> float:
-        position = min(max(position, self.lo), self.hi)
-        return self.x0 + (position - self.lo) * (self.x1 - self.x0) / (self.hi - self.lo)
-
-    @property
-    def px_per_day(self) -> float:
-        return (self.x1 - self.x0) / (self.hi - self.lo)
-
-    def point(self, day: float) -> float:
-        return self.x(day)
-
-    def span(self, first: float, last: float) -> tuple[float, float]:
-        first, last = min(first, last), max(first, last)
-        left = self.x(first - 0.5)
-        right = max(self.x(last + 0.5), left + 2)
-        return left, right
 
 
 def _span_end(first: float, last: float | None, today: float) -> float:
@@ -224,38 +194,10 @@ def _all_days(tl: Timeline) -> Iterable[float]:
         yield o.study_day
 
 
-def _make_scale(tl: Timeline, width: int) -> _Scale:
+def _make_scale(tl: Timeline, width: int) -> DayScale:
+    """The axis starts at study day 1 (earlier days are clamped) and runs past the last item."""
     last = max(1.0, *(float(d) for d in _all_days(tl)))
-    margin = max(2.0, (last - 1) * 0.04)
-    return _Scale(x0=LEFT, x1=width - RIGHT_PAD, hi=last + 0.5 + margin)
-
-
-def _ticks(scale: _Scale) -> list[int]:
-    """Labelled ticks: protocol landmarks when they can be told apart, then a regular step."""
-    plot = scale.x1 - scale.x0
-    last_day = math.floor(scale.hi - 0.5)
-    max_ticks = max(2, int(plot // 56))
-    step = next((s for s in NICE_STEPS if (last_day - 1) / s <= max_ticks), NICE_STEPS[-1])
-    while (last_day - 1) / step > max_ticks:
-        step *= 2
-    candidates: list[int] = []
-    if scale.px_per_day >= 2:
-        candidates.extend(d for d in LANDMARK_DAYS if d <= last_day)
-    else:
-        candidates.append(1)
-    candidates.extend(range(step, last_day + 1, step))
-    chosen: list[int] = []
-    for day in candidates:
-        if day in chosen:
-            continue
-        x = scale.point(day)
-        half = _text_width(str(day), SMALL_FONT_SIZE) / 2
-        if all(
-            abs(x - scale.point(other)) >= half + _text_width(str(other), SMALL_FONT_SIZE) / 2 + 8
-            for other in chosen
-        ):
-            chosen.append(day)
-    return sorted(chosen)
+    return DayScale.fitted(1.0, last, LEFT, width - RIGHT_PAD, room_before=False)
 
 
 def _place_labels(items: list[tuple[float, str]], lo: float, hi: float) -> list[tuple[float, int]]:
@@ -687,19 +629,7 @@ class _Drawing:
     def axis(self, lanes_top: float) -> tuple[list[str], float]:
         axis_y = self.y + 2
         grid, axis = [], []
-        axis.append(
-            _tag(
-                "line",
-                {
-                    "x1": self.scale.x0,
-                    "y1": axis_y,
-                    "x2": self.scale.x1,
-                    "y2": axis_y,
-                    "stroke": AXIS_COLOUR,
-                    "stroke-width": 1,
-                },
-            )
-        )
+        axis.append(axis_line(self.scale.x0, self.scale.x1, axis_y))
         axis.append(
             _tag(
                 "text",
@@ -712,7 +642,7 @@ class _Drawing:
                 "study day",
             )
         )
-        for day in _ticks(self.scale):
+        for day in day_ticks(self.scale, LANDMARK_DAYS):
             x = self.scale.point(day)
             grid.append(
                 _tag(
@@ -727,34 +657,7 @@ class _Drawing:
                     },
                 )
             )
-            axis.append(
-                _tag(
-                    "g",
-                    {"class": "tick", "data-day": day},
-                    _tag(
-                        "line",
-                        {
-                            "x1": x,
-                            "y1": axis_y,
-                            "x2": x,
-                            "y2": axis_y + 5,
-                            "stroke": AXIS_COLOUR,
-                            "stroke-width": 1,
-                        },
-                    )
-                    + _tag(
-                        "text",
-                        {
-                            "x": x,
-                            "y": axis_y + 16,
-                            "text-anchor": "middle",
-                            "font-size": SMALL_FONT_SIZE,
-                            "fill": TEXT_COLOUR,
-                        },
-                        str(day),
-                    ),
-                )
-            )
+            axis.append(tick_mark(x, axis_y, day))
         return grid + axis, axis_y
 
     def today_line(self, lanes_top: float, axis_y: float) -> str:
@@ -850,38 +753,26 @@ class _Drawing:
             )
         )
         parts = []
-        x, y = float(self.scale.x0), top + 8
+        first_row = top + 8
         if self.tl.visits:
             parts.append(
                 _tag(
                     "text",
                     {
                         "x": self.scale.x0 - 8,
-                        "y": y + 4,
+                        "y": first_row + 4,
                         "text-anchor": "end",
                         "fill": MUTED_COLOUR,
                     },
                     "key",
                 )
             )
-        for symbol, text in entries:
-            w = 22 + _text_width(text, SMALL_FONT_SIZE) + 14
-            if x + w > self.width - RIGHT_PAD and x > self.scale.x0:
-                x, y = float(self.scale.x0), y + 18
-            parts.append(
-                _tag(
-                    "g",
-                    {"transform": f"translate({_num(x)},{_num(y)})"},
-                    symbol
-                    + _tag(
-                        "text",
-                        {"x": 22, "y": 3.5, "font-size": SMALL_FONT_SIZE, "fill": TEXT_COLOUR},
-                        _text(text),
-                    ),
-                )
-            )
-            x += w
-        return _tag("g", {"class": "legend"}, "".join(parts)), y + 12
+        widths = [_legend.entry_width(text, 22, 14) for _, text in entries]
+        placed = _legend.flow(widths, self.scale.x0, first_row, self.width - RIGHT_PAD, 18)
+        for (symbol, text), (x, y) in zip(entries, placed, strict=True):
+            parts.append(_legend.entry(x, y, symbol, text, text_x=22))
+        last_row = placed[-1][1]  # there is always an entry: "today"
+        return _legend.legend(parts), last_row + 12
 
     def hatch(self) -> str:
         return _tag(
@@ -1005,28 +896,7 @@ def render_svg(timeline: Timeline, *, width: int = 960) -> str:
     if _is_empty(timeline):
         today = _day(timeline.today_day)
         height = 64
-        body = _tag(
-            "rect",
-            {
-                "x": 0.5,
-                "y": 0.5,
-                "width": width - 1,
-                "height": height - 1,
-                "rx": 4,
-                "fill": LANE_BAND_COLOUR,
-                "stroke": GRID_COLOUR,
-            },
-        ) + _tag(
-            "text",
-            {
-                "class": "empty",
-                "x": width / 2,
-                "y": height / 2 + 4,
-                "text-anchor": "middle",
-                "fill": MUTED_COLOUR,
-            },
-            _text(f"No timeline data yet (today is study day {today})."),
-        )
+        body = empty_panel(width, height, f"No timeline data yet (today is study day {today}).")
         return _svg_document(
             prefix,
             width,

@@ -17,8 +17,9 @@ phases into `PhaseBand`s, and `render_kinetics_svg` draws
     phases      light bands behind everything, their names at the top
     legend      the marker kinds present, NGS if present, and the threshold line
 
-Day geometry as in crf.timeline: a study day is a cell on the axis, a point on day d is drawn at
-the centre of the cell and a band covers its days inclusively.
+Day geometry as in charts.axis (shared with crf.timeline): a study day is a cell on the axis, a
+point on day d is drawn at the centre of the cell and a band covers its days inclusively. The day
+axis has ticks on the protocol's landmark days (protocol.schedule.LANDMARK_DAYS) or a regular step.
 
 The SVG is safe to inline under a strict Content-Security-Policy: no scripts, no event handlers,
 no `style` attributes or elements, no external resources; every user text is escaped and every
@@ -35,17 +36,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from crf.svg import day_label as _day
-from crf.svg import days_label as _days
-from crf.svg import element_text as _text
-from crf.svg import fit as _fit
-from crf.svg import number as _num
-from crf.svg import phase_colours as _phase_colours
-from crf.svg import points as _points
-from crf.svg import svg_document
-from crf.svg import tag as _tag
-from crf.svg import text_width as _text_width
-from crf.svg import tooltip as _title
+from charts import legend as _legend
+from charts.axis import DayScale, axis_line, day_ticks, tick_mark
+from charts.axis import day_label as _day
+from charts.axis import days_label as _days
+from charts.colours import AXIS_COLOUR, GRID_COLOUR, MUTED_COLOUR, TEXT_COLOUR
+from charts.colours import phase_colours as _phase_colours
+from charts.svg import element_text as _text
+from charts.svg import empty_panel, svg_document
+from charts.svg import number as _num
+from charts.svg import points as _points
+from charts.svg import tag as _tag
+from charts.svg import tooltip as _title
+from charts.text import BOLD_WIDTH, SMALL_FONT_SIZE
+from charts.text import fit as _fit
+from charts.text import text_width as _text_width
+from protocol.schedule import LANDMARK_DAYS
 
 __all__ = ["MrdPoint", "PhaseBand", "render_kinetics_svg"]
 
@@ -80,8 +86,6 @@ class PhaseBand:
 MIN_WIDTH = 320
 MIN_HEIGHT = 180
 EMPTY_HEIGHT = 64
-SMALL_FONT_SIZE = 10
-BOLD_WIDTH = 1.12  # bold text is about this much wider
 
 LEFT = 58  # room for the decade labels and the axis name
 RIGHT = 44  # room for the threshold label right of the plot
@@ -95,13 +99,8 @@ PAD_BOTTOM = 16  # between the lowest decade and the baseline (room for the "bel
 MARKER_R = 5.0
 NGS_RING = 3.5  # the second outline of NGS markers, this much further out
 
-TEXT_COLOUR = "#111827"
-MUTED_COLOUR = "#4b5563"
-GRID_COLOUR = "#e5e7eb"
 MINOR_GRID_COLOUR = "#f3f4f6"
-AXIS_COLOUR = "#374151"
 PLOT_BACKGROUND = "#ffffff"
-EMPTY_BACKGROUND = "#f9fafb"
 LINE_COLOUR = "#64748b"
 THRESHOLD_COLOUR = "#b91c1c"
 QUANTIFIABLE_COLOUR = "#1d4ed8"
@@ -131,14 +130,8 @@ DEFAULT_PNQ_RANGE = Decimal("1E-4")
 MIN_EXP, MAX_EXP = -7, 0  # the y axis stays within [1E-7, 1]
 MIN_DECADES = 3
 
-# Protocol landmarks worth a tick (RULES.md 1), as in crf.timeline.
-LANDMARK_DAYS: tuple[int, ...] = (1, 7, 11, 12, 40, 50, 71, 120)
-NICE_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000)
-
 
 # --- Text and numbers ---------------------------------------------------------------------------
-
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _token(text: str) -> str:
@@ -291,32 +284,6 @@ def _results(points: Sequence[MrdPoint]) -> list[_Result]:
 
 
 @dataclass(frozen=True)
-class _XScale:
-    x0: float  # pixel of the left edge
-    x1: float  # pixel of the right edge
-    lo: float  # axis position of the left edge: day d is centred at position d
-    hi: float  # axis position of the right edge
-    first_day: int = 1  # the first day with a tick
-
-    def x(self, position: float) -> float:
-        position = min(max(position, self.lo), self.hi)
-        return self.x0 + (position - self.lo) * (self.x1 - self.x0) / (self.hi - self.lo)
-
-    @property
-    def px_per_day(self) -> float:
-        return (self.x1 - self.x0) / (self.hi - self.lo)
-
-    def point(self, day: float) -> float:
-        return self.x(day)
-
-    def span(self, first: float, last: float) -> tuple[float, float]:
-        first, last = min(first, last), max(first, last)
-        left = self.x(first - 0.5)
-        right = max(self.x(last + 0.5), left + 2)
-        return left, right
-
-
-@dataclass(frozen=True)
 class _YScale:
     y_hi: float  # pixel of the top decade
     y_lo: float  # pixel of the bottom decade
@@ -331,22 +298,15 @@ class _YScale:
         return self.exp_y(_log10(level))
 
 
-def _make_x(results: list[_Result], phases: Sequence[PhaseBand], x0: float, x1: float) -> _XScale:
+def _make_x(results: list[_Result], phases: Sequence[PhaseBand], x0: float, x1: float) -> DayScale:
     days = [r.day for r in results]
     first = min(1.0, *days)
     last = max(1.0, *days)
     for phase in phases:
         end = phase.first_day if phase.last_day is None else phase.last_day
         last = max(last, phase.first_day, end)
-    margin = max(2.0, (last - first) * 0.04)
     # A little room on the left too, so the first marker does not sit on the y axis.
-    return _XScale(
-        x0=x0,
-        x1=x1,
-        lo=first - 0.5 - margin / 3,
-        hi=last + 0.5 + margin,
-        first_day=math.ceil(first),
-    )
+    return DayScale.fitted(first, last, x0, x1, room_before=True)
 
 
 def _exponent_range(results: list[_Result], threshold: Decimal) -> tuple[int, int]:
@@ -366,38 +326,6 @@ def _exponent_range(results: list[_Result], threshold: Decimal) -> tuple[int, in
         else:
             break
     return int(lo), int(hi)
-
-
-def _ticks(scale: _XScale) -> list[int]:
-    """Labelled day ticks: protocol landmarks when they can be told apart, then a regular step."""
-    plot = scale.x1 - scale.x0
-    first_day = scale.first_day
-    last_day = math.floor(scale.hi - 0.5)
-    max_ticks = max(2, int(plot // 56))
-    span = max(1, last_day - first_day)
-    step = next((s for s in NICE_STEPS if span / s <= max_ticks), NICE_STEPS[-1])
-    while span / step > max_ticks:
-        step *= 2
-    candidates: list[int] = []
-    if first_day < 1:
-        candidates.append(first_day)
-    if scale.px_per_day >= 2:
-        candidates.extend(d for d in LANDMARK_DAYS if first_day <= d <= last_day)
-    elif first_day <= 1 <= last_day:
-        candidates.append(1)
-    candidates.extend(range(step, last_day + 1, step))
-    chosen: list[int] = []
-    for day in candidates:
-        if day in chosen:
-            continue
-        x = scale.point(day)
-        half = _text_width(str(day), SMALL_FONT_SIZE) / 2
-        if all(
-            abs(x - scale.point(other)) >= half + _text_width(str(other), SMALL_FONT_SIZE) / 2 + 8
-            for other in chosen
-        ):
-            chosen.append(day)
-    return sorted(chosen)
 
 
 # --- Markers ------------------------------------------------------------------------------------
@@ -630,36 +558,21 @@ class _Drawing:
 
     def _legend_layout(self) -> list[tuple[float, float, str, tuple[str, str, str]]]:
         """(x, row offset, text, entry) of each legend entry, wrapped to the width."""
-        placed = []
-        x, row = float(LEFT), 0.0
-        for entry in self.legend_entries:
-            w = 24 + _text_width(entry[2], SMALL_FONT_SIZE) + 16
-            if x + w > self.width - 8 and x > LEFT:
-                x, row = float(LEFT), row + LEGEND_ROW
-            placed.append((x, row, entry[2], entry))
-            x += w
-        return placed
+        widths = [_legend.entry_width(text, 24, 16) for _, _, text in self.legend_entries]
+        placed = _legend.flow(widths, LEFT, 0.0, self.width - 8, LEGEND_ROW)
+        return [
+            (x, row, entry[2], entry)
+            for (x, row), entry in zip(placed, self.legend_entries, strict=True)
+        ]
 
     def legend(self) -> str:
         top = self.plot_bottom + AXIS_ROOM + 4
-        parts = []
-        for x, row, text, (key, symbol, _) in self.legend_rows:
-            parts.append(
-                _tag(
-                    "g",
-                    {
-                        "class": f"legend-entry legend-{key}",
-                        "transform": f"translate({_num(x)},{_num(top + row)})",
-                    },
-                    symbol
-                    + _tag(
-                        "text",
-                        {"x": 24, "y": 3.5, "font-size": SMALL_FONT_SIZE, "fill": TEXT_COLOUR},
-                        _text(text),
-                    ),
-                )
+        return _legend.legend(
+            _legend.entry(
+                x, top + row, symbol, text, text_x=24, css_class=f"legend-entry legend-{key}"
             )
-        return _tag("g", {"class": "legend"}, "".join(parts))
+            for x, row, text, (key, symbol, _) in self.legend_rows
+        )
 
     # background -------------------------------------------------------------------------------
 
@@ -873,17 +786,7 @@ class _Drawing:
     def x_axis(self) -> str:
         y = self.plot_bottom
         parts = [
-            _tag(
-                "line",
-                {
-                    "x1": self.xs.x0,
-                    "y1": y,
-                    "x2": self.xs.x1,
-                    "y2": y,
-                    "stroke": AXIS_COLOUR,
-                    "stroke-width": 1,
-                },
-            ),
+            axis_line(self.xs.x0, self.xs.x1, y),
             _tag(
                 "text",
                 {
@@ -896,36 +799,8 @@ class _Drawing:
                 "study day",
             ),
         ]
-        for day in _ticks(self.xs):
-            x = self.xs.point(day)
-            parts.append(
-                _tag(
-                    "g",
-                    {"class": "tick", "data-day": day},
-                    _tag(
-                        "line",
-                        {
-                            "x1": x,
-                            "y1": y,
-                            "x2": x,
-                            "y2": y + 5,
-                            "stroke": AXIS_COLOUR,
-                            "stroke-width": 1,
-                        },
-                    )
-                    + _tag(
-                        "text",
-                        {
-                            "x": x,
-                            "y": y + 16,
-                            "text-anchor": "middle",
-                            "font-size": SMALL_FONT_SIZE,
-                            "fill": TEXT_COLOUR,
-                        },
-                        str(day),
-                    ),
-                )
-            )
+        for day in day_ticks(self.xs, LANDMARK_DAYS):
+            parts.append(tick_mark(self.xs.point(day), y, day))
         return "".join(parts)
 
     def threshold_line(self) -> str:
@@ -1112,28 +987,7 @@ def render_kinetics_svg(
     ).hexdigest()
     prefix = f"mrd-{digest[:10]}"  # ids differ between pictures inlined on one page
     if not results:
-        body = _tag(
-            "rect",
-            {
-                "x": 0.5,
-                "y": 0.5,
-                "width": width - 1,
-                "height": EMPTY_HEIGHT - 1,
-                "rx": 4,
-                "fill": EMPTY_BACKGROUND,
-                "stroke": GRID_COLOUR,
-            },
-        ) + _tag(
-            "text",
-            {
-                "class": "empty",
-                "x": width / 2,
-                "y": EMPTY_HEIGHT / 2 + 4,
-                "text-anchor": "middle",
-                "fill": MUTED_COLOUR,
-            },
-            "No MRD results yet",
-        )
+        body = empty_panel(width, EMPTY_HEIGHT, "No MRD results yet")
         return _svg_document(
             prefix,
             width,

@@ -386,6 +386,18 @@ VISITS: tuple[Visit, ...] = (
 )
 
 
+def _landmark_days() -> tuple[int, ...]:
+    days = {day for p in PHASES for day in (p.first_day, p.last_day) if day is not None}
+    days.update(visit.first_target_day for visit in VISITS)
+    return tuple(sorted(days))
+
+
+# Study days worth a labelled tick on the study-day axis of the pictures (subject timeline, MRD
+# kinetics): the fixed first and last days of the phases (1, 7, 12, 40, 50) and the first target
+# day of each assessment visit (11, 40, 71, 120), in order.
+LANDMARK_DAYS: tuple[int, ...] = _landmark_days()
+
+
 @dataclass(frozen=True)
 class PlannedVisit:
     """A visit placed on a subject's calendar."""

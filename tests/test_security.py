@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from exports import report_plots
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ("accounts", "alerts", "audit", "blinacell_site", "crf", "exports", "monitoring", "mrd",
-        "protocol", "safety")  # fmt: skip
+APPS = ("accounts", "alerts", "audit", "blinacell_site", "charts", "crf", "exports", "monitoring",
+        "mrd", "protocol", "safety")  # fmt: skip
 
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\ssrc\s*=)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
