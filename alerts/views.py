@@ -15,15 +15,6 @@ from .models import Alert, ProtocolDecision
 from .services import alert_acknowledge, alerts_for
 
 PER_PAGE = 25
-# The decision that clears an alert, for the rules cleared by one.
-DECISION_FOR_RULE = {
-    "AL-HEP": ProtocolDecision.Kind.HEP_JUSTIFICATION,
-    "AL-DOSE": ProtocolDecision.Kind.DOSE_DEVIATION,
-    "AL-MRD-TRIGGER": ProtocolDecision.Kind.MRD_REFERRAL,
-    "AL-MOL-RELAPSE": ProtocolDecision.Kind.MRD_REFERRAL,
-    "AL-REFRACTORY": ProtocolDecision.Kind.OFF_PROTOCOL,
-    "AL-W11-MISSING": ProtocolDecision.Kind.W11_MISSING,
-}
 
 
 def record_url(alert: Alert) -> str | None:
@@ -63,12 +54,16 @@ def inbox(request):
     page = Paginator(alerts.order_by("-raised_at", "-id"), PER_PAGE).get_page(
         request.GET.get("page")
     )
+    page.object_list = list(page.object_list)
+    for alert in page.object_list:
+        # the registry's entry: its text and the decision that clears it (none if unknown)
+        alert.definition = rules.ALERT_RULES.get(alert.rule)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "alerts/inbox.html",
-        {"page": page, "filters": filters, "query": query.urlencode(), "rules": rules.RULES},
+        {"page": page, "filters": filters, "query": query.urlencode()},
     )
 
 
@@ -89,14 +84,15 @@ def alert_detail(request, pk):
         else:
             messages.success(request, f"Alert {alert.rule} {alert.get_status_display().lower()}.")
             return redirect("alerts:detail", pk=pk)
+    definition = rules.ALERT_RULES.get(alert.rule)
     return render(
         request,
         "alerts/detail.html",
         {
             "alert": alert,
             "form": form,
-            "rule_text": rules.RULES.get(alert.rule, ""),
-            "decision_kind": DECISION_FOR_RULE.get(alert.rule),
+            "rule_text": definition.text if definition else "",
+            "decision_kind": definition.decision if definition else None,
             "record_url": record_url(alert),
             "history": alert.history.select_related("history_user").order_by("-history_date"),
         },
@@ -115,4 +111,10 @@ def decision_form(request, study_id):
         if form.is_valid() and form.save_audited(user=request.user, saver=record_save):
             messages.success(request, "Decision recorded; the alert is re-evaluated.")
             return redirect("alerts:inbox")
-    return render(request, "alerts/decision_form.html", {"form": form, "subject": subject})
+    kind = form["kind"].value()
+    clears = [alert for alert in rules.ALERT_RULES.values() if kind and alert.decision == kind]
+    return render(
+        request,
+        "alerts/decision_form.html",
+        {"form": form, "subject": subject, "clears": clears},
+    )

@@ -1,11 +1,13 @@
-"""The alerts the rules engine raises (RULES.md 9): pure functions of one subject's facts.
+"""The alerts the rules engine raises (AL-HEP .. AL-VISIT-OVERDUE): pure functions of one
+subject's facts, one `AlertRule` per alert in the registry `ALERT_RULES`. The rules themselves
+are written in docs/protocol-rules.md; the IDs here are its IDs.
 
 `evaluate(facts, now)` runs every rule and returns its findings; the caller reconciles them
 with the stored alerts by `Finding.key` = (rule, triggering record). A finding exists while
 its condition holds and is not cleared: an alert that the data clears simply stops being
 found. Time enters only through `now`.
 
-Decisions taken where RULES.md leaves room:
+Decisions taken where the protocol rules leave room:
 - "While the infusion runs" (TX-HEP): within a cycle's start .. end (end excluded) and not
   within an interruption (start included, end excluded), as infusion.current_dose reads it.
   An adverse event has an onset date only: it falls during the infusion if the infusion ran at
@@ -28,17 +30,18 @@ Decisions taken where RULES.md leaves room:
 - AL-MOL-RELAPSE (MR-5) wins over AL-MRD-TRIGGER (MR-4) for the same result; MR-5 does not need
   the day-40 CR (the earlier MRD negativity implies it). Results that mrd.result_errors refuses
   are skipped (the form refuses them).
-- Severity: URGENT where RULES.md 9 says so; INFO for data and laboratory tasks (AL-W11-NGS,
+- Severity: URGENT where the alert table says so; INFO for data and laboratory tasks (AL-W11-NGS,
   AL-W11-MISSING, AL-VISIT-OVERDUE); WARNING for the other treatment decisions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from types import MappingProxyType
 
 from protocol.ctcae import AMINOTRANSFERASE_BY_ULN, BILIRUBIN_BY_ULN, LabTest
 from protocol.dosing import DoseStep, blinatumomab_start_plan
@@ -95,11 +98,11 @@ from protocol.schedule import (
 )
 
 __all__ = [  # the facts are defined in protocol/facts.py and used from here
-    "CHECKS",
-    "RULES",
+    "ALERT_RULES",
     "Actor",
     "AeCategory",
     "AeFact",
+    "AlertRule",
     "CycleEndReason",
     "CycleFact",
     "DecisionFact",
@@ -117,18 +120,18 @@ __all__ = [  # the facts are defined in protocol/facts.py and used from here
     "evaluate",
 ]
 
-# --- Thresholds of RULES.md 4 not written elsewhere ------------------------------------------
+# --- Thresholds of TX-HEP, TX-CRS, TX-NEU not written elsewhere --------------------------------
 
-TX_INTERRUPT_GRADE = 3  # RULES.md 4 TX-HEP, TX-CRS, TX-NEU: grade >= 3 during infusion -> stop
-TX_DISCONTINUE_GRADE = 4  # RULES.md 4 TX-CRS, TX-NEU: grade 4 -> discontinue; TX-HEP: consider
-TX_RECOVERED_MAX_GRADE = 1  # RULES.md 4 TX-HEP, TX-NEU: restart once back to <= grade 1
-# RULES.md 4 TX-HEP: ALT/AST > 5 x ULN, bilirubin > 3 x ULN: the tops of CTCAE grade 2 (RULES 5)
+TX_INTERRUPT_GRADE = 3  # TX-HEP, TX-CRS, TX-NEU: grade >= 3 during infusion -> stop
+TX_DISCONTINUE_GRADE = 4  # TX-CRS, TX-NEU: grade 4 -> discontinue; TX-HEP: consider
+TX_RECOVERED_MAX_GRADE = 1  # TX-HEP, TX-NEU: restart once back to <= grade 1
+# TX-HEP: ALT/AST > 5 x ULN, bilirubin > 3 x ULN: the tops of CTCAE grade 2 (the grading table)
 TX_HEP_AMINOTRANSFERASE_TIMES_ULN = AMINOTRANSFERASE_BY_ULN.grade_2_to
 TX_HEP_BILIRUBIN_TIMES_ULN = BILIRUBIN_BY_ULN.grade_2_to
-TX_NEU_MAX_SEIZURES = 1  # RULES.md 4 TX-NEU: more than one seizure -> discontinue
-TX_NEU_RECOVERY_DAYS = 3  # RULES.md 4 TX-NEU: interrupt until <= grade 1 for at least 3 days
-TX_NEU_RESOLUTION = timedelta(days=7)  # RULES.md 4 TX-NEU: > 7 days to resolve -> discontinue
-# RULES.md 3 BL-2, BL-4: a new cycle restarts at 9 ug/day and steps up to 28 after 7 days, the
+TX_NEU_MAX_SEIZURES = 1  # TX-NEU: more than one seizure -> discontinue
+TX_NEU_RECOVERY_DAYS = 3  # TX-NEU: interrupt until <= grade 1 for at least 3 days
+TX_NEU_RESOLUTION = timedelta(days=7)  # TX-NEU: > 7 days to resolve -> discontinue
+# BL-2, BL-4: a new cycle restarts at 9 ug/day and steps up to 28 after 7 days, the
 # shape of the BD-2 plan
 NEW_CYCLE_PLAN = tuple(blinatumomab_start_plan(BlinatumomabRule.BD_2))
 
@@ -177,102 +180,12 @@ class Finding:
         return (self.rule, self.record)
 
 
-_9 = f"{BLINATUMOMAB_REDUCED_DOSE} µg/day"
-_MRD = format_mrd(MRD_THRESHOLD)
-_BL2_DAYS = NEW_CYCLE_AFTER_INTERRUPTION.days
-_BL3_DAYS = DEFAULT_SETTINGS.interruption_discontinue_days
-# RULES.md 9: what each alert is, for people
-RULES: dict[str, str] = {
-    "AL-HEP": (
-        f"TX-HEP met during the blinatumomab infusion: ALT or AST grade {TX_INTERRUPT_GRADE} or "
-        f"more (CTCAE v5.0), ALT or AST above {TX_HEP_AMINOTRANSFERASE_TIMES_ULN} × ULN, or total "
-        f"bilirubin above {TX_HEP_BILIRUBIN_TIMES_ULN} × ULN: interrupt the infusion."
-    ),
-    "AL-HEP-RESTART": (
-        f"The infusion is interrupted for TX-HEP and ALT and AST are now grade "
-        f"{TX_RECOVERED_MAX_GRADE} or less: restart at {_9} (BL-4)."
-    ),
-    "AL-CRS": (
-        f"TX-CRS met: cytokine release syndrome grade {TX_INTERRUPT_GRADE} during the infusion "
-        "(interrupt, dexamethasone, restart per BL-4 when resolved) or grade "
-        f"{TX_DISCONTINUE_GRADE} (discontinue permanently)."
-    ),
-    "AL-NEU": (
-        f"TX-NEU met: neurological event grade {TX_INTERRUPT_GRADE} or more during the infusion: "
-        f"interrupt, or discontinue permanently if grade {TX_DISCONTINUE_GRADE}, more than "
-        f"{TX_NEU_MAX_SEIZURES} seizure, at {_9} or more than {TX_NEU_RESOLUTION.days} days "
-        "to resolve."
-    ),
-    "AL-DOSE": (
-        "A blinatumomab dose differs from the start plan (BD-1/BD-2) or from BL-4 after a "
-        "restart for that day."
-    ),
-    "AL-INT-LONG": (
-        f"An infusion interruption of more than {_BL2_DAYS} days (the restart is a new cycle, "
-        f"BL-2) or more than the protocol setting, by default {_BL3_DAYS} days (discontinue, "
-        "BL-3)."
-    ),
-    "AL-MRD-TRIGGER": (
-        f"MR-4: in CR, MRD of {_MRD} or more at week {WEEK_18} or later: reconfirm CD19 and "
-        "refer for 1–2 cycles of blinatumomab, then HSCT."
-    ),
-    "AL-MOL-RELAPSE": (
-        f"MR-5: MRD of {_MRD} or more after MRD negativity: molecular relapse (an event for "
-        "event-free survival); the same referral as MR-4."
-    ),
-    "AL-W11-NGS": (
-        "The week-11 MRD by qPCR is positive not quantifiable (PNQ): re-test by NGS (MR-3)."
-    ),
-    "AL-W11-MISSING": "No week-11 MRD result (the primary endpoint, MR-3) after the window.",
-    "AL-REFRACTORY": "The day-40 response is refractory: off-protocol treatment.",
-    "AL-SAE-CLOCK": (
-        "SA-1 overdue: a serious adverse event not reported to the sponsor within "
-        f"{SITE_REPORT_WINDOW.total_seconds() / 3600:.0f} hours of the site's awareness."
-    ),
-    "AL-VISIT-OVERDUE": "A visit past the end of its window without data.",
-}
-
-
-@dataclass(frozen=True)
-class _Spec:
-    severity: Severity
-    actors: frozenset[Actor]
-    clears_when: str  # RULES.md 9, last column
-
-
-def _spec(severity: Severity, clears_when: str, *actors: Actor) -> _Spec:
-    return _Spec(severity, frozenset(actors), clears_when)
-
-
-_I, _M, _DM, _LAB = Actor.INVESTIGATOR, Actor.MONITOR, Actor.DATA_MANAGER, Actor.CENTRAL_LAB
-_REFERRAL = "referral decision recorded (CD19 result, blinatumomab cycles or reason not given)"
-_SPECS: dict[str, _Spec] = {  # RULES.md 9: who must act, and when the alert clears
-    "AL-HEP": _spec(
-        Severity.URGENT,
-        "an interruption covers the lab date, or a documented justification",
-        _I,
-        _M,
-    ),
-    "AL-HEP-RESTART": _spec(Severity.WARNING, "restart recorded", _I),
-    "AL-CRS": _spec(Severity.URGENT, "interruption or discontinuation recorded", _I, _M),
-    "AL-NEU": _spec(Severity.URGENT, "interruption or discontinuation recorded", _I, _M),
-    "AL-DOSE": _spec(Severity.WARNING, "corrected, or deviation reason", _I, _M),
-    "AL-INT-LONG": _spec(Severity.WARNING, "new cycle or discontinuation recorded", _I),
-    "AL-MRD-TRIGGER": _spec(Severity.WARNING, _REFERRAL, _I, _DM),
-    "AL-MOL-RELAPSE": _spec(Severity.WARNING, "referral decision recorded", _I, _DM),
-    "AL-W11-NGS": _spec(Severity.INFO, "NGS result entered", _LAB),
-    "AL-W11-MISSING": _spec(Severity.INFO, "result entered or reason", _LAB, _I),
-    "AL-REFRACTORY": _spec(Severity.WARNING, "off-protocol treatment recorded", _I, _DM),
-    "AL-SAE-CLOCK": _spec(
-        Severity.URGENT, "sponsor notification recorded", _I, Actor.SPONSOR_SAFETY
-    ),
-    "AL-VISIT-OVERDUE": _spec(Severity.INFO, "data entered or visit marked missed with reason", _I),
-}
-
-
 def _finding(rule: str, record: str, message: str, reference: str) -> Finding:
-    spec = _SPECS[rule]
-    return Finding(rule, spec.severity, message, record, spec.actors, spec.clears_when, reference)
+    """A finding of the alert `rule`, with its severity, actors and clearing from the registry."""
+    alert = ALERT_RULES[rule]
+    return Finding(
+        rule, alert.severity, message, record, alert.actors, alert.clears_when, reference
+    )
 
 
 # --- Small helpers ---------------------------------------------------------------------------
@@ -397,11 +310,11 @@ def _infusion_on(facts: SubjectFacts, onset: date) -> _OnsetInfusion | None:
     return found
 
 
-# --- AL-HEP, AL-HEP-RESTART (RULES.md 4 TX-HEP) ----------------------------------------------
+# --- AL-HEP, AL-HEP-RESTART (TX-HEP) ---------------------------------------------------------
 
 
 def tx_hep_met(lab: LabFact) -> bool:
-    """RULES.md 4 TX-HEP: ALT/AST grade >= 3 or > 5 x ULN, or total bilirubin > 3 x ULN.
+    """TX-HEP: ALT/AST grade >= 3 or > 5 x ULN, or total bilirubin > 3 x ULN.
 
     5.0 x ULN exactly is grade 2 and does not meet it.
     """
@@ -412,7 +325,7 @@ def tx_hep_met(lab: LabFact) -> bool:
     if test not in _TX_HEP_TESTS:
         return False
     above = lab.times_uln is not None and lab.times_uln > _TX_HEP_TESTS[test]
-    # RULES.md 4 TX-HEP: the grade criterion is for ALT/AST; bilirubin counts by its ULN
+    # TX-HEP: the grade criterion is for ALT/AST; bilirubin counts by its ULN
     graded = test != LabTest.BILIRUBIN and lab.grade is not None and lab.grade >= TX_INTERRUPT_GRADE
     return above or graded
 
@@ -431,7 +344,7 @@ def al_hep(facts: SubjectFacts, now: datetime) -> list[Finding]:
         if cycle is None or _decided(facts, DecisionKind.HEP_JUSTIFICATION, lab.record):
             continue
         if cycle.end is not None or any(i.start >= lab.sampled_at for i in cycle.interruptions):
-            continue  # RULES.md 9 AL-HEP: an interruption covers the lab (module docstring)
+            continue  # AL-HEP: an interruption covers the lab (module docstring)
         test = LabTest(lab.test)
         value = test.label
         if lab.times_uln is not None:
@@ -463,7 +376,7 @@ def _latest_lab(labs: Iterable[LabFact], test: LabTest, after: datetime | None) 
 
 
 def tx_hep_recovered(labs: Iterable[LabFact], since: datetime) -> list[LabFact] | None:
-    """RULES.md 4 TX-HEP: ALT/AST back to <= grade 1 since `since`: the latest ALT and AST
+    """TX-HEP: ALT/AST back to <= grade 1 since `since`: the latest ALT and AST
     values, or None while they are not.
 
     At least one of them must be sampled after `since`; a test not measured since then counts
@@ -518,7 +431,7 @@ def al_hep_restart(facts: SubjectFacts, now: datetime) -> list[Finding]:
     return findings
 
 
-# --- AL-CRS, AL-NEU (RULES.md 4 TX-CRS, TX-NEU) ----------------------------------------------
+# --- AL-CRS, AL-NEU (TX-CRS, TX-NEU) ---------------------------------------------------------
 
 
 def al_crs(facts: SubjectFacts, now: datetime) -> list[Finding]:
@@ -548,7 +461,7 @@ def al_crs(facts: SubjectFacts, now: datetime) -> list[Finding]:
 
 
 def tx_neu_discontinue_reasons(ae: AeFact, doses: set[Decimal], today: date) -> list[str]:
-    """RULES.md 4 TX-NEU: why a grade >= 3 neurological event means permanent discontinuation:
+    """TX-NEU: why a grade >= 3 neurological event means permanent discontinuation:
     grade 4, more than one seizure, at 9 ug/day, or more than 7 days to resolve."""
     reasons = []
     if ae.grade >= TX_DISCONTINUE_GRADE:
@@ -593,7 +506,7 @@ def al_neu(facts: SubjectFacts, now: datetime) -> list[Finding]:
     return findings
 
 
-# --- AL-DOSE (RULES.md 3 BD-1, BD-2, BL-4) ---------------------------------------------------
+# --- AL-DOSE (BD-1, BD-2, BL-4) --------------------------------------------------------------
 
 
 def dose_plan(facts: SubjectFacts, cycle: CycleFact) -> list[DoseStep] | None:
@@ -662,7 +575,7 @@ def _dose_finding(
     return _finding("AL-DOSE", change.record, message, f"RULES.md 3 {rule}, 9 AL-DOSE")
 
 
-# --- AL-INT-LONG (RULES.md 3 BL-2, BL-3) -----------------------------------------------------
+# --- AL-INT-LONG (BL-2, BL-3) ----------------------------------------------------------------
 
 
 def al_int_long(facts: SubjectFacts, now: datetime) -> list[Finding]:
@@ -734,7 +647,7 @@ def _int_long_finding(
     )
 
 
-# --- AL-MRD-TRIGGER, AL-MOL-RELAPSE (RULES.md 7 MR-4, MR-5) -----------------------------------
+# --- AL-MRD-TRIGGER, AL-MOL-RELAPSE (MR-4, MR-5) ----------------------------------------------
 
 
 def _mrd_results(facts: SubjectFacts) -> list[tuple[MrdFact, MrdResult]]:
@@ -769,6 +682,7 @@ def al_mrd_referral(facts: SubjectFacts, now: datetime) -> list[Finding]:
     """AL-MOL-RELAPSE (MR-5) and AL-MRD-TRIGGER (MR-4), one per MRD result; MR-5 wins.
 
     MR-4 needs the day-40 haematological CR. Clears by an "mrd_referral" decision about it.
+    The registry runs the two alerts apart: al_mrd_trigger and al_mol_relapse.
     """
     in_cr = is_haematological_cr(facts.day40_response)
     results = _mrd_results(facts)
@@ -796,7 +710,17 @@ def al_mrd_referral(facts: SubjectFacts, now: datetime) -> list[Finding]:
     return findings
 
 
-# --- AL-W11-NGS, AL-W11-MISSING (RULES.md 7 MR-3) --------------------------------------------
+def al_mrd_trigger(facts: SubjectFacts, now: datetime) -> list[Finding]:
+    """AL-MRD-TRIGGER (MR-4), for the results where MR-5 does not win (al_mrd_referral)."""
+    return [f for f in al_mrd_referral(facts, now) if f.rule == "AL-MRD-TRIGGER"]
+
+
+def al_mol_relapse(facts: SubjectFacts, now: datetime) -> list[Finding]:
+    """AL-MOL-RELAPSE (MR-5): molecular relapse after MRD negativity (al_mrd_referral)."""
+    return [f for f in al_mrd_referral(facts, now) if f.rule == "AL-MOL-RELAPSE"]
+
+
+# --- AL-W11-NGS, AL-W11-MISSING (MR-3) -------------------------------------------------------
 
 
 def al_w11_ngs(facts: SubjectFacts, now: datetime) -> list[Finding]:
@@ -906,37 +830,227 @@ def al_visit_overdue(facts: SubjectFacts, now: datetime) -> list[Finding]:
     return findings
 
 
-# --- All rules -------------------------------------------------------------------------------
+# --- The registry of alerts (section 9) ----------------------------------------------------
 
 RuleCheck = Callable[[SubjectFacts, datetime], list[Finding]]
-CHECKS: tuple[RuleCheck, ...] = (
-    al_hep,
-    al_hep_restart,
-    al_crs,
-    al_neu,
-    al_dose,
-    al_int_long,
-    al_mrd_referral,
-    al_w11_ngs,
-    al_w11_missing,
-    al_refractory,
-    al_sae_clock,
-    al_visit_overdue,
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One alert the rules engine raises, everything about it in one place (one object per
+    alert, as clinicedc's Action is one object per action type).
+
+    `check` returns the findings of this alert only; `decision` is the kind of documented
+    decision that clears it (None: only the data clear it); `implements` the protocol rule IDs
+    it enforces (none for the alerts of section 1: day 40 and visit windows).
+    """
+
+    id: str
+    text: str  # what the alert is, for people
+    severity: Severity
+    actors: frozenset[Actor]  # who must act
+    clears_when: str  # section 9, last column
+    decision: DecisionKind | None
+    implements: tuple[str, ...]
+    check: RuleCheck
+
+
+_9 = f"{BLINATUMOMAB_REDUCED_DOSE} µg/day"
+_MRD = format_mrd(MRD_THRESHOLD)
+_BL2_DAYS = NEW_CYCLE_AFTER_INTERRUPTION.days
+_BL3_DAYS = DEFAULT_SETTINGS.interruption_discontinue_days
+_I, _M, _DM, _LAB = Actor.INVESTIGATOR, Actor.MONITOR, Actor.DATA_MANAGER, Actor.CENTRAL_LAB
+_INTERRUPTED = "interruption or discontinuation recorded"
+
+
+def _registry(*alerts: AlertRule) -> Mapping[str, AlertRule]:
+    by_id = {alert.id: alert for alert in alerts}
+    if len(by_id) != len(alerts):
+        raise ValueError("two alerts share an ID")
+    return MappingProxyType(by_id)
+
+
+# Section 9, in its order (the order of the findings of one severity).
+ALERT_RULES: Mapping[str, AlertRule] = _registry(
+    AlertRule(
+        id="AL-HEP",
+        text=(
+            f"TX-HEP met during the blinatumomab infusion: ALT or AST grade {TX_INTERRUPT_GRADE} "
+            f"or more (CTCAE v5.0), ALT or AST above {TX_HEP_AMINOTRANSFERASE_TIMES_ULN} × ULN, "
+            f"or total bilirubin above {TX_HEP_BILIRUBIN_TIMES_ULN} × ULN: interrupt the infusion."
+        ),
+        severity=Severity.URGENT,
+        actors=frozenset({_I, _M}),
+        clears_when="an interruption covers the lab date, or a documented justification",
+        decision=DecisionKind.HEP_JUSTIFICATION,
+        implements=("TX-HEP",),
+        check=al_hep,
+    ),
+    AlertRule(
+        id="AL-HEP-RESTART",
+        text=(
+            f"The infusion is interrupted for TX-HEP and ALT and AST are now grade "
+            f"{TX_RECOVERED_MAX_GRADE} or less: restart at {_9} (BL-4)."
+        ),
+        severity=Severity.WARNING,
+        actors=frozenset({_I}),
+        clears_when="restart recorded",
+        decision=None,
+        implements=("TX-HEP", "BL-4"),
+        check=al_hep_restart,
+    ),
+    AlertRule(
+        id="AL-CRS",
+        text=(
+            f"TX-CRS met: cytokine release syndrome grade {TX_INTERRUPT_GRADE} during the "
+            "infusion (interrupt, dexamethasone, restart per BL-4 when resolved) or grade "
+            f"{TX_DISCONTINUE_GRADE} (discontinue permanently)."
+        ),
+        severity=Severity.URGENT,
+        actors=frozenset({_I, _M}),
+        clears_when=_INTERRUPTED,
+        decision=None,
+        implements=("TX-CRS",),
+        check=al_crs,
+    ),
+    AlertRule(
+        id="AL-NEU",
+        text=(
+            f"TX-NEU met: neurological event grade {TX_INTERRUPT_GRADE} or more during the "
+            f"infusion: interrupt, or discontinue permanently if grade {TX_DISCONTINUE_GRADE}, "
+            f"more than {TX_NEU_MAX_SEIZURES} seizure, at {_9} or more than "
+            f"{TX_NEU_RESOLUTION.days} days to resolve."
+        ),
+        severity=Severity.URGENT,
+        actors=frozenset({_I, _M}),
+        clears_when=_INTERRUPTED,
+        decision=None,
+        implements=("TX-NEU",),
+        check=al_neu,
+    ),
+    AlertRule(
+        id="AL-DOSE",
+        text=(
+            "A blinatumomab dose differs from the start plan (BD-1/BD-2) or from BL-4 after a "
+            "restart for that day."
+        ),
+        severity=Severity.WARNING,
+        actors=frozenset({_I, _M}),
+        clears_when="corrected, or deviation reason",
+        decision=DecisionKind.DOSE_DEVIATION_REASON,
+        implements=("BD-1", "BD-2", "BL-2", "BL-4"),
+        check=al_dose,
+    ),
+    AlertRule(
+        id="AL-INT-LONG",
+        text=(
+            f"An infusion interruption of more than {_BL2_DAYS} days (the restart is a new "
+            f"cycle, BL-2) or more than the protocol setting, by default {_BL3_DAYS} days "
+            "(discontinue, BL-3)."
+        ),
+        severity=Severity.WARNING,
+        actors=frozenset({_I}),
+        clears_when="new cycle or discontinuation recorded",
+        decision=None,
+        implements=("BL-2", "BL-3"),
+        check=al_int_long,
+    ),
+    AlertRule(
+        id="AL-MRD-TRIGGER",
+        text=(
+            f"MR-4: in CR, MRD of {_MRD} or more at week {WEEK_18} or later: reconfirm CD19 and "
+            "refer for 1–2 cycles of blinatumomab, then HSCT."
+        ),
+        severity=Severity.WARNING,
+        actors=frozenset({_I, _DM}),
+        clears_when=(
+            "referral decision recorded (CD19 result, blinatumomab cycles or reason not given)"
+        ),
+        decision=DecisionKind.MRD_REFERRAL,
+        implements=("MR-4",),
+        check=al_mrd_trigger,
+    ),
+    AlertRule(
+        id="AL-MOL-RELAPSE",
+        text=(
+            f"MR-5: MRD of {_MRD} or more after MRD negativity: molecular relapse (an event for "
+            "event-free survival); the same referral as MR-4."
+        ),
+        severity=Severity.WARNING,
+        actors=frozenset({_I, _DM}),
+        clears_when="referral decision recorded",
+        decision=DecisionKind.MRD_REFERRAL,
+        implements=("MR-5",),
+        check=al_mol_relapse,
+    ),
+    AlertRule(
+        id="AL-W11-NGS",
+        text=("The week-11 MRD by qPCR is positive not quantifiable (PNQ): re-test by NGS (MR-3)."),
+        severity=Severity.INFO,
+        actors=frozenset({_LAB}),
+        clears_when="NGS result entered",
+        decision=None,
+        implements=("MR-3",),
+        check=al_w11_ngs,
+    ),
+    AlertRule(
+        id="AL-W11-MISSING",
+        text="No week-11 MRD result (the primary endpoint, MR-3) after the window.",
+        severity=Severity.INFO,
+        actors=frozenset({_LAB, _I}),
+        clears_when="result entered or reason",
+        decision=DecisionKind.W11_MISSING_REASON,
+        implements=("MR-3",),
+        check=al_w11_missing,
+    ),
+    AlertRule(
+        id="AL-REFRACTORY",
+        text="The day-40 response is refractory: off-protocol treatment.",
+        severity=Severity.WARNING,
+        actors=frozenset({_I, _DM}),
+        clears_when="off-protocol treatment recorded",
+        decision=DecisionKind.OFF_PROTOCOL_TREATMENT,
+        implements=(),
+        check=al_refractory,
+    ),
+    AlertRule(
+        id="AL-SAE-CLOCK",
+        text=(
+            "SA-1 overdue: a serious adverse event not reported to the sponsor within "
+            f"{SITE_REPORT_WINDOW.total_seconds() / 3600:.0f} hours of the site's awareness."
+        ),
+        severity=Severity.URGENT,
+        actors=frozenset({_I, Actor.SPONSOR_SAFETY}),
+        clears_when="sponsor notification recorded",
+        decision=None,
+        implements=("SA-1",),
+        check=al_sae_clock,
+    ),
+    AlertRule(
+        id="AL-VISIT-OVERDUE",
+        text="A visit past the end of its window without data.",
+        severity=Severity.INFO,
+        actors=frozenset({_I}),
+        clears_when="data entered or visit marked missed with reason",
+        decision=None,
+        implements=(),
+        check=al_visit_overdue,
+    ),
 )
 _SEVERITY_ORDER = {Severity.URGENT: 0, Severity.WARNING: 1, Severity.INFO: 2}
-_RULE_ORDER = {rule: index for index, rule in enumerate(RULES)}
+_RULE_ORDER = {rule: index for index, rule in enumerate(ALERT_RULES)}
 
 
 def evaluate(facts: SubjectFacts, now: datetime) -> list[Finding]:
-    """Every alert of RULES.md 9 that holds for the subject at `now`.
+    """Every alert of the registry that holds for the subject at `now`.
 
     Pure and deterministic: the same facts give the same findings in the same order (urgent
-    first, then by rule in the order of RULES.md 9, then in the order of the facts), and no two
+    first, then by rule in the order of the registry, then in the order of the facts), and no two
     findings share a key.
     """
     unique: dict[tuple[str, str], Finding] = {}
-    for check in CHECKS:
-        for finding in check(facts, now):
+    for alert in ALERT_RULES.values():
+        for finding in alert.check(facts, now):
             unique.setdefault(finding.key, finding)
     return sorted(
         unique.values(),

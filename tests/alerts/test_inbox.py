@@ -161,3 +161,51 @@ def test_one_evaluation_is_enqueued_per_subject_per_transaction(
     evaluations = [c for c in callbacks if getattr(c, "evaluates", None) == subject.pk]
     assert len(evaluations) == 1
     assert EvaluationMark.objects.filter(subject=subject).exists()
+
+
+# --- The registry of alerts (protocol/rules.py ALERT_RULES) in the pages ---------------------
+
+
+def test_every_decision_the_registry_names_can_be_recorded():
+    from protocol.rules import ALERT_RULES, DecisionKind
+
+    kinds = set(ProtocolDecision.Kind.values)
+    assert {kind.value for kind in DecisionKind} == kinds
+    for alert in ALERT_RULES.values():
+        assert alert.decision is None or alert.decision.value in kinds, alert.id
+
+
+@pytest.mark.django_db
+def test_pages_offer_the_decision_the_registry_names(client, site_a, investigator_a):
+    subject = _hep_subject(site_a, investigator_a)
+    subject_evaluate(subject.pk)
+    alert = Alert.objects.get(subject=subject, rule="AL-HEP")
+    decision = reverse("alerts:decision", args=[subject.study_id])
+    link = f"{decision}?kind=hep_justification&amp;about={alert.record.replace(':', '%3A')}"
+    client.force_login(investigator_a)
+    detail = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
+    assert link in detail and "TX-HEP met during the blinatumomab infusion" in detail
+    inbox = client.get(reverse("alerts:inbox")).content.decode()
+    assert link in inbox
+    form = client.get(f"{decision}?kind=hep_justification&about={alert.record}").content.decode()
+    assert 'id="decision-clears"' in form and "<strong>AL-HEP</strong>" in form
+    assert f"(triggered by {alert.record})" in form
+    referral = client.get(f"{decision}?kind=mrd_referral").content.decode()
+    assert "<strong>AL-MRD-TRIGGER</strong>" in referral
+    assert "<strong>AL-MOL-RELAPSE</strong>" in referral
+    assert 'id="decision-clears"' not in client.get(decision).content.decode()
+
+
+@pytest.mark.django_db
+def test_no_decision_is_offered_for_an_alert_only_the_data_clear(client, site_a, investigator_a):
+    subject = _hep_subject(site_a, investigator_a)
+    subject_evaluate(subject.pk)
+    alert = Alert.objects.get(subject=subject, rule="AL-HEP")
+    # AL-CRS is cleared by an interruption or a discontinuation, not by a decision
+    Alert.objects.filter(pk=alert.pk).update(rule="AL-CRS")
+    client.force_login(investigator_a)
+    detail = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
+    assert "Record the decision that clears it" not in detail
+    assert "TX-CRS met" in detail
+    inbox = client.get(reverse("alerts:inbox")).content.decode()
+    assert "AL-CRS" in inbox and "Record the decision that clears it" not in inbox

@@ -1,20 +1,21 @@
 """RULES.md 9: the alerts of the rules engine, each firing, not firing and clearing."""
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from protocol import rules
 from protocol.mrd import Method, MrdResult, ResultClass
 from protocol.rules import (
-    RULES,
+    ALERT_RULES,
     Actor,
     AeFact,
+    AlertRule,
     CycleFact,
     DecisionFact,
+    DecisionKind,
     DoseChangeFact,
     Finding,
     InterruptionFact,
@@ -892,30 +893,41 @@ def test_one_subject_raises_many_alerts_at_once():
     # the hepatic interruption covers the lab, the CRS and the neurological event; MR-5 wins
     # over MR-4, and a refractory patient is not in CR; the week-11 MRD is there
     cleared = {"AL-HEP", "AL-CRS", "AL-NEU", "AL-MRD-TRIGGER", "AL-W11-MISSING"}
-    assert fired == set(RULES) - cleared
+    assert fired == set(ALERT_RULES) - cleared
+
+
+HEP, DOSE, REFERRAL = (
+    DecisionKind.HEP_JUSTIFICATION,
+    DecisionKind.DOSE_DEVIATION_REASON,
+    DecisionKind.MRD_REFERRAL,
+)
+OFF_PROTOCOL, W11_REASON = DecisionKind.OFF_PROTOCOL_TREATMENT, DecisionKind.W11_MISSING_REASON
+# Section 9 of the protocol rules, in its order: severity, who must act, the decision that
+# clears the alert (None: only the data clear it), the protocol rules it implements.
+ALERT_TABLE = {
+    "AL-HEP": (Severity.URGENT, {INV, M}, HEP, ("TX-HEP",)),
+    "AL-HEP-RESTART": (Severity.WARNING, {INV}, None, ("TX-HEP", "BL-4")),
+    "AL-CRS": (Severity.URGENT, {INV, M}, None, ("TX-CRS",)),
+    "AL-NEU": (Severity.URGENT, {INV, M}, None, ("TX-NEU",)),
+    "AL-DOSE": (Severity.WARNING, {INV, M}, DOSE, ("BD-1", "BD-2", "BL-2", "BL-4")),
+    "AL-INT-LONG": (Severity.WARNING, {INV}, None, ("BL-2", "BL-3")),
+    "AL-MRD-TRIGGER": (Severity.WARNING, {INV, DM}, REFERRAL, ("MR-4",)),
+    "AL-MOL-RELAPSE": (Severity.WARNING, {INV, DM}, REFERRAL, ("MR-5",)),
+    "AL-W11-NGS": (Severity.INFO, {LAB}, None, ("MR-3",)),
+    "AL-W11-MISSING": (Severity.INFO, {LAB, INV}, W11_REASON, ("MR-3",)),
+    "AL-REFRACTORY": (Severity.WARNING, {INV, DM}, OFF_PROTOCOL, ()),
+    "AL-SAE-CLOCK": (Severity.URGENT, {INV, SPONSOR}, None, ("SA-1",)),
+    "AL-VISIT-OVERDUE": (Severity.INFO, {INV}, None, ()),
+}
 
 
 def test_every_rule_has_its_people_and_clearing():
-    table = {
-        "AL-HEP": (Severity.URGENT, {INV, M}),
-        "AL-HEP-RESTART": (Severity.WARNING, {INV}),
-        "AL-CRS": (Severity.URGENT, {INV, M}),
-        "AL-NEU": (Severity.URGENT, {INV, M}),
-        "AL-DOSE": (Severity.WARNING, {INV, M}),
-        "AL-INT-LONG": (Severity.WARNING, {INV}),
-        "AL-MRD-TRIGGER": (Severity.WARNING, {INV, DM}),
-        "AL-MOL-RELAPSE": (Severity.WARNING, {INV, DM}),
-        "AL-W11-NGS": (Severity.INFO, {LAB}),
-        "AL-W11-MISSING": (Severity.INFO, {LAB, INV}),
-        "AL-REFRACTORY": (Severity.WARNING, {INV, DM}),
-        "AL-SAE-CLOCK": (Severity.URGENT, {INV, SPONSOR}),
-        "AL-VISIT-OVERDUE": (Severity.INFO, {INV}),
-    }
-    assert set(table) == set(RULES) == set(rules._SPECS)
-    for rule, (severity, actors) in table.items():
-        spec = rules._SPECS[rule]
-        assert (spec.severity, spec.actors) == (severity, actors), rule
-        assert spec.clears_when and RULES[rule]
+    assert list(ALERT_RULES) == list(ALERT_TABLE)  # the registry keeps the order of section 9
+    for rule, (severity, actors, decision, implements) in ALERT_TABLE.items():
+        alert = ALERT_RULES[rule]
+        assert alert.id == rule
+        assert (alert.severity, alert.actors, alert.decision) == (severity, actors, decision)
+        assert alert.implements == implements, rule
     assert {actor.value for actor in Actor} == {
         "investigator",
         "monitor",
@@ -923,6 +935,47 @@ def test_every_rule_has_its_people_and_clearing():
         "central_lab",
         "sponsor",
     }
+
+
+@pytest.mark.parametrize("alert", list(ALERT_RULES.values()), ids=list(ALERT_RULES))
+def test_every_registry_entry_is_complete(alert):
+    assert isinstance(alert, AlertRule) and alert.id.startswith("AL-")
+    assert alert.text.strip() and alert.clears_when.strip()
+    assert isinstance(alert.severity, Severity)
+    assert alert.actors and all(isinstance(actor, Actor) for actor in alert.actors)
+    assert alert.decision is None or isinstance(alert.decision, DecisionKind)
+    assert all(rule[:2] in {"BD", "BL", "TX", "MR", "SA"} for rule in alert.implements)
+    assert callable(alert.check)
+
+
+def test_the_registry_cannot_be_changed():
+    alert = ALERT_RULES["AL-HEP"]
+    with pytest.raises(FrozenInstanceError):
+        alert.severity = Severity.INFO
+    with pytest.raises(TypeError):
+        ALERT_RULES["AL-NEW"] = alert
+
+
+def test_a_decision_that_clears_an_alert_is_named_by_its_entry():
+    named = {alert.decision for alert in ALERT_RULES.values()} - {None}
+    assert named == set(DecisionKind)  # every kind of decision clears some alert
+
+
+def test_each_check_finds_its_own_alert_only():
+    facts, now = everything()
+    mrd_trigger = subject(
+        mrd=[mrd("W18", 122, quant("2.3E-4"), "mrd:w18")],
+        visits=[visit("W11", window_end=date(2026, 5, 24))],
+    )
+    for alert in ALERT_RULES.values():
+        for case, at in ((facts, now), (mrd_trigger, datetime(2026, 6, 10, 12, 0))):
+            for finding in alert.check(case, at):
+                assert finding.rule == alert.id
+                assert finding.severity == alert.severity
+                assert finding.actors == alert.actors
+                assert finding.clears_when == alert.clears_when
+    fired = {finding.rule for finding in evaluate(mrd_trigger, datetime(2026, 6, 10, 12, 0))}
+    assert "AL-MRD-TRIGGER" in fired
 
 
 def test_findings_are_deterministic_ordered_and_unique():
