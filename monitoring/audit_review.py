@@ -317,6 +317,26 @@ def subject_audit_rows(subject: Subject, *, form: str | None = None) -> list[Aud
     return list(AuditTrail(AuditScope(subject=subject, form=form)).rows())
 
 
+def record_history(record: models.Model, subject: Subject) -> list[AuditEvent]:
+    """Every version of one record of `subject`, newest first, rendered as the audit trail
+    renders it (_render_source): the record's review page and the subject's audit trail show a
+    change in the same words. A bounded number of queries, whatever the history's length."""
+    model = type(record)
+    source = next((s for s in _sources() if s.model is model), None)
+    if source is None:  # a kind of record the trail does not list: no subject or site column
+        source = _Source(_title(model), model, None, None)
+    keys = list(
+        model.history.model.objects.filter(id=record.pk)
+        .order_by("-history_date", "-history_id")
+        .values_list("history_id", flat=True)
+    )
+    if not keys:
+        return []
+    roles = _roles(AuditScope(subject=subject))
+    events = _render_source(source, keys, roles, whole_history=True)
+    return [events[key] for key in keys]
+
+
 # --- Rendering history rows into events -------------------------------------------------------
 
 
@@ -333,7 +353,12 @@ def _roles(scope: AuditScope) -> dict[int, str]:
     return {user: ", ".join(sorted(names)) for user, names in roles.items()}
 
 
-def _render_source(source: _Source, ids: list[int], roles: dict[int, str]) -> dict[int, AuditEvent]:
+def _render_source(
+    source: _Source, ids: list[int], roles: dict[int, str], *, whole_history: bool = False
+) -> dict[int, AuditEvent]:
+    """The events of the history rows `ids`, each compared with the version before it.
+    `whole_history`: `ids` are every version of one record, so each one's previous version is
+    among them (no query for them)."""
     if source.log == "account":
         return _render_account_events(ids, roles)
     if source.log == "export":
@@ -360,7 +385,11 @@ def _render_source(source: _Source, ids: list[int], roles: dict[int, str]) -> di
         .select_related("history_user")
         .annotate(_previous=Subquery(previous_id), **annotations)
     )
-    previous = history.objects.in_bulk([e._previous for e in entries if e._previous])
+    if whole_history:
+        loaded = {e.history_id: e for e in entries}
+        previous = {e._previous: loaded[e._previous] for e in entries if e._previous}
+    else:
+        previous = history.objects.in_bulk([e._previous for e in entries if e._previous])
     fields = [
         f
         for f in source.model._meta.concrete_fields
@@ -404,7 +433,10 @@ def _related_labels(fields, entries, previous) -> dict[tuple[type, object], str]
 
 
 def _display(f: models.Field, value, labels) -> str:
-    """A value as the audit trail shows it (exports/audit_sql.py writes the same in SQL)."""
+    """A value of a history change as every page shows it: the audit trail, a record's review
+    page (record_history) and the audit export (exports/audit_sql.py writes the same in SQL).
+    Codes by their label, references by their key (REFERENCE_LABELS), yes/no, decimals in plain
+    notation, times in UTC (ISO 8601)."""
     if value is None or value == "":
         return ""
     if f.is_relation and f.many_to_one:

@@ -26,6 +26,7 @@ from crf.access import Capability, require, sites_where, subject_for, subjects_v
 from crf.models import Subject
 
 from . import sdv
+from .audit_review import record_history
 from .forms_review import (
     QUERY_STEP_FORMS,
     QueryFilterForm,
@@ -62,15 +63,16 @@ EMPTY = "—"
 # --- Reads for the review pages -------------------------------------------------------------
 
 
-def display_value(record: models.Model | None, fld: models.Field, value=None) -> str:
-    """A value as people read it: coded values with their label, dates in ISO, local times."""
-    if record is not None:
-        value = fld.value_from_object(record)
+def display_value(record: models.Model, fld: models.Field) -> str:
+    """A record's current value as people read it: coded values with their label, dates in
+    ISO, local times. A change in its history is shown as the audit trail shows it
+    (audit_review.record_history)."""
+    value = fld.value_from_object(record)
     if value is None or value == "":
         return ""
     if fld.choices:
         return str(dict(fld.flatchoices).get(value, value))
-    if isinstance(fld, models.ForeignKey) and record is not None:
+    if isinstance(fld, models.ForeignKey):
         return str(getattr(record, fld.name))
     if isinstance(value, bool):
         return "Yes" if value else "No"
@@ -81,58 +83,6 @@ def display_value(record: models.Model | None, fld: models.Field, value=None) ->
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One changed field of one version of a record (as the audit trail shows it)."""
-
-    at: datetime.datetime
-    user: str
-    kind: str  # created, changed, deleted
-    field: str
-    old: str
-    new: str
-    reason: str
-
-
-def record_history_rows(record: models.Model) -> list[HistoryRow]:
-    """Every version of one record, field by field, newest first: who, when, from, to, why."""
-    model = type(record)
-    fields = content_fields(model)
-    rows: list[HistoryRow] = []
-    before = None
-    history = model.history.filter(id=record.pk).select_related("history_user")
-    for entry in history.order_by("history_date", "history_id"):
-        action = {"+": "created", "~": "changed", "-": "deleted"}[entry.history_type]
-        common = dict(
-            at=entry.history_date,
-            user=entry.history_user.get_username() if entry.history_user else "system",
-            reason=entry.history_change_reason or "",
-            kind=action,
-        )
-        found = []
-        for fld in fields:
-            new = getattr(entry, fld.attname)
-            old = getattr(before, fld.attname) if before is not None else None
-            if before is not None and old == new:
-                continue
-            if before is None and new in (None, ""):
-                continue
-            found.append(
-                HistoryRow(
-                    field=str(fld.verbose_name).capitalize(),
-                    old=display_value(None, fld, old) if before is not None else "",
-                    new=display_value(None, fld, new),
-                    **common,
-                )
-            )
-        if not found:
-            found.append(HistoryRow(field="", old="", new="", **common))
-        rows.extend(found)
-        before = entry
-    rows.reverse()
-    return rows
 
 
 @dataclass
@@ -196,7 +146,7 @@ def _render_review(request, subject, record, *, open_form=None, verify_form=None
         "queries": query_rows(queries),
         "unresolved": sum(q.status in UNRESOLVED for q in queries),
         "sdv": state,
-        "history": record_history_rows(record),
+        "history": record_history(record, subject),
         "can_query": can_query,
         "can_verify": can_verify,
         "can_answer": user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),

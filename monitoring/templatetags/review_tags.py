@@ -33,7 +33,7 @@ def subject_review_panel(context, subject):
 @register.simple_tag(takes_context=True)
 def record_review_panel(context, record):
     """Queries on the record's fields, with the answer forms, and the record's own history."""
-    from ..views_review import record_history_rows
+    from ..audit_review import record_history
 
     request = context.get("request")
     user = request.user if request else None
@@ -53,7 +53,7 @@ def record_review_panel(context, record):
             "can_answer": bool(
                 user and user_can(user, Capability.ENTER_CLINICAL_DATA, subject.site)
             ),
-            "history": record_history_rows(record),
+            "history": record_history(record, subject),
             "here": request.get_full_path() if request else "",
             "page_path": request.path if request else "",
         },

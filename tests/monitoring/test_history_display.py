@@ -1,0 +1,149 @@
+"""One renderer for a record's history: a change reads the same on the record's review page
+and on the subject's audit trail (old and new value, time in UTC and local time, user), with
+the values as the audit trail and its export show them (monitoring.audit_review)."""
+
+import datetime
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from crf.models import Role
+from crf.services import record_save
+from monitoring.records import record_pointer
+from mrd.models import MrdResult
+from mrd.services import result_save, sample_record
+from safety.models import CtcaeTerm
+from safety.services import adverse_event_save
+from tests.factories import baseline_for, serious_ae_for, user_with_role
+
+CELLS = ("utc", "local", "user", "field", "old", "new", "reason")
+
+
+class _HistoryTable(HTMLParser):
+    """The rows of one history table (by its id), each as {cell class: text}."""
+
+    def __init__(self, table_id: str):
+        super().__init__()
+        self.table_id, self.inside, self.depth = table_id, False, 0
+        self.rows: list[dict[str, str]] = []
+        self.cell: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and attrs.get("id") == self.table_id:
+            self.inside = True
+        if not self.inside:
+            return
+        if tag == "tr":
+            self.rows.append({})
+        classes = (attrs.get("class") or "").split()
+        if tag == "td":
+            names = [c.removeprefix("history-") for c in classes if c.startswith("history-")]
+            self.cell = names[0] if names else None
+            if self.cell:
+                self.rows[-1][self.cell] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.cell = None
+        if tag == "table":
+            self.inside = False
+
+    def handle_data(self, data):
+        if self.inside and self.cell:
+            row = self.rows[-1]
+            row[self.cell] = " ".join(f"{row[self.cell]} {data}".split())
+
+
+def _rows(body: str, table_id: str) -> list[tuple[str, ...]]:
+    table = _HistoryTable(table_id)
+    table.feed(body)
+    return [tuple(r[c] for c in CELLS) for r in table.rows if "field" in r]
+
+
+def _pages(client, subject, record) -> tuple[list, list]:
+    ct, pk = record_pointer(record)
+    review = client.get(reverse("monitoring:record_review", args=[subject.study_id, ct, pk]))
+    form = str(record._meta.verbose_name).capitalize()
+    trail = client.get(reverse("monitoring:subject_audit", args=[subject.study_id]), {"form": form})
+    return _rows(review.content.decode(), "record-history"), _rows(
+        trail.content.decode(), "audit-trail"
+    )
+
+
+@pytest.fixture
+def monitor_a(site_a):
+    return user_with_role(Role.MONITOR, site_a, username="mon.a")
+
+
+def _by_field(rows, field):
+    return [r for r in rows if r[CELLS.index("field")] == field]
+
+
+@pytest.mark.django_db
+def test_a_baseline_change_reads_the_same_on_the_review_page_and_the_audit_trail(
+    client, subject_a, investigator_a, monitor_a
+):
+    baseline = baseline_for(subject_a, by=investigator_a)
+    baseline.weight_kg = Decimal("74.5")
+    baseline.cd20_positive = True
+    baseline.immunophenotype = "B-III"
+    record_save(baseline, user=investigator_a, reason="source re-read")
+    client.force_login(monitor_a)
+    review, trail = _pages(client, subject_a, baseline)
+
+    assert review and review == trail  # every row, cell by cell, in the same order
+    [weight] = _by_field(review, "weight (kg)")[:1]
+    utc, local, user, _, old, new, reason = weight
+    changed_at = baseline.history.order_by("-history_id").first().history_date
+    assert utc == changed_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert local == timezone.localtime(changed_at).strftime("%Y-%m-%d %H:%M")
+    assert user.startswith(investigator_a.username) and "Investigator (site 1)" in user
+    assert (old, new, reason) == ("75.0", "74.5", "source re-read")
+    assert _by_field(review, "CD20-positive (any positivity)")[0][4:6] == ("no", "yes")
+    assert _by_field(review, "immunophenotype")[0][4:6] == ("B-II (common B)", "B-III (pre-B)")
+
+
+@pytest.mark.django_db
+def test_references_by_their_key_and_times_in_utc_on_both_pages(
+    client, subject_a, investigator_a, monitor_a
+):
+    event = serious_ae_for(subject_a, by=investigator_a, term="Hyperkalemia")
+    event.term = CtcaeTerm.objects.get(term="Hypokalemia")
+    event.awareness_at = timezone.make_aware(
+        datetime.datetime.combine(event.onset_date, datetime.time(11, 30))
+    )
+    adverse_event_save(event, user=investigator_a, reason="potassium was low")
+    client.force_login(monitor_a)
+    review, trail = _pages(client, subject_a, event)
+
+    assert review and review == trail
+    assert _by_field(review, "term")[0][4:6] == ("Hyperkalemia", "Hypokalemia")
+    aware = event.awareness_at.astimezone(datetime.UTC).isoformat(sep=" ")
+    assert _by_field(review, "site became aware")[0][5] == aware  # e.g. 2026-03-15 10:30:00+00:00
+
+
+@pytest.mark.django_db
+def test_decimals_in_plain_notation_on_both_pages(client, subject_a, investigator_a, monitor_a):
+    lab = user_with_role(Role.CENTRAL_LAB, None, username="lab")
+    sample = sample_record(
+        subject=subject_a, timepoint="W11", material="bone_marrow",
+        sampled_on=subject_a.day1_date + datetime.timedelta(days=74), user=investigator_a,
+    )  # fmt: skip
+    result = result_save(
+        MrdResult(sample=sample, method="qpcr", report_date=sample.sampled_on,
+                  result_class="quantifiable", value=Decimal("0.00000012")),
+        user=lab,
+    )  # fmt: skip
+    result.value = Decimal("0.00000015")
+    result = result_save(result, user=lab, reason="recalculated")
+    client.force_login(monitor_a)
+    review, trail = _pages(client, subject_a, result)
+
+    assert review and review == trail
+    [value] = [r for r in review if r[CELLS.index("reason")] == "recalculated"]
+    # as stored (15 decimal places), never 1.2E-7
+    assert value[4:6] == ("0.000000120000000", "0.000000150000000")
