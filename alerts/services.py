@@ -163,11 +163,12 @@ BATCH = 200  # subjects evaluated per transaction by the periodic jobs
 
 
 def all_subjects_evaluate(subject_ids: list[int] | None = None) -> int:
-    """Time-based rules: evaluate every subject still in the study (or the given ones), in
-    batches, each batch one transaction."""
-    subjects = Subject.objects.exclude(status=Subject.Status.COMPLETED)
+    """Time-based rules: evaluate every subject (or the given ones), in batches, each batch one
+    transaction. Subjects who ended the study are evaluated too: the rules decide what still
+    applies to them (an SAE still due to the sponsor, say)."""
+    subjects = Subject.objects.all()
     if subject_ids:
-        subjects = Subject.objects.filter(pk__in=subject_ids)
+        subjects = subjects.filter(pk__in=subject_ids)
     ids = list(subjects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), BATCH):
         subjects_evaluate(ids[start : start + BATCH])

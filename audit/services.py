@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC
 
 from django.core.exceptions import ValidationError
@@ -13,18 +13,50 @@ from .errors import ReasonForChangeRequired, StaleVersionError
 # Checks every audited write must pass (e.g. monitoring's locks): each raises ValidationError to
 # refuse. Apps register theirs in AppConfig.ready(), so that audit depends on none of them.
 WRITE_GUARDS: list[Callable[[models.Model], None]] = []
+# The same guards for many instances at once: a refusal (or None) per instance, in a bounded
+# number of queries (an upload's rows, an import's records).
+BATCH_GUARDS: list[Callable[[Sequence[models.Model]], list[ValidationError | None]]] = []
 
 
-def write_guard_register(guard: Callable[[models.Model], None]) -> None:
-    """Have `guard(instance)` called before every create and change made by audited_save."""
+def write_guard_register(
+    guard: Callable[[models.Model], None],
+    many: Callable[[Sequence[models.Model]], list[ValidationError | None]] | None = None,
+) -> None:
+    """Have `guard(instance)` called before every create and change made by audited_save, and
+    `many(instances)` (its batch form) by write_guards_check_many."""
     if guard not in WRITE_GUARDS:
         WRITE_GUARDS.append(guard)
+        BATCH_GUARDS.append(many or _one_by_one(guard))
+
+
+def _one_by_one(guard):
+    def many(instances):
+        refusals = []
+        for instance in instances:
+            try:
+                guard(instance)
+                refusals.append(None)
+            except ValidationError as refused:
+                refusals.append(refused)
+        return refusals
+
+    return many
 
 
 def write_guards_check(instance: models.Model) -> None:
     """Run every registered write guard on `instance` (raises what the first refusal raises)."""
     for guard in WRITE_GUARDS:
         guard(instance)
+
+
+def write_guards_check_many(instances: Sequence[models.Model]) -> list[ValidationError | None]:
+    """Every registered guard's refusal of each instance (the first per instance), or None."""
+    refusals: list[ValidationError | None] = [None] * len(instances)
+    for many in BATCH_GUARDS:
+        for i, refusal in enumerate(many(instances)):
+            if refusals[i] is None:
+                refusals[i] = refusal
+    return refusals
 
 
 def audited_save(

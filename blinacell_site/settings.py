@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "alerts",
     "monitoring",
     "exports",
+    "demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -46,7 +46,6 @@ def _prepare_unscheduled_visit(visit: Visit, subject: Subject) -> None:
 
 @dataclass(frozen=True)
 class FormSpec:
-    slug: str
     title: str
     model: type[models.Model]
     form_class: type
@@ -56,11 +55,14 @@ class FormSpec:
     prepare_new: Callable[[models.Model, Subject], None] | None = None
     can_add: bool = True
 
+    @property
+    def slug(self) -> str:
+        return self.model.form_slug  # each record model says on which form it is entered
+
 
 FORM_SPECS = [
-    FormSpec("baseline", "Baseline", Baseline, crf_forms.BaselineForm, False, "Baseline"),
+    FormSpec("Baseline", Baseline, crf_forms.BaselineForm, False, "Baseline"),
     FormSpec(
-        "visit",
         "Visit",
         Visit,
         crf_forms.VisitForm,
@@ -70,7 +72,6 @@ FORM_SPECS = [
         prepare_new=_prepare_unscheduled_visit,
     ),
     FormSpec(
-        "course",
         "Treatment course",
         TreatmentCourse,
         crf_forms.TreatmentCourseForm,
@@ -78,39 +79,31 @@ FORM_SPECS = [
         "Treatment",
     ),  # fmt: skip
     FormSpec(
-        "intrathecal",
         "Intrathecal administration",
         IntrathecalAdministration,
         crf_forms.IntrathecalForm,
         True,
         "Treatment",
     ),
+    FormSpec("Day-11 assessment", Day11Assessment, crf_forms.Day11Form, False, "Induction I"),
     FormSpec(
-        "day11", "Day-11 assessment", Day11Assessment, crf_forms.Day11Form, False, "Induction I"
-    ),
-    FormSpec(
-        "response",
         "Day-40 response",
         ResponseAssessment,
         crf_forms.ResponseForm,
         False,
         "Responses and outcomes",
     ),
+    FormSpec("HSCT", Transplant, crf_forms.TransplantForm, True, "Responses and outcomes"),
+    FormSpec("Relapse", Relapse, crf_forms.RelapseForm, True, "Responses and outcomes"),
     FormSpec(
-        "transplant", "HSCT", Transplant, crf_forms.TransplantForm, True, "Responses and outcomes"
-    ),
-    FormSpec("relapse", "Relapse", Relapse, crf_forms.RelapseForm, True, "Responses and outcomes"),
-    FormSpec(
-        "second-malignancy",
         "Second malignancy",
         SecondMalignancy,
         crf_forms.SecondMalignancyForm,
         True,
         "Responses and outcomes",
     ),
-    FormSpec("death", "Death", Death, crf_forms.DeathForm, False, "Responses and outcomes"),
+    FormSpec("Death", Death, crf_forms.DeathForm, False, "Responses and outcomes"),
     FormSpec(
-        "end-of-study",
         "End of study",
         EndOfStudy,
         crf_forms.EndOfStudyForm,
@@ -118,7 +111,6 @@ FORM_SPECS = [
         "Responses and outcomes",
     ),
     FormSpec(
-        "follow-up",
         "Follow-up contact",
         FollowUpContact,
         crf_forms.FollowUpForm,

@@ -1,59 +1,45 @@
-"""Edit checks of the case report forms: which protocol/ rule applies to which record.
+"""Edit checks of the case report forms: which protocol/ rule applies to which crf record.
 
 Hard checks refuse the save (ValidationError naming the field). Soft checks are saved only after
 the investigator confirms them; the confirmation is kept as an EditCheckConfirmation. The rules
-themselves live in protocol/ (checks.py, dosing.py, schedule.py); this module only applies them
-to records, so that every route that saves (forms, uploads, commands) runs the same checks.
+themselves live in protocol/ (checks.py, dosing.py, schedule.py, infusion.py); this module only
+applies them to records and registers them with the write pipeline (crf.services.records), so
+that every route that saves (forms, infusion actions, uploads, the import) runs the same checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from protocol import checks, dosing, schedule
+from audit.services import audited_save
+from protocol import checks, dosing, infusion, schedule
+from protocol.participation import subject_status
 
 from .models import (
     Baseline,
+    BlinatumomabInfusion,
     Day11Assessment,
+    Death,
     DrugAdministration,
-    EditCheckConfirmation,
+    EndOfStudy,
+    InfusionDoseChange,
+    InfusionInterruption,
     ResponseAssessment,
     Subject,
     TreatmentCourse,
     Visit,
 )
+from .records import subject_of
+from .services import infusion as infusion_services
+from .services.records import common_errors_register, record_rules_register
+from .services.treatment import course_plan_administrations, next_consolidation_plan
 
 # Dates that legitimately precede informed consent.
 DATES_BEFORE_CONSENT_ALLOWED = {"diagnosis_date"}
-
-
-class SoftChecksPending(Exception):
-    """Soft edit checks that the user has not yet confirmed."""
-
-    def __init__(self, warnings: list[checks.SoftWarning]):
-        self.warnings = warnings
-        super().__init__("; ".join(w.message for w in warnings))
-
-
-# The parent through which a record belongs to its subject, for records without a subject field.
-_PARENTS = ("course", "infusion", "panel", "adverse_event", "sample")
-
-
-def subject_of(record: models.Model) -> Subject:
-    if isinstance(record, Subject):
-        return record
-    if hasattr(record, "subject"):
-        return record.subject
-    for parent in _PARENTS:
-        if hasattr(record, parent):
-            return subject_of(getattr(record, parent))
-    raise TypeError(f"{type(record).__name__} does not belong to a subject")
 
 
 def _consent_date(subject: Subject) -> date | None:
@@ -64,8 +50,9 @@ def _local_date(value) -> date:
     return timezone.localtime(value).date() if isinstance(value, datetime) else value
 
 
-def _dates_after_consent(record: models.Model, subject: Subject) -> dict[str, str]:
-    consent = _consent_date(subject)
+def dates_after_consent(record: models.Model) -> dict[str, str]:
+    """Every record: no date before informed consent (the diagnosis excepted)."""
+    consent = _consent_date(subject_of(record))
     if consent is None:
         return {}
     errors = {}
@@ -128,41 +115,24 @@ def _administration_errors(record: DrugAdministration) -> dict[str, str]:
     return errors
 
 
-HARD_CHECKS: dict[type, Callable[[models.Model], dict[str, str]]] = {
-    Baseline: _baseline_errors,
-    DrugAdministration: _administration_errors,
-}
-
-
-def hard_check(record: models.Model) -> None:
-    """Raise ValidationError (field -> message) if the record breaks a hard edit check."""
-    subject = subject_of(record)
-    errors = _dates_after_consent(record, subject)
-    specific = HARD_CHECKS.get(type(record))
-    if specific:
-        for field, message in specific(record).items():
-            errors.setdefault(field, message)
-    if errors:
-        raise ValidationError(errors)
-
-
 # --- Derived values computed before saving ------------------------------------------------
 
 
-def derive(record: models.Model) -> None:
-    """Fill the values the eCRF computes (BSA from height and weight)."""
-    if isinstance(record, Baseline | TreatmentCourse):
-        # A zero or negative measurement has no BSA: refuse it on its field, not with a 500.
-        not_positive = {
-            name: f"The {name.split('_')[0]} must be above zero."
-            for name in ("height_cm", "weight_kg")
-            if getattr(record, name) is not None and getattr(record, name) <= 0
-        }
-        if not_positive:
-            raise ValidationError(not_positive)
-        bsa = dosing.body_surface_area(record.height_cm, record.weight_kg)
-        record.bsa_m2 = bsa.m2
-        record.bsa_formula = bsa.formula.value
+def bsa_derive(record: Baseline | TreatmentCourse) -> None:
+    """The body surface area from height and weight (Mosteller, with the formula's name)."""
+    # A zero or negative measurement has no BSA: refuse it on its field, not with a 500.
+    not_positive = {
+        name: f"The {name.split('_')[0]} must be above zero."
+        for name in ("height_cm", "weight_kg")
+        if getattr(record, name) is not None and getattr(record, name) <= 0
+    }
+    if not_positive:
+        raise ValidationError(not_positive)
+    if record.height_cm is None or record.weight_kg is None:
+        return  # the field validation names the missing measurement
+    bsa = dosing.body_surface_area(record.height_cm, record.weight_kg)
+    record.bsa_m2 = bsa.m2
+    record.bsa_formula = bsa.formula.value
 
 
 # --- Soft checks ---------------------------------------------------------------------------
@@ -207,56 +177,129 @@ def planned_visit_of(visit: Visit) -> schedule.PlannedVisit:
     )
 
 
-SOFT_CHECKS: dict[type, Callable[[models.Model], list[checks.SoftWarning]]] = {
-    Baseline: _measurement_warnings,
-    TreatmentCourse: _course_warnings,
-    Visit: lambda v: (
-        _visit_window_warning(v.subject, v.code, v.actual_date)
-        if v.kind == Visit.Kind.ASSESSMENT
-        else []
-    ),
-    Day11Assessment: lambda r: _visit_window_warning(
-        r.subject, schedule.VisitCode.DAY_11, r.assessed_on
-    ),
-    ResponseAssessment: lambda r: _visit_window_warning(
-        r.subject, schedule.VisitCode.DAY_40, r.assessed_on
-    ),
-}
-
-
-def soft_check(record: models.Model, confirmed: set[str]) -> list[checks.SoftWarning]:
-    """The record's soft warnings; raise SoftChecksPending if any is not in `confirmed`."""
-    specific = SOFT_CHECKS.get(type(record))
-    warnings = specific(record) if specific else []
-    pending = [w for w in warnings if w.code not in confirmed]
-    if pending:
-        raise SoftChecksPending(warnings)
-    return warnings
-
-
-def confirmations_record(record, warnings: list[checks.SoftWarning], user) -> None:
-    """Keep the investigator's confirmation of each soft warning with the record, and open an
-    automatic query on it for the monitor."""
-    from monitoring.queries import query_from_edit_check  # monitoring depends on crf
-
-    content_type = ContentType.objects.get_for_model(record)
-    confirmations = EditCheckConfirmation.objects.bulk_create(
-        EditCheckConfirmation(
-            content_type=content_type,
-            object_id=record.pk,
-            subject=subject_of(record),
-            check_code=warning.code,
-            message=warning.message,
-            confirmed_by=user,
-            record_version=record.version,
-        )
-        for warning in warnings
-    )
-    for confirmation in confirmations:  # the monitor reviews each override as a query
-        query_from_edit_check(confirmation=confirmation)
-
-
 def _protocol_settings(subject: Subject) -> schedule.ProtocolSettings:
     if subject.protocol_version_id:
         return subject.protocol_version.settings
     return schedule.DEFAULT_SETTINGS
+
+
+# --- The infusion log: each entry against its cycle (BL-1 ... BL-4, BD-1/BD-2 doses) ---------
+
+
+def _messages(errors: list[tuple[int, str]]) -> str:
+    return " ".join(message for _, message in errors)
+
+
+def _interruption_errors(record: InfusionInterruption) -> dict[str, str]:
+    if record.reason == InfusionInterruption.Reason.OTHER and not record.reason_other.strip():
+        return {"reason_other": "Describe the other reason."}
+    course = infusion_services.course_of(record.infusion)
+    others = infusion_services.course_of(record.infusion, exclude_pk=record.pk)
+    period = infusion.InterruptionPeriod(
+        infusion_services.local(record.started_at),
+        infusion_services.local(record.ended_at),
+        record.reason,
+    )
+    periods = sorted([*others.interruptions, period], key=lambda i: i.start)
+    found = infusion.interruption_errors(course.start, course.end, periods, timezone.localtime())
+    return {"started_at": _messages(found)} if found else {}
+
+
+def _dose_change_errors(record: InfusionDoseChange) -> dict[str, str]:
+    course = infusion_services.course_of(record.infusion, exclude_pk=record.pk)
+    change = infusion.DoseChange(infusion_services.local(record.at), record.ug_per_day)
+    changes = sorted([*course.dose_changes, change], key=lambda d: d.at)
+    found = infusion.dose_change_errors(course.start, course.end, changes, timezone.localtime())
+    return {"at": _messages(found)} if found else {}
+
+
+def _cycle_errors(record: BlinatumomabInfusion) -> dict[str, str]:
+    if record.ended_at is not None and record.ended_at <= record.started_at:
+        return {"ended_at": "The infusion must end after it started."}
+    if (
+        record.end_reason == BlinatumomabInfusion.EndReason.DISCONTINUED
+        and not record.discontinuation_reason.strip()
+    ):
+        return {"discontinuation_reason": "Give the reason for discontinuation."}
+    if record.pk is None or record.ended_at is None:
+        return {}
+    course = infusion_services.course_of(record)
+    now = timezone.localtime()
+    found = infusion.interruption_errors(course.start, course.end, course.interruptions, now)
+    found += infusion.dose_change_errors(course.start, course.end, course.dose_changes, now)
+    return {"ended_at": _messages(found)} if found else {}
+
+
+# --- What follows a save -------------------------------------------------------------------
+
+
+def _visit_done(subject, code: str, on, user) -> None:
+    visit = Visit.objects.filter(subject=subject, code=code).first()
+    if visit and visit.actual_date != on:
+        visit.actual_date = on
+        audited_save(visit, user=user, reason=f"assessment recorded on {on.isoformat()}")
+
+
+def _after_course(record: TreatmentCourse, user) -> None:
+    course_plan_administrations(course=record, user=user)
+    next_consolidation_plan(course=record, user=user)
+
+
+def subject_status_update(subject: Subject, user) -> bool:
+    """The subject's status follows its end-of-study and death records; True if it changed."""
+    end = EndOfStudy.objects.filter(subject=subject, entered_in_error=False).first()
+    died = Death.objects.filter(subject=subject, entered_in_error=False).exists()
+    status = subject_status(end.reason if end else None, died).value
+    stored = Subject.objects.get(pk=subject.pk)  # the stored version, for the audit
+    if stored.status == status:
+        return False
+    stored.status = status
+    audited_save(stored, user=user, reason=f"status from the records: {status}")
+    subject.status, subject.version = status, stored.version
+    return True
+
+
+def _window(code):
+    def warnings(record):
+        return _visit_window_warning(record.subject, code, record.assessed_on)
+
+    return warnings
+
+
+def _visit_warnings(visit: Visit) -> list[checks.SoftWarning]:
+    if visit.kind != Visit.Kind.ASSESSMENT:
+        return []
+    return _visit_window_warning(visit.subject, visit.code, visit.actual_date)
+
+
+def register() -> None:
+    """Register crf's records with the write pipeline (called from CrfConfig.ready)."""
+    common_errors_register(dates_after_consent)
+    record_rules_register(
+        Baseline,
+        derive=bsa_derive,
+        hard_checks=_baseline_errors,
+        soft_checks=_measurement_warnings,
+    )
+    record_rules_register(
+        TreatmentCourse, derive=bsa_derive, soft_checks=_course_warnings, after_save=_after_course
+    )
+    record_rules_register(DrugAdministration, hard_checks=_administration_errors)
+    record_rules_register(Visit, soft_checks=_visit_warnings)
+    record_rules_register(
+        Day11Assessment,
+        soft_checks=_window(schedule.VisitCode.DAY_11),
+        after_save=lambda r, user: _visit_done(r.subject, "D11", r.assessed_on, user),
+    )
+    record_rules_register(
+        ResponseAssessment,
+        soft_checks=_window(schedule.VisitCode.DAY_40),
+        after_save=lambda r, user: _visit_done(r.subject, "D40", r.assessed_on, user),
+    )
+    record_rules_register(BlinatumomabInfusion, hard_checks=_cycle_errors)
+    record_rules_register(InfusionInterruption, hard_checks=_interruption_errors)
+    record_rules_register(InfusionDoseChange, hard_checks=_dose_change_errors)
+    for model in (EndOfStudy, Death):
+        record_rules_register(
+            model, after_save=lambda r, user: subject_status_update(r.subject, user)
+        )

@@ -1,7 +1,7 @@
 """Server-rendered SVG timeline of one subject's casebook.
 
 Pure Python (standard library only, no Django): the view gathers the subject's phases, blinatumomab
-infusion periods and interruptions, visits and outcomes as study days (RULES.md 1: study day 1 =
+infusion periods and interruptions, visits and outcomes as study days (rules §1: study day 1 =
 first day of Pre-Induction, there is no day 0) and `render_svg` draws them as lanes over a
 study-day axis:
 

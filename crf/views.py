@@ -7,7 +7,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.forms import add_errors
-from monitoring.queries import query_answer_with_change
 from protocol import schedule
 
 from . import forms
@@ -21,7 +20,6 @@ from .access import (
     user_can,
 )
 from .casebook import FORMS, casebook_of
-from .editchecks import SoftChecksPending
 from .models import (
     BlinatumomabInfusion,
     DrugAdministration,
@@ -32,6 +30,7 @@ from .models import (
 )
 from .services import infusion as infusion_services
 from .services import record_save, subject_screen
+from .services.records import SoftChecksPending, correction_answers_query
 from .services.treatment import planned_administrations
 
 SUBJECTS_PER_PAGE = 25
@@ -167,7 +166,7 @@ def record_form(request, study_id, slug, pk=None):
             with transaction.atomic():  # the correction and the query's answer, or neither
                 saved = _save_record_form(request, form)
                 if saved is not None and answers:
-                    query_answer_with_change(
+                    correction_answers_query(
                         query_id=answers,
                         record=saved,
                         answer=form.cleaned_data["reason_for_change"],

@@ -12,7 +12,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,10 +21,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from simple_history.utils import bulk_create_with_history
 
-from audit.services import write_guards_check
+from audit.models import ClinicalRecord
+from audit.services import write_guards_check_many
+from crf.editchecks import subject_status_update
+from crf.models import Subject
+from crf.records import subject_of
+from crf.services.records import records_create, records_refusals, subjects_changed
 
 from .domains import DOMAIN_FILES, Column, Domain, domains, text_from_cell
 
@@ -54,6 +59,8 @@ class StudyImportFailed(Exception):
 class ImportResult:
     counts: dict[str, int]
     users_created: list[str]
+    statuses_derived: int = 0  # subjects whose status the files gave otherwise than the records
+    subject_ids: list[int] = field(default_factory=list)
 
 
 def _read_files(source: Path) -> dict[str, str]:
@@ -247,44 +254,151 @@ def study_import(source: Path, *, user=None) -> ImportResult:
         parsed.append((domain, records))
     if len(errors) >= MAX_ERRORS:
         raise StudyImportFailed(errors)
-    # The records are checked against the database (uniqueness, constraints) by saving them in
-    # one transaction, which is rolled back if anything at all was wrong.
+    # Each file's records go through the write pipeline's checks (derived values, hard checks,
+    # locks) as the same record entered in a form would, then are saved in one transaction,
+    # which is rolled back if anything at all was wrong.
     with transaction.atomic():
         users, created_users = _users(resolver.usernames)
-        counts = {}
+        counts: dict[str, int] = {}
+        loaded = _Loaded()
+        subject_ids: set[int] = set()
         for domain, records in parsed:
-            objects = []
+            objects, numbers = [], []
             for number, values in records:
                 for column in domain.columns:
                     if column.target == "users" and values[column.field.attname] is not None:
                         values[column.field.attname] = users[values[column.field.attname]]
-                obj = domain.model(**values, version=1, created_by=user, updated_by=user)
-                try:
-                    obj.full_clean(exclude=_relations(domain.model), validate_unique=True)
-                except ValidationError as exc:
-                    for name, messages in exc.message_dict.items():
-                        column = name if name != "__all__" else ""
-                        for message in messages:
-                            errors.append(ImportError_(domain.file, number, column, message))
-                if not errors:
-                    try:  # locked data refuses an import as it refuses any other write
-                        write_guards_check(obj)
-                    except ValidationError as exc:
-                        errors.append(ImportError_(domain.file, number, "", exc.messages[0]))
-                objects.append(obj)
-            if errors:
-                continue  # keep checking the other files; nothing is saved in the end
-            # Saved now so that the next files' checks see these rows.
-            bulk_create_with_history(
-                objects, domain.model, batch_size=1000, default_user=user,
-                default_change_reason=IMPORT_REASON,
-            )  # fmt: skip
+                objects.append(domain.model(**values, version=1, created_by=user, updated_by=user))
+                numbers.append(number)
+            orphans = loaded.relate(domain.model, objects)
+            refused = [_error(domain, numbers[i], "", m) for i, m in orphans.items()]
+            kept = [(o, n) for i, (o, n) in enumerate(zip(objects, numbers, strict=True))
+                    if i not in orphans]  # fmt: skip
+            objects, numbers = [o for o, _ in kept], [n for _, n in kept]
+            refused += _refusals(domain, objects, numbers)
+            errors.extend(refused)
+            # The accepted rows are saved even after an error (all is rolled back in the end),
+            # so that the database checks them too and the next files see them.
+            refused_rows = {e.row for e in refused}
+            kept = [(o, n) for o, n in zip(objects, numbers, strict=True) if n not in refused_rows]
+            objects, numbers = [o for o, _ in kept], [n for _, n in kept]
+            errors.extend(_create(domain, objects, numbers, user))
+            loaded.keep(domain.model, objects)
+            if domain.model is Subject or issubclass(domain.model, ClinicalRecord):
+                subject_ids.update(subject_of(o).pk for o in objects)
             counts[domain.file] = len(objects)
         if errors:
             transaction.set_rollback(True)
             raise StudyImportFailed(errors[:MAX_ERRORS])
         _sequences_reset([d.model for d, _ in parsed])
-    return ImportResult(counts=counts, users_created=created_users)
+        statuses = _statuses_derive(subject_ids, user)
+        subjects_changed(subject_ids)  # every subject with imported data is evaluated by the rules
+    return ImportResult(
+        counts=counts,
+        users_created=created_users,
+        statuses_derived=statuses,
+        subject_ids=sorted(subject_ids),
+    )
+
+
+class _Loaded:
+    """The records of this import by model and id, so that a record's references (its subject,
+    panel, sample ...) are the objects already checked, not one query each."""
+
+    def __init__(self):
+        self.by_model: dict[type[models.Model], dict[int, models.Model]] = {}
+
+    def keep(self, model, objects) -> None:
+        self.by_model.setdefault(model, {}).update((o.pk, o) for o in objects)
+
+    def relate(self, model, objects) -> dict[int, str]:
+        """Point each object's references at the records they name; returns, by index, the
+        reference of each object whose record was refused above (nothing is checked twice)."""
+        missing: dict[int, str] = {}
+        for reference in model._meta.concrete_fields:
+            if not reference.is_relation or reference.related_model is get_user_model():
+                continue
+            target = reference.related_model
+            known = self.by_model.get(target, {})
+            wanted = {getattr(o, reference.attname) for o in objects} - set(known) - {None}
+            if wanted:  # references to records already in the database: one query per field
+                known = {**known, **target._default_manager.in_bulk(wanted)}
+            for i, obj in enumerate(objects):
+                pk = getattr(obj, reference.attname)
+                parent = known.get(pk)
+                if parent is not None:
+                    reference.set_cached_value(obj, parent)
+                elif pk is not None:
+                    missing.setdefault(i, f"{reference.name} {pk} was not imported (see above)")
+        return missing
+
+
+def _error(domain: Domain, number: int, field: str, message: str) -> ImportError_:
+    columns = {c.field.name: c.name for c in domain.columns}
+    column = columns.get(field, field) if field not in ("__all__", "") else ""
+    return ImportError_(domain.file, number, column, message)
+
+
+def _refusals(domain: Domain, objects, numbers) -> list[ImportError_]:
+    """What the write pipeline refuses (clinical records) or the model refuses (the rest)."""
+    model = domain.model
+    if issubclass(model, ClinicalRecord):
+        refusals = records_refusals(objects, exclude=_relations(model))
+    else:
+        refusals = []
+        for obj in objects:
+            try:
+                obj.clean_fields(exclude=_relations(model))
+                obj.clean()
+                refusals.append(None)
+            except ValidationError as invalid:
+                refusals.append(invalid)
+        for i, refusal in enumerate(write_guards_check_many(objects)):
+            refusals[i] = refusals[i] or refusal
+    errors = []
+    for number, refusal in zip(numbers, refusals, strict=True):
+        if refusal is None:
+            continue
+        if hasattr(refusal, "error_dict"):
+            for field, messages in refusal.message_dict.items():
+                errors.extend(_error(domain, number, field, m) for m in messages)
+        else:
+            errors.extend(_error(domain, number, "", m) for m in refusal.messages)
+    return errors
+
+
+def _create(domain: Domain, objects, numbers, user) -> list[ImportError_]:
+    """Save a file's records with their history; if the database refuses them (a uniqueness or
+    a constraint), find the rows that break it."""
+    try:
+        with transaction.atomic():
+            if issubclass(domain.model, ClinicalRecord):
+                records_create(objects, domain.model, user=user, reason=IMPORT_REASON)
+            else:
+                bulk_create_with_history(
+                    objects, domain.model, batch_size=1000, default_user=user,
+                    default_change_reason=IMPORT_REASON,
+                )  # fmt: skip
+        return []
+    except IntegrityError as refused:
+        errors = []
+        for number, obj in zip(numbers, objects, strict=True):
+            try:
+                obj.validate_unique()
+                obj.validate_constraints()
+            except ValidationError as invalid:
+                for field, messages in invalid.message_dict.items():
+                    errors.extend(_error(domain, number, field, m) for m in messages)
+        return errors or [ImportError_(domain.file, 0, "", f"the database refused it: {refused}")]
+
+
+def _statuses_derive(subject_ids: set[int], user) -> int:
+    """Each imported subject's status follows its end-of-study and death records, as it does
+    after a save in a form; returns how many the files gave differently."""
+    return sum(
+        subject_status_update(subject, user)
+        for subject in Subject.objects.filter(pk__in=subject_ids)
+    )
 
 
 def _relations(model: type[models.Model]) -> list[str]:

@@ -18,9 +18,10 @@ from django.utils import timezone
 from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import Site, Subject
+from crf.records import subject_of, subject_parent, subject_path
 
 from .models import Lock
-from .records import _PARENTS, is_clinical, subject_of, subject_path
+from .records import is_clinical
 
 # When several locks cover a record, the message names the widest one.
 _LEVEL_ORDER = {Lock.Level.SITE: 0, Lock.Level.SUBJECT: 1, Lock.Level.FORM: 2}
@@ -76,29 +77,26 @@ def _targets(record: models.Model) -> tuple[object, object, list[tuple[int, int]
     pointers = [(_content_type_id(model), record.pk)] if record.pk is not None else []
     if isinstance(record, Subject):
         return record.pk, record.site_id, pointers
-    names = {f.name for f in model._meta.concrete_fields}
-    if "subject" in names:
-        field = model._meta.get_field("subject")
+    parent = subject_parent(model)
+    if parent is None:
+        return None, None, pointers
+    field = model._meta.get_field(parent)
+    if parent == "subject":
         if field.is_cached(record):
             return record.subject_id, record.subject.site_id, pointers
         site = Subquery(Subject.objects.filter(pk=record.subject_id).values("site_id")[:1])
         return record.subject_id, site, pointers
-    for parent in _PARENTS:
-        if parent not in names:
-            continue
-        field = model._meta.get_field(parent)
-        if field.is_cached(record):
-            subject_id, site_id, above = _targets(getattr(record, parent))
-            return subject_id, site_id, pointers + above
-        parent_model, parent_id = field.related_model, getattr(record, field.attname)
-        path = subject_path(parent_model)
-        rows = parent_model.objects.filter(pk=parent_id)
-        return (
-            Subquery(rows.values(path)[:1]),
-            Subquery(rows.values(path.removesuffix("_id") + "__site_id")[:1]),
-            pointers + [(_content_type_id(parent_model), parent_id)],
-        )
-    return None, None, pointers
+    if field.is_cached(record):
+        subject_id, site_id, above = _targets(getattr(record, parent))
+        return subject_id, site_id, pointers + above
+    parent_model, parent_id = field.related_model, getattr(record, field.attname)
+    path = subject_path(parent_model)
+    rows = parent_model.objects.filter(pk=parent_id)
+    return (
+        Subquery(rows.values(path)[:1]),
+        Subquery(rows.values(path.removesuffix("_id") + "__site_id")[:1]),
+        pointers + [(_content_type_id(parent_model), parent_id)],
+    )
 
 
 def _covering(subject_id, site_id, pointers) -> Q:
@@ -124,15 +122,14 @@ def lock_refusing(record: models.Model) -> Lock | None:
 
 
 def lock_refusing_each(records: Sequence[models.Model]) -> list[Lock | None]:
-    """lock_refusing for many records at once (an upload's rows), in one query."""
+    """lock_refusing for many records at once (an upload's rows, an import), in one query:
+    the active locks of their sites, matched here."""
     targets = []
     for record in records:
         subject_of(record)  # loads the related objects, so that the targets are plain ids
         targets.append(_targets(record))
-    q = Q(pk__in=[])
-    for target in targets:
-        q |= _covering(*target)
-    locks = list(_active().filter(q)) if targets else []
+    sites = {site_id for _, site_id, _ in targets if site_id is not None}
+    locks = list(_active().filter(site_id__in=sites)) if sites else []
     found = []
     for subject_id, site_id, pointers in targets:
         covering = [
@@ -155,6 +152,17 @@ def lock_guard(instance: models.Model) -> None:
     lock = lock_refusing(instance)
     if lock is not None:
         raise RecordLocked(lock)
+
+
+def lock_guard_many(instances: Sequence[models.Model]) -> list[RecordLocked | None]:
+    """lock_guard for many records at once (an upload, an import): one query."""
+    clinical = [i for i, instance in enumerate(instances) if is_clinical(type(instance))]
+    refusals: list[RecordLocked | None] = [None] * len(instances)
+    locks = lock_refusing_each([instances[i] for i in clinical])
+    for i, lock in zip(clinical, locks, strict=True):
+        if lock is not None:
+            refusals[i] = RecordLocked(lock)
+    return refusals
 
 
 # --- Selectors --------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ from django.utils import timezone
 from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import EditCheckConfirmation
+from crf.records import subject_of
 
 from .models import Query, QueryMessage
-from .records import content_fields, field_label, is_clinical, subject_of
+from .records import content_fields, field_label, is_clinical
 
 # Statuses that still wait for someone: the site (open) or the monitor (answered).
 UNRESOLVED = (Query.Status.OPEN, Query.Status.ANSWERED)
@@ -104,6 +105,12 @@ def query_from_edit_check(*, confirmation: EditCheckConfirmation) -> Query:
     )
     _message(query, QueryMessage.Action.OPENED, text=query.text, user=confirmation.confirmed_by)
     return query
+
+
+def queries_from_edit_checks(confirmations) -> None:
+    """query_from_edit_check for each confirmation of a save (the write pipeline's follow-up)."""
+    for confirmation in confirmations:
+        query_from_edit_check(confirmation=confirmation)
 
 
 def query_answer(*, query: Query, text: str, user, value_changed: bool = False) -> Query:

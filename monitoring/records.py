@@ -1,5 +1,5 @@
-"""The records of a subject as monitoring sees them: which models hold clinical data, how each
-reaches its subject, where it is shown, and a hash of its content.
+"""The records of a subject as monitoring sees them: which models hold clinical data, and a hash
+of their content (how a record reaches its subject and which page shows it: crf.records).
 
 Queries, source data verification, locks and signatures all point at records through a content
 type and a primary key; this module is the one place that turns such a pointer back into a
@@ -18,10 +18,9 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import Http404
-from django.urls import NoReverseMatch, reverse
 
-from crf import editchecks
 from crf.models import Subject
+from crf.records import record_page_url, subject_of, subject_path  # noqa: F401 - re-exported until views_review/audit_review import them from crf.records
 
 # Apps whose models hold a subject's clinical data (locks, SDV and signatures apply to these).
 CLINICAL_APPS = ("crf", "mrd", "safety")
@@ -33,14 +32,6 @@ _NOT_SUBJECT_DATA = {"crf.Site", "crf.Membership", "crf.ProtocolVersion", "crf.S
 BOOKKEEPING_FIELDS = frozenset(
     {"id", "version", "created_at", "updated_at", "created_by", "updated_by"}
 )
-# How a record without a subject field reaches its subject.
-_PARENTS = {
-    "course": "crf.TreatmentCourse",
-    "infusion": "crf.BlinatumomabInfusion",
-    "panel": "safety.LabPanel",
-    "adverse_event": "safety.AdverseEvent",
-    "sample": "mrd.MrdSample",
-}
 
 
 @cache
@@ -57,27 +48,8 @@ def clinical_models() -> tuple[type[models.Model], ...]:
     return tuple(sorted(found, key=lambda m: (m is not Subject, m._meta.label)))
 
 
-def subject_path(model: type[models.Model]) -> str | None:
-    """The ORM path from `model` to its subject's primary key ("pk" for Subject itself)."""
-    if model is Subject:
-        return "pk"
-    names = {f.name for f in model._meta.concrete_fields}
-    if "subject" in names:
-        return "subject_id"
-    for parent, label in _PARENTS.items():
-        if parent in names:
-            parent_path = subject_path(apps.get_model(label))
-            return f"{parent}__{parent_path}" if parent_path else None
-    return None
-
-
 def is_clinical(model: type[models.Model]) -> bool:
     return model in clinical_models()
-
-
-def subject_of(record: models.Model) -> Subject:
-    """The subject a clinical record belongs to (the edit checks' own rule)."""
-    return editchecks.subject_of(record)
 
 
 def content_fields(model: type[models.Model]) -> list[models.Field]:
@@ -103,7 +75,11 @@ def record_resolve(subject: Subject, content_type_id: int, object_id: int) -> mo
         raise Http404("No such kind of record.") from exc
     if model is None or not is_clinical(model):
         raise Http404("No such kind of record.")
-    record = model.objects.filter(pk=object_id, **{subject_path(model): subject.pk}).first()
+    # For the subject itself the path is "pk": one lookup, and it must be this subject.
+    path = subject_path(model)
+    if path == "pk" and object_id != subject.pk:
+        raise Http404("No such record for this subject.")
+    record = model.objects.filter(**{path: subject.pk}).filter(pk=object_id).first()
     if record is None:
         raise Http404("No such record for this subject.")
     return record
@@ -111,35 +87,6 @@ def record_resolve(subject: Subject, content_type_id: int, object_id: int) -> mo
 
 def record_pointer(record: models.Model) -> tuple[int, int]:
     return ContentType.objects.get_for_model(type(record)).pk, record.pk
-
-
-def record_page_url(record: models.Model) -> str | None:
-    """The page on which a record is shown and, for forms, edited."""
-    from crf.casebook import FORM_SPECS
-
-    subject = subject_of(record)
-    study_id = subject.study_id
-    label = record._meta.label
-    for spec in FORM_SPECS:
-        if spec.model is type(record):
-            return reverse("crf:record_edit", args=[study_id, spec.slug, record.pk])
-    pages = {
-        "crf.Subject": ("crf:subject_detail", [study_id]),
-        "crf.TreatmentCourse": ("crf:course", [study_id, record.pk]),
-        "crf.DrugAdministration": ("crf:administration", [study_id, record.pk]),
-        "safety.LabValue": ("safety:lab_value", [study_id, record.pk]),
-        "safety.LabPanel": ("safety:labs", [study_id]),
-        "safety.AdverseEvent": ("safety:adverse_event", [study_id, record.pk]),
-        "mrd.MrdSample": ("mrd:subject", [study_id]),
-        "mrd.MrdResult": ("mrd:subject", [study_id]),
-    }
-    name, args = pages.get(label, ("crf:subject_detail", [study_id]))
-    if label.startswith("crf.") and ("infusion" in label.lower() or label == "crf.Premedication"):
-        name, args = "crf:infusion", [study_id]
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return reverse("crf:subject_detail", args=[study_id])
 
 
 def _canonical(value) -> object:

@@ -21,17 +21,11 @@ from django.utils import timezone
 from audit.services import audited_save
 from crf.access import Capability, user_can
 from crf.models import Subject
+from crf.records import subject_of
+from crf.records import subject_path as _subject_path
 
 from .models import SourceVerification
-from .records import (
-    clinical_models,
-    content_fields,
-    is_clinical,
-    record_hash,
-    record_title,
-    subject_of,
-)
-from .records import subject_path as _subject_path
+from .records import clinical_models, content_fields, is_clinical, record_hash, record_title
 
 
 def record_verify(

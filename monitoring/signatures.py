@@ -16,9 +16,10 @@ from accounts.models import AccountEvent
 from accounts.services import account_event_record
 from audit.services import audited_save
 from crf.models import Membership, Role, Site, Subject
+from crf.records import subject_of
 
 from .models import Signature
-from .records import casebook_hash, record_hash, record_title, subject_of
+from .records import casebook_hash, record_hash, record_title
 
 INVALIDATED = "invalidated: the data changed after signing"
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.forms import add_errors
 from crf.access import Capability, require, sites_where, subject_for, subjects_visible_to
+from crf.records import record_page_url
 
 from .forms_signoff import (
     LockFilterForm,
@@ -26,7 +27,6 @@ from .locks import (
 )
 from .models import Lock, Signature
 from .records import (
-    record_page_url,
     record_pointer,
     record_resolve,
     record_title,

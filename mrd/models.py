@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from audit.models import ClinicalRecord
 from crf.models import Subject
@@ -40,10 +41,15 @@ class MrdSample(ClinicalRecord):
     def __str__(self) -> str:
         return self.accession
 
+    def get_absolute_url(self) -> str:
+        return reverse("mrd:subject", args=[self.subject.study_id])
+
 
 class MrdResult(ClinicalRecord):
     """The central laboratory's result for a sample by one method. A week-11 PNQ gets an NGS
     result beside the qPCR one; a correction is a new version of the row, with its reason."""
+
+    subject_parent = "sample"
 
     sample = models.ForeignKey(MrdSample, on_delete=models.PROTECT, related_name="results")
     method = models.CharField(
@@ -97,6 +103,9 @@ class MrdResult(ClinicalRecord):
             method=mrd.Method(self.method),
             timepoint=mrd.Timepoint(self.sample.timepoint),
         )
+
+    def get_absolute_url(self) -> str:
+        return reverse("mrd:subject", args=[self.sample.subject.study_id])
 
 
 class MrdUpload(models.Model):

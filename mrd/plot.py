@@ -1,7 +1,7 @@
-"""Server-rendered SVG picture of one subject's MRD kinetics (RULES.md 7).
+"""Server-rendered SVG picture of one subject's MRD kinetics (rules §7).
 
 Pure Python (standard library only, no Django), following the conventions of crf.timeline: the
-view turns the subject's MRD results into `MrdPoint`s (study days, RULES.md 1) and its treatment
+view turns the subject's MRD results into `MrdPoint`s (study days, rules §1) and its treatment
 phases into `PhaseBand`s, and `render_kinetics_svg` draws
 
     y axis      MRD on a log10 scale with decade ticks in lab notation (1E-2, 1E-3, ...), the range
@@ -61,7 +61,7 @@ __all__ = ["MrdPoint", "PhaseBand", "render_kinetics_svg"]
 
 @dataclass(frozen=True)
 class MrdPoint:
-    """One MRD result at its study day (RULES.md 7 result classes)."""
+    """One MRD result at its study day (rules §7 result classes)."""
 
     study_day: float
     result_class: str  # "negative" | "pnq" | "quantifiable" | "not_evaluable"
@@ -169,7 +169,7 @@ def _decimal(value: object, what: str) -> Decimal | None:
         elif isinstance(value, float):
             number = Decimal(repr(value))
         elif isinstance(value, str):
-            number = Decimal(value.strip().replace(",", "."))  # RULES.md 7: decimal comma
+            number = Decimal(value.strip().replace(",", "."))  # rules §7: decimal comma
         else:
             raise ValueError(f"{what} must be a decimal number, not {value!r}")
     except InvalidOperation:

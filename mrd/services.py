@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from alerts.marking import subject_changed
-from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import Subject
 from crf.services import record_save
+from crf.services.records import record_rules_register
 from protocol import checks, mrd
 
 from .models import MrdResult, MrdSample
@@ -50,7 +49,23 @@ def result_errors(result: MrdResult) -> dict[str, str]:
         )
         if order:
             errors.setdefault("report_date", order)
+    if result.result_class == mrd.ResultClass.NOT_EVALUABLE and not result.not_evaluable_reason:
+        errors.setdefault("not_evaluable_reason", "Give the reason the sample is not evaluable.")
     return errors
+
+
+RESULTS_REFUSED = "Only the central MRD laboratory enters MRD results."
+
+
+def register() -> None:
+    """MRD results in the write pipeline: the central laboratory's, checked by MR-1/MR-2's
+    classes (called from MrdConfig.ready)."""
+    record_rules_register(
+        MrdResult,
+        capability=Capability.ENTER_MRD_RESULTS,
+        refused=RESULTS_REFUSED,
+        hard_checks=result_errors,
+    )
 
 
 def result_save(
@@ -63,17 +78,9 @@ def result_save(
 ) -> MrdResult:
     """Enter or correct a result (central laboratory only). A correction keeps the earlier
     version in the audit trail with its reason."""
-    if not user_can(user, Capability.ENTER_MRD_RESULTS, result.sample.subject.site):
-        raise PermissionDenied("Only the central MRD laboratory enters MRD results.")
-    errors = result_errors(result)
-    if errors:
-        raise ValidationError(errors)
     if result._state.adding and not reason:
         reason = "result reported"
-    with transaction.atomic():
-        saved = audited_save(result, user=user, reason=reason, expected_version=expected_version)
-        subject_changed(result.sample.subject)
-    return saved
+    return record_save(result, user=user, reason=reason, expected_version=expected_version)
 
 
 def samples_visible_to(user) -> QuerySet[MrdSample]:

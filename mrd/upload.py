@@ -17,16 +17,14 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
-from alerts.marking import subject_changed
-from audit.services import audited_save
 from crf.access import Capability, user_can
-from monitoring.locks import lock_message, lock_refusing_each
+from crf.services import record_save
+from crf.services.records import records_create, records_refusals
 from protocol import mrd
 
 from .models import MrdResult, MrdUpload
-from .services import result_errors, samples_visible_to
+from .services import samples_visible_to
 
 COLUMNS = [
     "accession",
@@ -147,8 +145,6 @@ def _parse_date(text: str, row: UploadRow) -> date | None:
     except ValueError:
         row.errors.append(("report_date", f"{text!r} is not a date: write YYYY-MM-DD."))
         return None
-    if value > timezone.localdate():
-        row.errors.append(("report_date", f"{text} is in the future."))
     return value
 
 
@@ -188,16 +184,31 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
         rows.append(_check_row(number, data, samples, existing, seen))
     if not rows:
         return UploadPreview(rows=[], errors=["The file has no rows under its header."])
-    _check_locks(rows)
+    _check_writes(rows, user)
     return UploadPreview(rows=rows, errors=[])
 
 
-def _check_locks(rows: list[UploadRow]) -> None:
-    """A row that would write to locked data (site, subject, sample or result) is an error."""
+def _check_writes(rows: list[UploadRow], user) -> None:
+    """Every row that writes goes through the write pipeline's checks, as a result entered in
+    the form would: the laboratory's right at the sample's own site, the MRD result checks,
+    nothing before consent, and locks (site, subject, sample or result)."""
     writing = [row for row in rows if row.result is not None and row.action != "unchanged"]
-    for row, lock in zip(writing, lock_refusing_each([row.result for row in writing]), strict=True):
-        if lock is not None:
-            row.errors.append(("accession", lock_message(lock)))
+    refusals = records_refusals([row.result for row in writing], user=user, exclude=["sample"])
+    for row, refusal in zip(writing, refusals, strict=True):
+        if isinstance(refusal, PermissionDenied):
+            row.errors.append(("accession", str(refusal)))
+        elif refusal is not None:
+            named = {column for column, _ in row.errors}  # a cell that could not be read
+            for name, messages in _messages(refusal).items():
+                column = FIELD_COLUMNS.get(name, name) if name != "__all__" else "accession"
+                if column not in named:
+                    row.errors.append((column, " ".join(messages)))
+
+
+def _messages(refusal: ValidationError) -> dict[str, list[str]]:
+    if hasattr(refusal, "error_dict"):
+        return refusal.message_dict
+    return {"__all__": refusal.messages}
 
 
 def _check_row(number, data, samples, existing, seen) -> UploadRow:
@@ -249,18 +260,9 @@ def _check_row(number, data, samples, existing, seen) -> UploadRow:
         result.sample = sample
         for name, new_value in values.items():
             setattr(result, name, new_value)
-    # The model's own limits (length of text, 15 decimal places), so that nothing is cut or
-    # rounded on the way in: a 201-character marker or 1E-16 is an error, not a silent change.
-    try:
-        result.clean_fields(exclude=["sample", "report_date"])
-    except ValidationError as invalid:
-        for name, messages in invalid.message_dict.items():
-            row.errors.append((FIELD_COLUMNS.get(name, name), " ".join(messages)))
-    if report_date is not None:
-        for name, message in result_errors(result).items():
-            row.errors.append((FIELD_COLUMNS.get(name, name), message))
-    if result.result_class == mrd.ResultClass.NOT_EVALUABLE and not result.not_evaluable_reason:
-        row.errors.append(("not_evaluable_reason", "Give the reason the sample is not evaluable."))
+    # The model's own limits (length of text, 15 decimal places) and the MRD result checks are
+    # the write pipeline's (see _check_writes): a 201-character marker or 1E-16 is an error, not
+    # a silent change.
     row.result = result
     if stored is None:
         row.action = "new"
@@ -291,17 +293,10 @@ def upload_commit(upload: MrdUpload, user) -> UploadPreview:
             raise ValidationError("The file has errors: nothing was saved.")
         reason = f"uploaded in {upload.filename} ({upload.sha256[:12]})"
         new = [row.result for row in preview.rows if row.action == "new"]
-        for result in new:
-            result.version = 1
-            result.created_by = result.updated_by = user
-        bulk_create_with_history(new, MrdResult, default_user=user, default_change_reason=reason)
+        records_create(new, MrdResult, user=user, reason=reason)
         for row in preview.rows:
             if row.action == "correction":
-                audited_save(row.result, user=user, reason=f"{row.reason} ({reason})")
-        for subject in {
-            row.result.sample.subject for row in preview.rows if row.action != "unchanged"
-        }:
-            subject_changed(subject)
+                record_save(row.result, user=user, reason=f"{row.reason} ({reason})")
         upload.status = MrdUpload.Status.COMMITTED
         upload.committed_at = timezone.now()
         upload.rows_created = len(new)

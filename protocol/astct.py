@@ -1,4 +1,4 @@
-"""ASTCT 2019 consensus grading of CRS and ICANS (RULES.md 6), used for TX-CRS and TX-NEU.
+"""ASTCT 2019 consensus grading of CRS and ICANS (rules §6), used for TX-CRS and TX-NEU.
 
 Source: Lee DW et al., ASTCT Consensus Grading for Cytokine Release Syndrome and Neurologic
 Toxicity Associated with Immune Effector Cells, Biol Blood Marrow Transplant 2019;25:625-638.
@@ -12,12 +12,12 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
 
-ASTCT_SYSTEM = "ASTCT 2019"  # RULES.md 6: stored with each CRS or ICANS grade
-FEVER_CELSIUS = Decimal("38.0")  # RULES.md 6 / ASTCT 2019: fever is a temperature >= 38 °C
+ASTCT_SYSTEM = "ASTCT 2019"  # rules §6: stored with each CRS or ICANS grade
+FEVER_CELSIUS = Decimal("38.0")  # rules §6 / ASTCT 2019: fever is a temperature >= 38 °C
 
 
 def is_fever(temperature_celsius: Decimal) -> bool:
-    """RULES.md 6: fever is 38.0 °C or more (38.0 included)."""
+    """rules §6: fever is 38.0 °C or more (38.0 included)."""
     return temperature_celsius >= FEVER_CELSIUS
 
 
@@ -38,8 +38,8 @@ class OxygenSupport(StrEnum):
     POSITIVE_PRESSURE = "positive_pressure"  # CPAP, BiPAP, intubation and ventilation
 
 
-CRS_FEVER_GRADE = 1  # RULES.md 6 / ASTCT 2019: fever without hypotension or hypoxia
-# RULES.md 6 / ASTCT 2019 CRS: the grade each hypotension and each oxygen support gives
+CRS_FEVER_GRADE = 1  # rules §6 / ASTCT 2019: fever without hypotension or hypoxia
+# rules §6 / ASTCT 2019 CRS: the grade each hypotension and each oxygen support gives
 CRS_GRADE_BY_HYPOTENSION: dict[Hypotension, int] = {
     Hypotension.NONE: 0,
     Hypotension.NO_VASOPRESSORS: 2,
@@ -61,7 +61,7 @@ def crs_grade(
     oxygen: OxygenSupport,
     antipyretics_or_anticytokine: bool = False,
 ) -> int:
-    """RULES.md 6: ASTCT 2019 CRS grade 0-4 (0 = no CRS); grade 5 (death) is not derived.
+    """rules §6: ASTCT 2019 CRS grade 0-4 (0 = no CRS); grade 5 (death) is not derived.
 
     Without fever there is no CRS, except after antipyretics or anti-cytokine therapy
     (tocilizumab, steroids) given for CRS: fever is then no longer required and the grade is
@@ -77,7 +77,7 @@ def crs_grade(
 
 # --- ICANS -----------------------------------------------------------------------------------
 
-# RULES.md 6 / ASTCT 2019 ICE score: the maximum of each sub-score (total 10)
+# rules §6 / ASTCT 2019 ICE score: the maximum of each sub-score (total 10)
 ICE_MAXIMA: dict[str, int] = {
     "orientation": 4,  # year, month, city, hospital
     "naming": 3,  # three objects
@@ -110,7 +110,7 @@ def ice_errors(
 
 @dataclass(frozen=True)
 class IceScore:
-    """ASTCT 2019 Immune effector Cell-associated Encephalopathy score, 0-10 (RULES.md 6).
+    """ASTCT 2019 Immune effector Cell-associated Encephalopathy score, 0-10 (rules §6).
 
     Raises ValueError for a sub-score outside its range.
     """
@@ -132,7 +132,7 @@ class IceScore:
 
 
 ICE_MAX_TOTAL = sum(ICE_MAXIMA.values())
-# RULES.md 6 / ASTCT 2019 ICANS by ICE score: 7-9 grade 1, 3-6 grade 2, 0-2 grade 3
+# rules §6 / ASTCT 2019 ICANS by ICE score: 7-9 grade 1, 3-6 grade 2, 0-2 grade 3
 # (grade 4: 0 and unarousable, unable to perform ICE); 10 is no ICANS
 ICE_GRADE_1_FROM = 7
 ICE_GRADE_2_FROM = 3
@@ -174,7 +174,7 @@ class RaisedIcp(StrEnum):
     )
 
 
-# RULES.md 6 / ASTCT 2019 ICANS: the grade each finding of the other domains gives
+# rules §6 / ASTCT 2019 ICANS: the grade each finding of the other domains gives
 ICANS_GRADE_BY_CONSCIOUSNESS: dict[Consciousness, int] = {
     Consciousness.NORMAL: 0,
     Consciousness.AWAKENS_SPONTANEOUSLY: 1,
@@ -199,7 +199,7 @@ ICANS_GRADE_BY_RAISED_ICP: dict[RaisedIcp, int] = {
 
 
 def ice_grade(ice: IceScore | None, *, unarousable: bool) -> int:
-    """RULES.md 6: the ICANS grade of the ICE domain; no ICE score (not done) gives 0.
+    """rules §6: the ICANS grade of the ICE domain; no ICE score (not done) gives 0.
 
     An unarousable patient cannot perform the ICE test: grade 4, with no score or a score of 0.
     """
@@ -228,7 +228,7 @@ def icans_grade(
     motor: MotorFinding,
     raised_icp: RaisedIcp,
 ) -> int:
-    """RULES.md 6: ASTCT 2019 ICANS grade 0-4, the worst of the ICE score, consciousness,
+    """rules §6: ASTCT 2019 ICANS grade 0-4, the worst of the ICE score, consciousness,
     seizure, motor findings and raised intracranial pressure / cerebral oedema."""
     return max(
         ice_grade(ice, unarousable=unarousable),

@@ -17,7 +17,7 @@ from protocol.schedule import PlannedVisit
 PLAUSIBLE_ADULT_HEIGHT_CM = (Decimal(140), Decimal(210))  # eCRF plausibility range, soft check
 PLAUSIBLE_ADULT_WEIGHT_KG = (Decimal(35), Decimal(200))  # eCRF plausibility range, soft check
 WEIGHT_CHANGE_WARNING_PERCENT = Decimal(10)  # eCRF issue: > 10% since baseline is a soft check
-ADULT_AGE_YEARS = 18  # RULES.md / paper: the trial enrols adults
+ADULT_AGE_YEARS = 18  # docs/protocol-rules.md / paper: the trial enrols adults
 MAX_PLAUSIBLE_AGE_YEARS = 120  # eCRF hard check: an older age is a typing error in the year
 
 

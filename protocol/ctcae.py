@@ -1,4 +1,4 @@
-"""CTCAE v5.0: lab units, the grading of lab values (RULES.md 5), and the grades a term has.
+"""CTCAE v5.0: lab units, the grading of lab values (rules §5), and the grades a term has.
 
 Every lab value is converted to one standard unit first (`to_standard`), then graded against
 the ULN/LLN of its own sample (`grade_lab`). Values and limits are exact Decimals, so that a
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-GRADING_SYSTEM = "CTCAE 5.0"  # RULES.md 5: stored with every grade
+GRADING_SYSTEM = "CTCAE 5.0"  # rules §5: stored with every grade
 CTCAE_GRADES = frozenset({1, 2, 3, 4, 5})  # CTCAE v5.0: grade 5 is death
 
 
@@ -197,7 +197,7 @@ def _number(name: str, number: Decimal | int) -> Decimal:
     return number
 
 
-# --- Grading thresholds (RULES.md 5) ---------------------------------------------------------
+# --- Grading thresholds (rules §5) ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -232,23 +232,23 @@ def _multiples(start: str, included: bool, *upper: str) -> _Multiples:
     return _Multiples(Decimal(start), included, to_1, to_2, to_3)
 
 
-# RULES.md 5 / CTCAE v5.0 ALT, AST increased, baseline normal: > ULN - 3.0 - 5.0 - 20.0 x ULN
+# rules §5 / CTCAE v5.0 ALT, AST increased, baseline normal: > ULN - 3.0 - 5.0 - 20.0 x ULN
 AMINOTRANSFERASE_BY_ULN = _multiples("1.0", False, "3.0", "5.0", "20.0")
-# RULES.md 5 / CTCAE v5.0 ALT, AST increased, baseline abnormal: 1.5 (included) - 3.0 - 5.0
+# rules §5 / CTCAE v5.0 ALT, AST increased, baseline abnormal: 1.5 (included) - 3.0 - 5.0
 # - 20.0 x baseline; below 1.5 x baseline is grade 0
 AMINOTRANSFERASE_BY_BASELINE = _multiples("1.5", True, "3.0", "5.0", "20.0")
-# RULES.md 5 / CTCAE v5.0 blood bilirubin increased, baseline normal: > ULN - 1.5 - 3.0 - 10.0
+# rules §5 / CTCAE v5.0 blood bilirubin increased, baseline normal: > ULN - 1.5 - 3.0 - 10.0
 BILIRUBIN_BY_ULN = _multiples("1.0", False, "1.5", "3.0", "10.0")
-# RULES.md 5 / CTCAE v5.0 blood bilirubin increased, baseline abnormal: > 1.0 - 1.5 - 3.0 - 10.0
+# rules §5 / CTCAE v5.0 blood bilirubin increased, baseline abnormal: > 1.0 - 1.5 - 3.0 - 10.0
 BILIRUBIN_BY_BASELINE = _multiples("1.0", False, "1.5", "3.0", "10.0")
-# RULES.md 5 / CTCAE v5.0 GGT, alkaline phosphatase increased, baseline normal: > ULN - 2.5 - 5.0
+# rules §5 / CTCAE v5.0 GGT, alkaline phosphatase increased, baseline normal: > ULN - 2.5 - 5.0
 # - 20.0 x ULN
 CHOLESTASIS_BY_ULN = _multiples("1.0", False, "2.5", "5.0", "20.0")
-# RULES.md 5 / CTCAE v5.0 GGT, ALP increased, baseline abnormal: 2.0 (included) - 2.5 - 5.0 - 20.0
+# rules §5 / CTCAE v5.0 GGT, ALP increased, baseline abnormal: 2.0 (included) - 2.5 - 5.0 - 20.0
 CHOLESTASIS_BY_BASELINE = _multiples("2.0", True, "2.5", "5.0", "20.0")
-# RULES.md 5 / CTCAE v5.0 creatinine increased: > ULN - 1.5 - 3.0 - 6.0 x ULN
+# rules §5 / CTCAE v5.0 creatinine increased: > ULN - 1.5 - 3.0 - 6.0 x ULN
 CREATININE_BY_ULN = _multiples("1.0", False, "1.5", "3.0", "6.0")
-# RULES.md 5 / CTCAE v5.0 creatinine increased: grade 2 > 1.5 - 3.0 x baseline, grade 3 > 3.0 x
+# rules §5 / CTCAE v5.0 creatinine increased: grade 2 > 1.5 - 3.0 x baseline, grade 3 > 3.0 x
 # baseline; the baseline gives no grade 1 or 4
 CREATININE_GRADE_2_ABOVE_BASELINE = Decimal("1.5")
 CREATININE_GRADE_3_ABOVE_BASELINE = Decimal("3.0")
@@ -269,21 +269,21 @@ _LIVER_BY_BASELINE = {
 }
 
 # Fixed cut-offs, in the standard unit: (grade, cut-off) from the mildest. They apply whatever
-# the local LLN (RULES.md 5); grade 1 is below the LLN and above the first cut-off.
-# RULES.md 5 / CTCAE v5.0 neutrophil count decreased: < LLN - 1.5 - 1.0 - 0.5 x 10^9/L
+# the local LLN (rules §5); grade 1 is below the LLN and above the first cut-off.
+# rules §5 / CTCAE v5.0 neutrophil count decreased: < LLN - 1.5 - 1.0 - 0.5 x 10^9/L
 NEUTROPHILS_BELOW = ((2, Decimal("1.5")), (3, Decimal("1.0")), (4, Decimal("0.5")))
-# RULES.md 5 / CTCAE v5.0 platelet count decreased: < LLN - 75 - 50 - 25 x 10^9/L
+# rules §5 / CTCAE v5.0 platelet count decreased: < LLN - 75 - 50 - 25 x 10^9/L
 PLATELETS_BELOW = ((2, Decimal(75)), (3, Decimal(50)), (4, Decimal(25)))
-# RULES.md 5 / CTCAE v5.0 white blood cell decreased: < LLN - 3.0 - 2.0 - 1.0 x 10^9/L
+# rules §5 / CTCAE v5.0 white blood cell decreased: < LLN - 3.0 - 2.0 - 1.0 x 10^9/L
 WBC_BELOW = ((2, Decimal("3.0")), (3, Decimal("2.0")), (4, Decimal("1.0")))
-# RULES.md 5 / CTCAE v5.0 anemia: < LLN - 100 - 80 g/L; grade 4 is clinical only
+# rules §5 / CTCAE v5.0 anemia: < LLN - 100 - 80 g/L; grade 4 is clinical only
 HAEMOGLOBIN_BELOW = ((2, Decimal(100)), (3, Decimal(80)))
-# RULES.md 5 / CTCAE v5.0 hypoalbuminemia: < LLN - 30 - 20 g/L; grade 4 is clinical only
+# rules §5 / CTCAE v5.0 hypoalbuminemia: < LLN - 30 - 20 g/L; grade 4 is clinical only
 ALBUMIN_BELOW = ((2, Decimal(30)), (3, Decimal(20)))
-# CTCAE v5.0 hypokalemia (not in the RULES.md table): < LLN - 3.0 grade 1 (grade 2 is the same
+# CTCAE v5.0 hypokalemia (not in the rules §5 table): < LLN - 3.0 grade 1 (grade 2 is the same
 # range when symptomatic or intervention indicated: clinical), < 3.0 - 2.5 grade 3, < 2.5 grade 4
 POTASSIUM_BELOW = ((3, Decimal("3.0")), (4, Decimal("2.5")))
-# CTCAE v5.0 hyperkalemia (not in the RULES.md table): > ULN - 5.5 - 6.0 - 7.0 mmol/L
+# CTCAE v5.0 hyperkalemia (not in the docs/protocol-rules.md table): > ULN - 5.5 - 6.0 - 7.0 mmol/L
 POTASSIUM_ABOVE = ((2, Decimal("5.5")), (3, Decimal("6.0")), (4, Decimal("7.0")))
 
 _FIXED_BELOW = {
@@ -294,9 +294,9 @@ _FIXED_BELOW = {
     LabTest.ALBUMIN: ALBUMIN_BELOW,
 }
 
-# RULES.md 5 / CTCAE v5.0 fibrinogen decreased: < 1.0 - 0.75 - 0.5 - 0.25 x LLN
+# rules §5 / CTCAE v5.0 fibrinogen decreased: < 1.0 - 0.75 - 0.5 - 0.25 x LLN
 FIBRINOGEN_BELOW_LLN = ((2, Decimal("0.75")), (3, Decimal("0.5")), (4, Decimal("0.25")))
-# RULES.md 5 / CTCAE v5.0 fibrinogen decreased grade 4: absolute value < 0.5 g/L (50 mg/dL)
+# rules §5 / CTCAE v5.0 fibrinogen decreased grade 4: absolute value < 0.5 g/L (50 mg/dL)
 FIBRINOGEN_GRADE_4_BELOW = Decimal("0.5")
 
 CLINICAL_GRADE_4_NOTE = (
@@ -327,7 +327,7 @@ class LabGrade:
 
 
 def is_baseline_abnormal(baseline_value: Decimal, baseline_uln: Decimal) -> bool:
-    """RULES.md 5: the baseline (last value before study day 1) is abnormal above its ULN."""
+    """rules §5: the baseline (last value before study day 1) is abnormal above its ULN."""
     return _number("baseline", baseline_value) > _limit("ULN of the baseline", baseline_uln)
 
 
@@ -343,7 +343,7 @@ def _limit(name: str, limit: Decimal | None) -> Decimal:
 def _needed(test: LabTest, name: str, limit: Decimal | None) -> Decimal:
     if limit is None:
         raise ValueError(
-            f"{test.label} is graded against the {name} of its own sample (RULES.md 5); "
+            f"{test.label} is graded against the {name} of its own sample (rules §5); "
             f"enter the {name}."
         )
     return _limit(name, limit)
@@ -383,7 +383,7 @@ def grade_lab(
     baseline: Decimal | None = None,
     baseline_abnormal: bool | None = None,
 ) -> LabGrade:
-    """RULES.md 5: the CTCAE v5.0 grade of a value in the standard unit (to_standard).
+    """rules §5: the CTCAE v5.0 grade of a value in the standard unit (to_standard).
 
     `uln`/`lln` are those of the value's own sample; a limit the test is graded against is
     required (ValueError naming it). `baseline` is the last value before study day 1 in the
@@ -430,7 +430,7 @@ def _grade_liver(
     if baseline_abnormal is None and baseline is not None:
         raise ValueError(
             f"{test.label} with a baseline of {baseline}: say whether the baseline was abnormal "
-            "(above the ULN of its sample, RULES.md 5)."
+            "(above the ULN of its sample, rules §5)."
         )
     if not baseline_abnormal:
         grade = _LIVER_BY_ULN[test].grade(value, _needed(test, "ULN", uln))
@@ -438,7 +438,7 @@ def _grade_liver(
     if baseline is None:
         raise ValueError(
             f"{test.label} with an abnormal baseline is graded in multiples of the baseline "
-            "(RULES.md 5); enter the baseline value."
+            "(rules §5); enter the baseline value."
         )
     grade = _LIVER_BY_BASELINE[test].grade(value, baseline)
     note = f"graded in multiples of the abnormal baseline {baseline} {STANDARD_UNIT[test]}"
@@ -529,7 +529,7 @@ def recorded_lab_grade(
 
 @dataclass(frozen=True)
 class CtcaeTerm:
-    """A CTCAE v5.0 term and the grades it has (RULES.md 5: "-" = grade not available)."""
+    """A CTCAE v5.0 term and the grades it has (rules §5: "-" = grade not available)."""
 
     meddra_code: int
     term: str
@@ -553,7 +553,7 @@ def _grade_choice(grades: frozenset[int]) -> str:
 
 
 def grade_error(term: CtcaeTerm, grade: int) -> str | None:
-    """RULES.md 5: the app refuses a grade the term does not have; None when it has it.
+    """rules §5: the app refuses a grade the term does not have; None when it has it.
 
     e.g. "Febrile neutropenia has no grade 2 in CTCAE v5.0; choose 3–5."
     """

@@ -1,5 +1,5 @@
 """The CTCAE v5.0 terms the Blina-CELL eCRF needs: MedDRA code, term, SOC and the grades each
-term has (RULES.md 5: a grade shown as "-" in CTCAE v5.0 does not exist for the term).
+term has (rules §5: a grade shown as "-" in CTCAE v5.0 does not exist for the term).
 
 Source: NCI CTCAE v5.0 (27 November 2017). The grade texts and definitions stay in the NCI
 list, loaded into the app with `manage.py import_ctcae FILE`; this module holds the terms of
@@ -52,7 +52,7 @@ HYPOKALEMIA = CtcaeTerm(10021018, "Hypokalemia", METABOLISM, _1_TO_5)
 ANEMIA = CtcaeTerm(10002272, "Anemia", BLOOD, _1_TO_5)
 FEBRILE_NEUTROPENIA = CtcaeTerm(10016288, "Febrile neutropenia", BLOOD, _3_TO_5)
 
-# CRS: CTCAE v5.0 grades it too, but RULES.md 6 grades it by ASTCT 2019 (protocol/astct.py)
+# CRS: CTCAE v5.0 grades it too, but rules §6 grades it by ASTCT 2019 (protocol/astct.py)
 CYTOKINE_RELEASE_SYNDROME = CtcaeTerm(10052015, "Cytokine release syndrome", IMMUNE, _1_TO_5)
 
 # Infections

@@ -1,6 +1,6 @@
 """Body surface area, mg/m2 doses and caps, dose deviations, blinatumomab step dosing.
 
-Source: RULES.md sections 2 and 3. Doses and BSA are Decimal; a float input is read through
+Source: docs/protocol-rules.md §2 and §3. Doses and BSA are Decimal; a float input is read through
 its printed form (170.5 -> Decimal("170.5")), never its binary value.
 """
 
@@ -25,22 +25,22 @@ from protocol.schedule import (
 
 Number = Decimal | int | float | str
 
-# --- Body surface area (RULES.md 2) ----------------------------------------------------------
+# --- Body surface area (rules §2) ----------------------------------------------------------
 
-MOSTELLER_DIVISOR = Decimal(3600)  # RULES.md 2: Mosteller sqrt(height cm x weight kg / 3600)
-DUBOIS_FACTOR = Decimal("0.007184")  # RULES.md 2: DuBois 0.007184 x h^0.725 x w^0.425
-DUBOIS_HEIGHT_EXPONENT = Decimal("0.725")  # RULES.md 2: DuBois height exponent
-DUBOIS_WEIGHT_EXPONENT = Decimal("0.425")  # RULES.md 2: DuBois weight exponent
-BSA_PRECISION = Decimal("0.01")  # RULES.md 2: BSA rounded to 2 decimals
+MOSTELLER_DIVISOR = Decimal(3600)  # rules §2: Mosteller sqrt(height cm x weight kg / 3600)
+DUBOIS_FACTOR = Decimal("0.007184")  # rules §2: DuBois 0.007184 x h^0.725 x w^0.425
+DUBOIS_HEIGHT_EXPONENT = Decimal("0.725")  # rules §2: DuBois height exponent
+DUBOIS_WEIGHT_EXPONENT = Decimal("0.425")  # rules §2: DuBois weight exponent
+BSA_PRECISION = Decimal("0.01")  # rules §2: BSA rounded to 2 decimals
 
 # --- Caps, tolerance and blinatumomab steps --------------------------------------------------
 
-VINCRISTINE_MAX_DOSE_MG = Decimal(2)  # RULES.md 2: vincristine above 2 mg is a hard error
+VINCRISTINE_MAX_DOSE_MG = Decimal(2)  # rules §2: vincristine above 2 mg is a hard error
 DOSE_CAPS_MG: dict[Drug, Decimal] = {Drug.VCR: VINCRISTINE_MAX_DOSE_MG}
-BD1_BLASTS_THRESHOLD_PERCENT = Decimal(50)  # RULES.md 3 BD-1: blasts <= 50% -> 28 ug/day d12
-REDUCED_DOSE_INFUSION_DAYS = 7  # RULES.md 3 BD-1/BD-2: 9 ug/day on the first 7 infusion days
-BL4_STEP_UP_NOT_BEFORE = timedelta(days=7)  # RULES.md 3 BL-4: step up >= 7 days after restart
-PREMEDICATION_INTERRUPTION = timedelta(hours=4)  # RULES.md 3 BL-5: restart after >= 4 h
+BD1_BLASTS_THRESHOLD_PERCENT = Decimal(50)  # BD-1: blasts <= 50% -> 28 ug/day d12
+REDUCED_DOSE_INFUSION_DAYS = 7  # BD-1, BD-2: 9 ug/day on the first 7 infusion days
+BL4_STEP_UP_NOT_BEFORE = timedelta(days=7)  # BL-4: step up >= 7 days after restart
+PREMEDICATION_INTERRUPTION = timedelta(hours=4)  # BL-5: restart after >= 4 h
 
 
 def _decimal(value: Number) -> Decimal:
@@ -57,7 +57,7 @@ class BsaFormula(StrEnum):
 
 @dataclass(frozen=True)
 class BodySurfaceArea:
-    """A BSA with the formula and the inputs it came from (RULES.md 2: stored together)."""
+    """A BSA with the formula and the inputs it came from (rules §2: stored together)."""
 
     m2: Decimal
     formula: BsaFormula
@@ -80,7 +80,7 @@ def bsa_mosteller(height_cm: Number, weight_kg: Number) -> Decimal:
 
 
 def bsa_dubois(height_cm: Number, weight_kg: Number) -> Decimal:
-    """DuBois BSA in m2, rounded to 2 decimals; the alternative formula of RULES.md 2."""
+    """DuBois BSA in m2, rounded to 2 decimals; the alternative formula of rules §2."""
     height, weight = _checked_inputs(height_cm, weight_kg)
     exact = DUBOIS_FACTOR * height**DUBOIS_HEIGHT_EXPONENT * weight**DUBOIS_WEIGHT_EXPONENT
     return exact.quantize(BSA_PRECISION, rounding=ROUND_HALF_UP)
@@ -115,7 +115,7 @@ def administered_unit(unit: Unit) -> str:
 
 
 def calculated_dose(drug_dose: DrugDose, bsa: Decimal | BodySurfaceArea) -> Decimal:
-    """Dose per administration (RULES.md 2): per-m2 dose x BSA; flat doses are not scaled.
+    """Dose per administration (rules §2): per-m2 dose x BSA; flat doses are not scaled.
 
     The result is in `administered_unit(drug_dose.unit)` and is not rounded: the pharmacy's
     rounding is judged by `dose_deviation`.
@@ -129,7 +129,7 @@ def calculated_dose(drug_dose: DrugDose, bsa: Decimal | BodySurfaceArea) -> Deci
 
 
 def dose_cap_error(drug: Drug, dose_mg: Number) -> str | None:
-    """RULES.md 2: a message if `dose_mg` is above the drug's cap (VCR 2 mg), else None.
+    """rules §2: a message if `dose_mg` is above the drug's cap (VCR 2 mg), else None.
 
     A capped dose above its cap is a hard error: the form must refuse it.
     """
@@ -137,9 +137,7 @@ def dose_cap_error(drug: Drug, dose_mg: Number) -> str | None:
     dose = _decimal(dose_mg)
     if cap is None or dose <= cap:
         return None
-    return (
-        f"{drug} {dose} mg is above the maximum of {cap} mg (RULES.md 2); enter at most {cap} mg."
-    )
+    return f"{drug} {dose} mg is above the maximum of {cap} mg (rules §2); enter at most {cap} mg."
 
 
 # --- Dose deviation --------------------------------------------------------------------------
@@ -147,7 +145,7 @@ def dose_cap_error(drug: Drug, dose_mg: Number) -> str | None:
 
 @dataclass(frozen=True)
 class DoseDeviation:
-    """Administered vs calculated dose (RULES.md 2); `is_deviation` needs a reason."""
+    """Administered vs calculated dose (rules §2); `is_deviation` needs a reason."""
 
     calculated: Decimal
     administered: Decimal
@@ -161,7 +159,7 @@ def dose_deviation(
     administered: Number,
     tolerance_percent: Number = DEFAULT_SETTINGS.dose_tolerance_percent,
 ) -> DoseDeviation:
-    """Compare an administered dose with the calculated one (RULES.md 2, protocol setting).
+    """Compare an administered dose with the calculated one (rules §2, protocol setting).
 
     A deviation is MORE than the tolerance away, either way: with 10%, a difference of exactly
     10% is within tolerance and 10.1% is a deviation.
@@ -182,7 +180,7 @@ def dose_deviation(
     return DoseDeviation(calc, given, percent, tolerance, is_deviation)
 
 
-# --- Blinatumomab in Induction I (RULES.md 3) ------------------------------------------------
+# --- Blinatumomab in Induction I (rules §3) ------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from enum import StrEnum
 from protocol.mrd import MrdResult
 from protocol.schedule import ProtocolSettings
 
-REFRACTORY_RESPONSE = "refractory"  # RULES.md 1: the day-40 response is CR, CRi or refractory
+REFRACTORY_RESPONSE = "refractory"  # rules §1: the day-40 response is CR, CRi or refractory
 
 
 class InterruptionReason(StrEnum):
@@ -29,7 +29,7 @@ class InterruptionReason(StrEnum):
 
 
 class AeCategory(StrEnum):
-    """The category of an adverse event as the toxicity rules need it (RULES.md 4)."""
+    """The category of an adverse event as the toxicity rules need it (rules §4)."""
 
     CRS = "crs"
     NEUROLOGICAL = "neurological"
@@ -52,7 +52,7 @@ class CycleEndReason(StrEnum):
 
 
 class DecisionKind(StrEnum):
-    """Documented decisions that clear an alert (RULES.md 9, last column)."""
+    """Documented decisions that clear an alert (rules §9, last column)."""
 
     HEP_JUSTIFICATION = "hep_justification"  # AL-HEP: infusion continued; about = the lab
     MRD_REFERRAL = "mrd_referral"  # AL-MRD-TRIGGER, AL-MOL-RELAPSE; about = the MRD record

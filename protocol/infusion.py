@@ -1,6 +1,6 @@
 """The blinatumomab infusion log: days given, edit checks, and what the protocol expects next.
 
-Source: RULES.md section 3 (BD-1, BD-2, BL-1 .. BL-5). One `InfusionCourse` is one cycle of
+Source: rules §3 (BD-1, BD-2, BL-1 .. BL-5). One `InfusionCourse` is one cycle of
 continuous infusion. Its dose is recorded as `DoseChange`s: the start dose is a change at the
 start, and a restart at 9 ug/day is a change at the end of the interruption.
 
@@ -35,9 +35,9 @@ from protocol.schedule import (
     interruption_outcome,
 )
 
-PROTOCOL_DOSES = (BLINATUMOMAB_REDUCED_DOSE, BLINATUMOMAB_TARGET_DOSE)  # RULES.md 3: 9 or 28
+PROTOCOL_DOSES = (BLINATUMOMAB_REDUCED_DOSE, BLINATUMOMAB_TARGET_DOSE)  # rules §3: 9 or 28
 ONE_DAY = timedelta(days=1)
-CYCLE_LENGTH = INFUSION_DAYS_PER_CYCLE * ONE_DAY  # RULES.md 3 BL-1: 28 infusion days
+CYCLE_LENGTH = INFUSION_DAYS_PER_CYCLE * ONE_DAY  # BL-1: 28 infusion days
 DAYS_GIVEN_STEP = ONE_DAY / 10  # eCRF: infusion days given are shown rounded down to 0.1 day
 
 
@@ -167,7 +167,7 @@ def _moment_infused(course: InfusionCourse, amount: timedelta, now: datetime) ->
 
 
 def infusion_days_given(course: InfusionCourse, now: datetime) -> Decimal:
-    """Infusion days actually given (RULES.md 3 BL-1), rounded down to 0.1 day.
+    """Infusion days actually given (BL-1), rounded down to 0.1 day.
 
     Start to end (or now while the course runs), minus interruption time within the course;
     overlapping interruptions are counted once. 10 days running with a 2-day interruption
@@ -325,7 +325,7 @@ def dose_change_errors(
         if dose > BLINATUMOMAB_TARGET_DOSE:
             problems.append(
                 f"sets {_ug(dose)}, above the maximum of {_ug(BLINATUMOMAB_TARGET_DOSE)} "
-                f"(RULES.md 3); enter {allowed}."
+                f"(rules §3); enter {allowed}."
             )
         elif dose not in PROTOCOL_DOSES:
             problems.append(
@@ -383,7 +383,7 @@ class NextStepKind(StrEnum):
 
 @dataclass(frozen=True)
 class NextStep:
-    """What the protocol expects next; `due` is when (or the deadline), `rule` its RULES.md ID."""
+    """What the protocol expects next; `due` is when (or the deadline), `rule` its rule ID."""
 
     kind: NextStepKind
     message: str
@@ -400,7 +400,7 @@ def expected_next_step(
     now: datetime,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
 ) -> NextStep:
-    """What the protocol expects next for this course at `now` (RULES.md 3).
+    """What the protocol expects next for this course at `now` (rules §3).
 
     In order: ended; not started (BL-5); 28 infusion days given: end the infusion (even if
     interrupted now); interrupted now: restart at 9 ug/day within 7 days (BL-1, BL-4, BL-5),

@@ -1,6 +1,6 @@
 """Measurable residual disease (MRD): values, result classes, MR-1 .. MR-5, the cohort table.
 
-Source: RULES.md section 7, and the methods of the Blina-CELL paper: qPCR of patient-specific
+Source: rules §7, and the methods of the Blina-CELL paper: qPCR of patient-specific
 IG/TR rearrangements by EuroMRD standards, minimum sensitivity and quantitative range 1E-4,
 a week-11 positive-not-quantifiable (PNQ) result re-tested by NGS. MRD is a fraction of cells
 (0 to 1), kept as an exact Decimal and never as a float.
@@ -18,12 +18,12 @@ from protocol.schedule import WEEK_18, study_days_of_week
 
 # --- Thresholds ------------------------------------------------------------------------------
 
-MRD_THRESHOLD = Decimal("1E-4")  # RULES.md MR-1/MR-2; paper: sensitivity and QR of 1E-4
+MRD_THRESHOLD = Decimal("1E-4")  # MR-1, MR-2; paper: sensitivity and QR of 1E-4
 MRD_MAX = Decimal(1)  # MRD is a fraction of cells: at most 1 (every cell)
-# RULES.md MR-4: any sample from study day 120 on, the first day of week 18 (days 120-126)
+# MR-4: any sample from study day 120 on, the first day of week 18 (days 120-126)
 MR4_FIRST_STUDY_DAY = study_days_of_week(WEEK_18)[0]
 
-# RULES.md 7 "evaluable only with a documented haematological CR". The paper reports 26 CR and
+# rules §7 "evaluable only with a documented haematological CR". The paper reports 26 CR and
 # 2 refractory of 28 patients at day 40, with no CRi group, so it counted every complete
 # remission as CR. CRi is a complete remission of the marrow (the MRD sample) with incomplete
 # blood count recovery: it is counted here too. Remove "CRi" to count CR only.
@@ -35,7 +35,7 @@ class MrdValueError(ValueError):
 
 
 class ResultClass(StrEnum):
-    """RULES.md 7: the result classes a laboratory reports."""
+    """rules §7: the result classes a laboratory reports."""
 
     NEGATIVE = "negative"  # with the sensitivity reached
     PNQ = "pnq"  # positive, not quantifiable: below the quantitative range
@@ -57,10 +57,10 @@ class Method(StrEnum):
 
 
 class Timepoint(StrEnum):
-    D40 = "D40"  # RULES.md 1: end of Induction I
-    W11 = "W11"  # RULES.md 1, MR-3: the primary endpoint
-    W18 = "W18"  # RULES.md 1, MR-4
-    FOLLOW_UP = "FU"  # RULES.md 1: monitoring in consolidation and maintenance
+    D40 = "D40"  # rules §1: end of Induction I
+    W11 = "W11"  # rules §1, MR-3: the primary endpoint
+    W18 = "W18"  # rules §1, MR-4
+    FOLLOW_UP = "FU"  # rules §1: monitoring in consolidation and maintenance
     UNSCHEDULED = "U"
 
 
@@ -208,7 +208,7 @@ def format_mrd(value: Decimal) -> str:
 
 @dataclass(frozen=True)
 class MrdResult:
-    """One laboratory result by one method; fractions of cells, exact Decimals (RULES.md 7)."""
+    """One laboratory result by one method; fractions of cells, exact Decimals (rules §7)."""
 
     result_class: ResultClass
     value: Decimal | None = None  # quantifiable results only
@@ -323,7 +323,7 @@ def _require_valid(result: MrdResult) -> None:
 
 
 def is_mrd_negativity(result: MrdResult) -> bool:
-    """RULES.md MR-1: negative with a sensitivity of 1E-4 or better (1E-4, 1E-5 ...).
+    """MR-1: negative with a sensitivity of 1E-4 or better (1E-4, 1E-5 ...).
 
     A negative result with a worse sensitivity (1E-3) is not MRD negativity.
     """
@@ -336,7 +336,7 @@ def is_mrd_negativity(result: MrdResult) -> bool:
 
 
 def is_mrd_failure(result: MrdResult) -> bool:
-    """RULES.md MR-2: quantifiable MRD of 1E-4 or more (exactly 1E-4 is failure); PNQ is not."""
+    """MR-2: quantifiable MRD of 1E-4 or more (exactly 1E-4 is failure); PNQ is not."""
     _require_valid(result)
     return (
         result.result_class == ResultClass.QUANTIFIABLE
@@ -346,7 +346,7 @@ def is_mrd_failure(result: MrdResult) -> bool:
 
 
 class ResponseClass(StrEnum):
-    """The MRD response of one result (RULES.md MR-1, MR-2)."""
+    """The MRD response of one result (MR-1, MR-2)."""
 
     NEGATIVITY = "negativity"  # MR-1
     # Negative, but the assay reached only a sensitivity worse than 1E-4: not MRD negativity
@@ -383,7 +383,7 @@ def response_class(result: MrdResult) -> ResponseClass:
 
 
 def is_haematological_cr(response: str | None) -> bool:
-    """RULES.md 7: MRD response is evaluable only with a documented CR (see HAEMATOLOGICAL_CR)."""
+    """rules §7: MRD response is evaluable only with a documented CR (see HAEMATOLOGICAL_CR)."""
     return response in HAEMATOLOGICAL_CR
 
 
@@ -398,7 +398,7 @@ def _latest(results: list[MrdResult]) -> MrdResult:
 
 
 def endpoint_result(results: Sequence[MrdResult]) -> MrdResult | None:
-    """RULES.md MR-3: the result that decides, among one subject's results at one timepoint.
+    """MR-3: the result that decides, among one subject's results at one timepoint.
 
     At week 11 a PNQ by qPCR is re-tested by NGS and the NGS result decides (both are kept): an
     evaluable NGS result wins over any qPCR result. An NGS result that is not evaluable (the
@@ -434,7 +434,7 @@ def w11_ngs_retest_due(results: Sequence[MrdResult]) -> bool:
 def mr4_triggered(
     result: MrdResult, timepoint: Timepoint | None, study_day: int | None, in_cr: bool
 ) -> bool:
-    """RULES.md MR-4: in CR, MRD failure (quantifiable >= 1E-4) at week 18 or later.
+    """MR-4: in CR, MRD failure (quantifiable >= 1E-4) at week 18 or later.
 
     "Week 18 or later" is a W18 or follow-up scheduled sample, or any sample from study day 120
     (MR4_FIRST_STUDY_DAY) on: a week-11 sample on day 77 does not fire. A PNQ never fires.
@@ -453,7 +453,7 @@ def mr4_triggered(
 
 
 def mr5_molecular_relapse(previous_results: Sequence[MrdResult], result: MrdResult) -> bool:
-    """RULES.md MR-5: MRD failure (quantifiable >= 1E-4) after MRD negativity (MR-1) earlier.
+    """MR-5: MRD failure (quantifiable >= 1E-4) after MRD negativity (MR-1) earlier.
 
     `previous_results` are the subject's earlier results; a negative with a sensitivity worse
     than 1E-4 is not MRD negativity and does not count. A "previous" result with a later study

@@ -5,7 +5,7 @@ Pure (no Django). The caller (exports/reports.py) loads one `PatientRecord` per 
 subject of the sites in scope. Records carry no study ID, birth date or other identifier: the
 report is aggregate by construction, so a sponsor's copy cannot reveal a patient.
 
-Time 0 for every time-to-event endpoint is study day 1 (RULES.md 1: first day of Pre-Induction),
+Time 0 for every time-to-event endpoint is study day 1 (rules §1: first day of Pre-Induction),
 as the paper counts relapses "after the initiation of treatment"; durations are in days and
 shown in months.
 """
@@ -48,13 +48,13 @@ DEFINITIONS: dict[str, str] = {
         "1 withdrew during Induction I, 28 evaluable)."
     ),
     "time_zero": "Time 0 of every time-to-event endpoint: study day 1 (first day of "
-    "Pre-Induction, RULES.md 1). Times are shown in months of 365.25/12 days.",
+    "Pre-Induction, rules §1). Times are shown in months of 365.25/12 days.",
     "last_known_alive": (
         "Last date known alive: the latest of the follow-up contacts, visits, assessments, "
         "MRD samples, HSCT, relapse, second malignancy and end-of-study dates."
     ),
     "primary_endpoint": (
-        "Primary endpoint (RULES.md MR-3): MRD negativity (MR-1: negative with a sensitivity "
+        "Primary endpoint (MR-3): MRD negativity (MR-1: negative with a sensitivity "
         "of 1E-4 or better) at week 11, among patients in haematological CR (CR or CRi) at "
         "day 40 with an IG/TR target and an evaluable week-11 result; after a qPCR result "
         "positive not quantifiable, the NGS result decides. Exact (Clopper-Pearson) two-sided "
@@ -150,7 +150,7 @@ class PatientRecord:
 
     @property
     def mrd_evaluable(self) -> bool:
-        """RULES.md 7: MRD response is evaluable in CR, with an IG/TR target."""
+        """rules §7: MRD response is evaluable in CR, with an IG/TR target."""
         return self.in_cr and bool(self.igtr_target)
 
     @property
@@ -289,7 +289,7 @@ def table_1(patients: Sequence[PatientRecord], choices: Table1Choices) -> Table1
         ]
         return rows + not_recorded(attribute)
 
-    threshold = BD1_BLASTS_THRESHOLD_PERCENT  # RULES.md 3 BD-1: <= 50% / > 50%
+    threshold = BD1_BLASTS_THRESHOLD_PERCENT  # BD-1: <= 50% / > 50%
     rows = [
         Table1Row("Total evaluable", total),
         Table1Row("Age (years)", median_range(p.age_years for p in cohort)),

@@ -361,7 +361,7 @@ def al_hep(facts: SubjectFacts, now: datetime) -> list[Finding]:
             f"{value} on {_day(facts, lab.sampled_at.date())}, during the blinatumomab infusion "
             f"(cycle {cycle.cycle}): {action}, or record why the infusion continues."
         )
-        findings.append(_finding("AL-HEP", lab.record, message, "RULES.md 4 TX-HEP, 9 AL-HEP"))
+        findings.append(_finding("AL-HEP", lab.record, message, "TX-HEP, AL-HEP"))
     return findings
 
 
@@ -425,7 +425,7 @@ def al_hep_restart(facts: SubjectFacts, now: datetime) -> list[Finding]:
                     "AL-HEP-RESTART",
                     interruption.record,
                     message,
-                    "RULES.md 4 TX-HEP, 3 BL-4, 9 AL-HEP-RESTART",
+                    "TX-HEP, BL-4, AL-HEP-RESTART",
                 )
             )
     return findings
@@ -456,7 +456,7 @@ def al_crs(facts: SubjectFacts, now: datetime) -> list[Finding]:
             f"Cytokine release syndrome grade {ae.grade}, onset {_day(facts, ae.onset)}, during "
             f"the blinatumomab infusion (cycle {infusion.cycle.cycle}): {action}."
         )
-        findings.append(_finding("AL-CRS", ae.record, message, "RULES.md 4 TX-CRS, 9 AL-CRS"))
+        findings.append(_finding("AL-CRS", ae.record, message, "TX-CRS, AL-CRS"))
     return findings
 
 
@@ -502,7 +502,7 @@ def al_neu(facts: SubjectFacts, now: datetime) -> list[Finding]:
             f"Neurological event grade {ae.grade}, onset {_day(facts, ae.onset)}, during the "
             f"blinatumomab infusion (cycle {infusion.cycle.cycle}): {action}."
         )
-        findings.append(_finding("AL-NEU", ae.record, message, "RULES.md 4 TX-NEU, 9 AL-NEU"))
+        findings.append(_finding("AL-NEU", ae.record, message, "TX-NEU, AL-NEU"))
     return findings
 
 
@@ -572,7 +572,7 @@ def _dose_finding(
         f"the protocol allows {' or '.join(_ug(d) for d in expected)} then ({why}); correct the "
         "dose or record the reason for the deviation."
     )
-    return _finding("AL-DOSE", change.record, message, f"RULES.md 3 {rule}, 9 AL-DOSE")
+    return _finding("AL-DOSE", change.record, message, f"{rule}, AL-DOSE")
 
 
 # --- AL-INT-LONG (BL-2, BL-3) ----------------------------------------------------------------
@@ -642,9 +642,7 @@ def _int_long_finding(
             f"more than {NEW_CYCLE_AFTER_INTERRUPTION.days} days: record the restart as a new "
             f"cycle (BL-2): end cycle {cycle.cycle} with reason new cycle."
         )
-    return _finding(
-        "AL-INT-LONG", interruption.record, f"{what}, {action}", f"RULES.md 3 {rule}, 9 AL-INT-LONG"
-    )
+    return _finding("AL-INT-LONG", interruption.record, f"{what}, {action}", f"{rule}, AL-INT-LONG")
 
 
 # --- AL-MRD-TRIGGER, AL-MOL-RELAPSE (MR-4, MR-5) ----------------------------------------------
@@ -698,14 +696,14 @@ def al_mrd_referral(facts: SubjectFacts, now: datetime) -> list[Finding]:
                 f"{value}, after MRD negativity on study day {negative_day}: molecular relapse "
                 f"(MR-5), an event for event-free survival; {_REFERRAL_ACTION}"
             )
-            reference = "RULES.md 7 MR-5, 9 AL-MOL-RELAPSE"
+            reference = "MR-5, AL-MOL-RELAPSE"
             findings.append(_finding("AL-MOL-RELAPSE", fact.record, message, reference))
         elif mr4_triggered(result, result.timepoint, fact.study_day, in_cr):
             message = (
                 f"{value}, in haematological CR ({facts.day40_response}): MRD-triggered "
                 f"blinatumomab (MR-4); {_REFERRAL_ACTION}"
             )
-            reference = "RULES.md 7 MR-4, 9 AL-MRD-TRIGGER"
+            reference = "MR-4, AL-MRD-TRIGGER"
             findings.append(_finding("AL-MRD-TRIGGER", fact.record, message, reference))
     return findings
 
@@ -740,7 +738,7 @@ def al_w11_ngs(facts: SubjectFacts, now: datetime) -> list[Finding]:
         "re-test the sample by NGS and enter the NGS result; it decides the primary endpoint "
         "(MR-3)."
     )
-    return [_finding("AL-W11-NGS", fact.record, message, "RULES.md 7 MR-3, 9 AL-W11-NGS")]
+    return [_finding("AL-W11-NGS", fact.record, message, "MR-3, AL-W11-NGS")]
 
 
 def al_w11_missing(facts: SubjectFacts, now: datetime) -> list[Finding]:
@@ -761,7 +759,7 @@ def al_w11_missing(facts: SubjectFacts, now: datetime) -> list[Finding]:
             f"{visit.window_end.isoformat()}: the primary endpoint (MR-3) is missing; enter the "
             "result, or record why it is missing."
         )
-        reference = "RULES.md 7 MR-3, 1 visit windows, 9 AL-W11-MISSING"
+        reference = "MR-3, §1 visit windows, AL-W11-MISSING"
         findings.append(_finding("AL-W11-MISSING", visit.record, message, reference))
     return findings
 
@@ -785,7 +783,7 @@ def al_refractory(facts: SubjectFacts, now: datetime) -> list[Finding]:
             "AL-REFRACTORY",
             facts.day40_response_record,
             message,
-            "RULES.md 1 day 40, 9 AL-REFRACTORY",
+            "§1 day-40 response, AL-REFRACTORY",
         )
     ]
 
@@ -807,7 +805,7 @@ def al_sae_clock(facts: SubjectFacts, now: datetime) -> list[Finding]:
             f"{_when(site_report_due(ae.awareness_at))} (SA-1); report it to the sponsor now "
             "and record the notification."
         )
-        reference = "RULES.md 8 SA-1, 9 AL-SAE-CLOCK"
+        reference = "SA-1, AL-SAE-CLOCK"
         findings.append(_finding("AL-SAE-CLOCK", ae.record, message, reference))
     return findings
 
@@ -825,7 +823,7 @@ def al_visit_overdue(facts: SubjectFacts, now: datetime) -> list[Finding]:
             f"{visit.name}: the window ended on {visit.window_end.isoformat()} and no data are "
             "entered; enter the visit data, or mark the visit missed with the reason."
         )
-        reference = "RULES.md 1 visit windows, 9 AL-VISIT-OVERDUE"
+        reference = "§1 visit windows, AL-VISIT-OVERDUE"
         findings.append(_finding("AL-VISIT-OVERDUE", visit.record, message, reference))
     return findings
 

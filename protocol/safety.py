@@ -1,4 +1,4 @@
-"""Serious adverse events and their reporting clocks (RULES.md 8), and the AE summary of the
+"""Serious adverse events and their reporting clocks (rules §8), and the AE summary of the
 paper's Table 2: per category and term, subjects with any grade and with grade 3-4."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-SITE_REPORT_WINDOW = timedelta(hours=24)  # RULES.md 8 SA-1: site -> sponsor within 24 hours
-SUSAR_FATAL_DAYS = 7  # RULES.md 8 SA-2: fatal or life-threatening SUSAR within 7 days
-SUSAR_OTHER_DAYS = 15  # RULES.md 8 SA-2: other SUSARs within 15 days
+SITE_REPORT_WINDOW = timedelta(hours=24)  # SA-1: site -> sponsor within 24 hours
+SUSAR_FATAL_DAYS = 7  # SA-2: fatal or life-threatening SUSAR within 7 days
+SUSAR_OTHER_DAYS = 15  # SA-2: other SUSARs within 15 days
 SEVERE_GRADES = frozenset({3, 4})  # Table 2: "Grade 3 and 4"
-FATAL_GRADE = 5  # RULES.md 8: grade 5 means outcome fatal
+FATAL_GRADE = 5  # rules §8: grade 5 means outcome fatal
 
 
 class SeriousCriterion(StrEnum):
-    """RULES.md 8: at least one criterion must be ticked when serious = yes."""
+    """rules §8: at least one criterion must be ticked when serious = yes."""
 
     DEATH = "death"
     LIFE_THREATENING = "life_threatening"
@@ -36,7 +36,7 @@ def sae_errors(
     onset: date | None,
     end: date | None,
 ) -> dict[str, str]:
-    """Hard checks of an adverse event's seriousness, grade and dates (RULES.md 8)."""
+    """Hard checks of an adverse event's seriousness, grade and dates (rules §8)."""
     errors = {}
     criteria = set(criteria)
     if serious and not criteria:

@@ -1,6 +1,6 @@
 """Study days, phases, visits and their windows, protocol versions, blinatumomab cycles.
 
-Source: RULES.md sections 1 and 3, and Supplementary Figure 1 of the Blina-CELL paper.
+Source: docs/protocol-rules.md sections 1 and 3, and Supplementary Figure 1 of the Blina-CELL paper.
 Day numbers in `Phase` are study days; day numbers in `ConsolidationCycle` are days of that
 cycle (day 0 = rituximab, day 1 = first chemotherapy day).
 """
@@ -15,46 +15,46 @@ from enum import StrEnum
 
 # --- Study days and weeks -------------------------------------------------------------------
 
-DAYS_PER_WEEK = 7  # RULES.md 1: week N = study days 7(N-1)+1 .. 7N
+DAYS_PER_WEEK = 7  # rules §1: week N = study days 7(N-1)+1 .. 7N
 
 # --- Fixed anchors of the schedule (study days) ---------------------------------------------
 
-PRE_INDUCTION_FIRST_DAY = 1  # RULES.md 1: day 1 = first dexamethasone dose of Pre-Induction
-PRE_INDUCTION_LAST_DAY = 7  # RULES.md 1: Pre-Induction days 1-7
-DAY_11_ASSESSMENT_DAY = 11  # RULES.md 1: day-11 bone marrow blast % decides the start dose
-INDUCTION_I_FIRST_DAY = 12  # RULES.md 1/3: blinatumomab starts on day 12
-INDUCTION_I_LAST_DAY = 40  # RULES.md 1: Induction I days 12-40
-END_OF_INDUCTION_I_DAY = 40  # RULES.md 1: response and MRD (timepoint D40) on day 40
-INDUCTION_II_FIRST_DAY = 50  # RULES.md 1: Induction II from day 50
-WEEK_11 = 11  # RULES.md 1, MR-3: week-11 MRD is the primary endpoint
-WEEK_18 = 18  # RULES.md 1, MR-4: week-18 MRD
+PRE_INDUCTION_FIRST_DAY = 1  # rules §1: day 1 = first dexamethasone dose of Pre-Induction
+PRE_INDUCTION_LAST_DAY = 7  # rules §1: Pre-Induction days 1-7
+DAY_11_ASSESSMENT_DAY = 11  # rules §1: day-11 bone marrow blast % decides the start dose
+INDUCTION_I_FIRST_DAY = 12  # rules §1/3: blinatumomab starts on day 12
+INDUCTION_I_LAST_DAY = 40  # rules §1: Induction I days 12-40
+END_OF_INDUCTION_I_DAY = 40  # rules §1: response and MRD (timepoint D40) on day 40
+INDUCTION_II_FIRST_DAY = 50  # rules §1: Induction II from day 50
+WEEK_11 = 11  # rules §1, MR-3: week-11 MRD is the primary endpoint
+WEEK_18 = 18  # rules §1, MR-4: week-18 MRD
 
-# --- Blinatumomab cycle (RULES.md 3) --------------------------------------------------------
+# --- Blinatumomab cycle (rules §3) --------------------------------------------------------
 
-INFUSION_DAYS_PER_CYCLE = 28  # RULES.md 1/3 BL-1: one cycle = 28 infusion days
-BLINATUMOMAB_REDUCED_DOSE = Decimal(9)  # RULES.md 3 BD-1/BD-2/BL-4: reduced dose 9 ug/day
-BLINATUMOMAB_TARGET_DOSE = Decimal(28)  # RULES.md 3 BD-1/BD-2/BL-4: target dose 28 ug/day
-NEW_CYCLE_AFTER_INTERRUPTION = timedelta(days=7)  # RULES.md 3 BL-1/BL-2: > 7 days -> new cycle
+INFUSION_DAYS_PER_CYCLE = 28  # rules §1/3 BL-1: one cycle = 28 infusion days
+BLINATUMOMAB_REDUCED_DOSE = Decimal(9)  # BD-1, BD-2, BL-4: reduced dose 9 ug/day
+BLINATUMOMAB_TARGET_DOSE = Decimal(28)  # BD-1, BD-2, BL-4: target dose 28 ug/day
+NEW_CYCLE_AFTER_INTERRUPTION = timedelta(days=7)  # BL-1, BL-2: > 7 days -> new cycle
 
 # --- CNS prophylaxis ------------------------------------------------------------------------
 
-INTRATHECAL_ADMINISTRATIONS_PLANNED = 9  # RULES.md 1: 9 IT administrations, induction + consol.
+INTRATHECAL_ADMINISTRATIONS_PLANNED = 9  # rules §1: 9 IT administrations, induction + consol.
 
 
 @dataclass(frozen=True)
 class ProtocolSettings:
-    """The "(protocol setting)" values of RULES.md, with their defaults.
+    """The "(protocol setting)" values of docs/protocol-rules.md, with their defaults.
 
     They belong to a protocol version and are shown on the protocol page of the app.
     """
 
-    day_11_window_days: int = 3  # RULES.md 1: day-11 assessment +-3 days
-    day_40_window_days: int = 3  # RULES.md 1: day-40 assessment +-3 days
-    week_11_window_days: int = 7  # RULES.md 1: week 11 (days 71-77) +-7 days
-    week_18_window_days: int = 7  # RULES.md 1: week 18 (days 120-126) +-7 days
-    consolidation_interval_days: int = 28  # RULES.md 1: planned interval between cycles
-    dose_tolerance_percent: Decimal = Decimal(10)  # RULES.md 2: > 10% away is a deviation
-    interruption_discontinue_days: int = 14  # RULES.md 3 BL-3: interruption > 14 d -> stop
+    day_11_window_days: int = 3  # rules §1: day-11 assessment +-3 days
+    day_40_window_days: int = 3  # rules §1: day-40 assessment +-3 days
+    week_11_window_days: int = 7  # rules §1: week 11 (days 71-77) +-7 days
+    week_18_window_days: int = 7  # rules §1: week 18 (days 120-126) +-7 days
+    consolidation_interval_days: int = 28  # rules §1: planned interval between cycles
+    dose_tolerance_percent: Decimal = Decimal(10)  # rules §2: > 10% away is a deviation
+    interruption_discontinue_days: int = 14  # BL-3: interruption > 14 d -> stop
 
     def __post_init__(self) -> None:
         for name in (
@@ -80,7 +80,7 @@ DEFAULT_SETTINGS = ProtocolSettings()
 
 
 def study_day(day1: date, on: date) -> int:
-    """Study day of `on` (RULES.md 1): (on - day 1) + 1, with no day 0.
+    """Study day of `on` (rules §1): (on - day 1) + 1, with no day 0.
 
     Dates before day 1 count backwards: the day before day 1 is day -1.
     """
@@ -97,7 +97,7 @@ def date_of_study_day(day1: date, day: int) -> date:
 
 
 def study_week(day: int) -> int:
-    """Study week of a study day (RULES.md 1): week N = days 7(N-1)+1 .. 7N."""
+    """Study week of a study day (rules §1): week N = days 7(N-1)+1 .. 7N."""
     if day < 1:
         raise ValueError(f"study weeks start on study day 1, not {day}")
     return (day - 1) // DAYS_PER_WEEK + 1
@@ -257,7 +257,7 @@ PHASES: tuple[Phase, ...] = (
     ),
 )
 
-INTRATHECAL_DRUGS: tuple[DrugDose, ...] = (  # RULES.md 1: CNS prophylaxis, flat doses
+INTRATHECAL_DRUGS: tuple[DrugDose, ...] = (  # rules §1: CNS prophylaxis, flat doses
     DrugDose(Drug.ARAC, Decimal(40), Unit.MG, Route.IT),
     DrugDose(Drug.DEX, Decimal(4), Unit.MG, Route.IT),
     DrugDose(Drug.MTX, Decimal(15), Unit.MG, Route.IT),
@@ -291,7 +291,7 @@ _CONSOLIDATION_V = (
     DrugDose(Drug.CY, Decimal(1000), Unit.MG_PER_M2, Route.IV, (1,)),
     DrugDose(Drug.ARAC, Decimal(500), Unit.MG_PER_M2, Route.IV, (1,)),
 )
-RITUXIMAB_DAY_0 = DrugDose(  # RULES.md 1: every consolidation cycle, if CD20+ at diagnosis
+RITUXIMAB_DAY_0 = DrugDose(  # rules §1: every consolidation cycle, if CD20+ at diagnosis
     Drug.RIT, Decimal(375), Unit.MG_PER_M2, Route.IV, (0,), note="if CD20-positive at diagnosis"
 )
 
@@ -329,7 +329,7 @@ def consolidation_drugs(number: int, cd20_positive: bool) -> tuple[DrugDose, ...
 def next_cycle_planned_start(
     previous_start: date, settings: ProtocolSettings = DEFAULT_SETTINGS
 ) -> date:
-    """Planned start of the next consolidation cycle (RULES.md 1: previous start + interval).
+    """Planned start of the next consolidation cycle (rules §1: previous start + interval).
 
     The site enters the real start date; this is only the plan.
     """
@@ -426,7 +426,7 @@ def planned_visits(day1: date, settings: ProtocolSettings = DEFAULT_SETTINGS) ->
 class VisitStatus(StrEnum):
     PLANNED = "planned"  # window not yet open
     DUE = "due"  # today inside the window, no data yet
-    OVERDUE = "overdue"  # RULES.md 1 / AL-VISIT-OVERDUE: past the window end without data
+    OVERDUE = "overdue"  # rules §1 / AL-VISIT-OVERDUE: past the window end without data
     DONE = "done"  # data entered
     MISSED = "missed"  # marked missed with a reason
 
@@ -448,8 +448,8 @@ def visit_status(planned: PlannedVisit, today: date, has_data: bool, missed: boo
 
 
 class BlinatumomabRule(StrEnum):
-    BD_1 = "BD-1"  # RULES.md 3: version 1, start dose by day-11 blasts
-    BD_2 = "BD-2"  # RULES.md 3: version 2 (amendment), 9 ug/day for 7 days for everyone
+    BD_1 = "BD-1"  # rules §3: version 1, start dose by day-11 blasts
+    BD_2 = "BD-2"  # rules §3: version 2 (amendment), 9 ug/day for 7 days for everyone
 
 
 @dataclass(frozen=True)
@@ -463,7 +463,7 @@ class ProtocolVersion:
 
 
 def version_in_force(versions: Iterable[ProtocolVersion], on: date) -> ProtocolVersion:
-    """The version with the latest effective date on or before `on` (RULES.md 3)."""
+    """The version with the latest effective date on or before `on` (rules §3)."""
     in_force = [v for v in versions if v.effective_date <= on]
     if not in_force:
         raise ValueError(f"no protocol version in force on {on.isoformat()}")
@@ -471,11 +471,11 @@ def version_in_force(versions: Iterable[ProtocolVersion], on: date) -> ProtocolV
 
 
 def version_for_subject(versions: Iterable[ProtocolVersion], day1: date) -> ProtocolVersion:
-    """RULES.md 3: a subject is treated under the version in force on their study day 12."""
+    """rules §3: a subject is treated under the version in force on their study day 12."""
     return version_in_force(versions, date_of_study_day(day1, INDUCTION_I_FIRST_DAY))
 
 
-# --- Blinatumomab interruptions (RULES.md 3 BL-1, BL-2, BL-3) --------------------------------
+# --- Blinatumomab interruptions (BL-1, BL-2, BL-3) --------------------------------
 
 
 class InterruptionOutcome(StrEnum):

@@ -1,6 +1,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from audit.models import AuditedModel, ClinicalRecord
 from crf.models import InfusionInterruption, Site, Subject
@@ -69,10 +70,15 @@ class LabPanel(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.subject} labs {self.sampled_at:%Y-%m-%d %H:%M}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("safety:labs", args=[self.subject.study_id])
+
 
 class LabValue(ClinicalRecord):
     """One value of a panel, with its unit and that sample's reference range as entered, the
     value converted to the standard unit, and its CTCAE v5.0 grade (protocol/ctcae.py)."""
+
+    subject_parent = "panel"
 
     panel = models.ForeignKey(LabPanel, on_delete=models.PROTECT, related_name="values")
     test = models.CharField(max_length=12, choices=LAB_TEST_CHOICES)
@@ -94,6 +100,9 @@ class LabValue(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.get_test_display()} {self.value} {self.unit}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("safety:lab_value", args=[self.panel.subject.study_id, self.pk])
 
 
 class AdverseEvent(ClinicalRecord):
@@ -148,7 +157,7 @@ class AdverseEvent(ClinicalRecord):
         "action taken with blinatumomab", max_length=16, choices=Action.choices
     )
     outcome = models.CharField(max_length=14, choices=Outcome.choices)
-    # ASTCT 2019 cytokine release syndrome (RULES.md 6)
+    # ASTCT 2019 cytokine release syndrome (rules §6)
     crs_fever = models.BooleanField("fever ≥ 38 °C", null=True, blank=True)
     crs_hypotension = models.CharField(
         "hypotension", max_length=24, blank=True,
@@ -161,7 +170,7 @@ class AdverseEvent(ClinicalRecord):
     crs_after_antipyretics = models.BooleanField(
         "after antipyretics or anti-cytokine therapy", default=False
     )
-    # ICANS (RULES.md 6): ICE sub-scores and the other domains
+    # ICANS (rules §6): ICE sub-scores and the other domains
     ice_orientation = models.PositiveSmallIntegerField(null=True, blank=True)
     ice_naming = models.PositiveSmallIntegerField(null=True, blank=True)
     ice_commands = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -180,7 +189,7 @@ class AdverseEvent(ClinicalRecord):
     icans_raised_icp = models.CharField(
         "raised ICP / cerebral oedema", max_length=60, blank=True, choices=_choices(astct.RaisedIcp)
     )
-    # Serious adverse events (RULES.md 8)
+    # Serious adverse events (rules §8)
     awareness_at = models.DateTimeField(
         "site became aware", null=True, blank=True, validators=[not_in_future_datetime]
     )
@@ -219,9 +228,14 @@ class AdverseEvent(ClinicalRecord):
         "criterion_medically_important",
     )
 
+    def get_absolute_url(self) -> str:
+        return reverse("safety:adverse_event", args=[self.subject.study_id, self.pk])
+
 
 class AdverseEventLabLink(AuditedModel):
     """An adverse event relates to this lab value (links are audited like the data)."""
+
+    subject_parent = "adverse_event"
 
     adverse_event = models.ForeignKey(
         AdverseEvent, on_delete=models.CASCADE, related_name="lab_links"
@@ -233,9 +247,14 @@ class AdverseEventLabLink(AuditedModel):
             models.UniqueConstraint(fields=["adverse_event", "lab_value"], name="ae_lab_link_once")
         ]
 
+    def get_absolute_url(self) -> str:
+        return self.adverse_event.get_absolute_url()
+
 
 class AdverseEventInterruptionLink(AuditedModel):
     """An adverse event relates to this blinatumomab interruption."""
+
+    subject_parent = "adverse_event"
 
     adverse_event = models.ForeignKey(
         AdverseEvent, on_delete=models.CASCADE, related_name="interruption_links"
@@ -251,9 +270,14 @@ class AdverseEventInterruptionLink(AuditedModel):
             )
         ]
 
+    def get_absolute_url(self) -> str:
+        return self.adverse_event.get_absolute_url()
+
 
 class SaeFollowUp(ClinicalRecord):
     """A follow-up report of a serious adverse event."""
+
+    subject_parent = "adverse_event"
 
     adverse_event = models.ForeignKey(
         AdverseEvent, on_delete=models.PROTECT, related_name="follow_ups"
@@ -267,3 +291,6 @@ class SaeFollowUp(ClinicalRecord):
     @property
     def subject(self):
         return self.adverse_event.subject
+
+    def get_absolute_url(self) -> str:
+        return self.adverse_event.get_absolute_url()

@@ -15,6 +15,7 @@ from audit.services import audited_save
 from crf.access import Capability, report_sites, sites_where
 from crf.models import BlinatumomabInfusion, Subject
 from crf.services import record_save
+from crf.services.records import record_rules_register
 from protocol import astct, ctcae, ctcae_terms, safety
 
 from .models import (
@@ -46,7 +47,7 @@ def site_ranges(site) -> dict[str, SiteLabRange]:
 
 
 def _baseline(subject: Subject, test: str, before: datetime) -> LabValue | None:
-    """RULES.md 5: the last value of the test before study day 1."""
+    """rules §5: the last value of the test before study day 1."""
     day1 = timezone.make_aware(datetime.combine(subject.day1_date, datetime.min.time()))
     return (
         LabValue.objects.filter(
@@ -63,6 +64,8 @@ def _baseline(subject: Subject, test: str, before: datetime) -> LabValue | None:
 
 def lab_value_grade(record: LabValue) -> None:
     """Convert the value and its limits to the standard unit and grade it (CTCAE v5.0)."""
+    if record.value is None or record.test not in {t.value for t in ctcae.LabTest}:
+        return  # the field validation names the missing value or the unknown test
     test = ctcae.LabTest(record.test)
     try:
         record.standard_value = ctcae.to_standard(test, record.value, record.unit)
@@ -115,7 +118,6 @@ def lab_panel_record(
                 uln=entry.uln,
             )
             try:
-                lab_value_grade(value)
                 record_save(value, user=user)
             except ValidationError as invalid:
                 label = ctcae.LAB_TEST_LABELS[ctcae.LabTest(entry.test)]
@@ -128,7 +130,6 @@ def lab_panel_record(
 
 def lab_value_correct(record: LabValue, *, user, reason: str, expected_version: int | None = None):
     """Correct a value (or its unit or range): regraded, with the reason in the audit trail."""
-    lab_value_grade(record)
     return record_save(record, user=user, reason=reason, expected_version=expected_version)
 
 
@@ -223,6 +224,8 @@ def derived_grade(ae: AdverseEvent) -> tuple[int | None, str]:
 
 
 def adverse_event_errors(ae: AdverseEvent) -> dict[str, str]:
+    if ae.term_id is None:
+        return {}  # the field validation asks for the term
     errors = {}
     term_error = ctcae.grade_error(ae.term.as_protocol(), ae.grade)
     if term_error:
@@ -257,14 +260,29 @@ def adverse_event_errors(ae: AdverseEvent) -> dict[str, str]:
     return errors
 
 
+def adverse_event_grading_system(ae: AdverseEvent) -> None:
+    """Store the grading system the grade was given by (ASTCT 2019 or CTCAE 5.0)."""
+    if ae.term_id is None:
+        return
+    try:
+        _, ae.grading_system = derived_grade(ae)
+    except ValueError:
+        pass  # adverse_event_errors names what the findings lack
+
+
 def adverse_event_save(ae: AdverseEvent, *, user, reason="", expected_version=None, **options):
     """Record or correct an adverse event; the grading system is stored with its grade."""
-    errors = adverse_event_errors(ae)
-    if errors:
-        raise ValidationError(errors)
-    _, system = derived_grade(ae)
-    ae.grading_system = system
     return record_save(ae, user=user, reason=reason, expected_version=expected_version, **options)
+
+
+def register() -> None:
+    """Lab values and adverse events in the write pipeline (called from SafetyConfig.ready):
+    a lab value is converted and graded (CTCAE v5.0) before its checks, an adverse event is
+    refused a grade its CTCAE term does not have, and SAE criteria are checked (SA-1)."""
+    record_rules_register(LabValue, derive=lab_value_grade)
+    record_rules_register(
+        AdverseEvent, derive=adverse_event_grading_system, hard_checks=adverse_event_errors
+    )
 
 
 def adverse_event_links_set(ae: AdverseEvent, *, lab_values, interruptions, user) -> None:

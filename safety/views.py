@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from audit.forms import add_errors
 from crf.access import Capability, subject_for, user_can
-from crf.editchecks import SoftChecksPending
+from crf.services.records import SoftChecksPending
 from protocol import safety
 
 from . import services

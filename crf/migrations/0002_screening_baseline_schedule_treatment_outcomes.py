@@ -871,12 +871,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalsubject',
             name='protocol_version',
-            field=models.ForeignKey(blank=True, db_constraint=False, editable=False, help_text="The version in force on the subject's study day 12 (RULES.md 3).", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crf.protocolversion'),
+            field=models.ForeignKey(blank=True, db_constraint=False, editable=False, help_text="The version in force on the subject's study day 12 (rules §3).", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crf.protocolversion'),
         ),
         migrations.AddField(
             model_name='subject',
             name='protocol_version',
-            field=models.ForeignKey(blank=True, editable=False, help_text="The version in force on the subject's study day 12 (RULES.md 3).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subjects', to='crf.protocolversion'),
+            field=models.ForeignKey(blank=True, editable=False, help_text="The version in force on the subject's study day 12 (rules §3).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subjects', to='crf.protocolversion'),
         ),
         migrations.CreateModel(
             name='Relapse',

@@ -4,11 +4,14 @@ from django.db.models import Q
 from audit.models import ClinicalRecord
 
 from ..validators import not_in_future
+from .pages import FormPage
 from .subjects import Subject
 
 
-class ResponseAssessment(ClinicalRecord):
+class ResponseAssessment(FormPage, ClinicalRecord):
     """Day-40 response at the end of Induction I."""
+
+    form_slug = "response"
 
     class Response(models.TextChoices):
         CR = "CR", "Complete remission (CR)"
@@ -23,8 +26,10 @@ class ResponseAssessment(ClinicalRecord):
         return f"Day-40 response of {self.subject}"
 
 
-class Transplant(ClinicalRecord):
+class Transplant(FormPage, ClinicalRecord):
     """Allogeneic haematopoietic stem cell transplantation (HSCT)."""
+
+    form_slug = "transplant"
 
     class Reason(models.TextChoices):
         MRD_TRIGGERED = "mrd_triggered", "MRD-triggered"
@@ -51,7 +56,9 @@ class Transplant(ClinicalRecord):
         return f"{self.transplant_date:%Y-%m-%d} ({self.get_reason_display()})"
 
 
-class Relapse(ClinicalRecord):
+class Relapse(FormPage, ClinicalRecord):
+    form_slug = "relapse"
+
     class Kind(models.TextChoices):
         HAEMATOLOGICAL = "haematological", "Haematological"
         MOLECULAR = "molecular", "Molecular"
@@ -68,7 +75,9 @@ class Relapse(ClinicalRecord):
         return f"{self.get_kind_display()} relapse {self.relapse_date:%Y-%m-%d}"
 
 
-class SecondMalignancy(ClinicalRecord):
+class SecondMalignancy(FormPage, ClinicalRecord):
+    form_slug = "second-malignancy"
+
     subject = models.ForeignKey(
         Subject, on_delete=models.PROTECT, related_name="second_malignancies"
     )
@@ -82,7 +91,9 @@ class SecondMalignancy(ClinicalRecord):
         return f"{self.diagnosis} {self.diagnosis_date:%Y-%m-%d}"
 
 
-class Death(ClinicalRecord):
+class Death(FormPage, ClinicalRecord):
+    form_slug = "death"
+
     subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="death")
     death_date = models.DateField(validators=[not_in_future])
     cause = models.CharField(max_length=200)
@@ -91,7 +102,9 @@ class Death(ClinicalRecord):
         return f"{self.death_date:%Y-%m-%d}: {self.cause}"
 
 
-class EndOfStudy(ClinicalRecord):
+class EndOfStudy(FormPage, ClinicalRecord):
+    form_slug = "end-of-study"
+
     class Reason(models.TextChoices):
         COMPLETED = "completed", "Completed follow-up"
         WITHDRAWAL = "withdrawal", "Withdrawal of consent"
@@ -118,8 +131,10 @@ class EndOfStudy(ClinicalRecord):
         return f"{self.end_date:%Y-%m-%d}: {self.get_reason_display()}"
 
 
-class FollowUpContact(ClinicalRecord):
+class FollowUpContact(FormPage, ClinicalRecord):
     """The last date the patient was known to be alive, recorded at each follow-up contact."""
+
+    form_slug = "follow-up"
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="follow_ups")
     last_known_alive = models.DateField(validators=[not_in_future])

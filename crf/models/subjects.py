@@ -4,10 +4,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from audit.models import AuditedModel, ClinicalRecord
+from protocol.participation import SubjectStatus
 
 from ..validators import not_in_future
+from .pages import FormPage
 from .sites import Site
 from .study import ProtocolVersion
 
@@ -66,9 +69,12 @@ class Subject(AuditedModel):
     """An enrolled patient, known in the eCRF only by the pseudonymous study ID."""
 
     class Status(models.TextChoices):
-        ENROLLED = "enrolled", "Enrolled"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        COMPLETED = "completed", "Study completed"
+        # Derived from the end-of-study and death records (protocol/participation.py).
+        ENROLLED = SubjectStatus.ON_STUDY.value, "On study"
+        COMPLETED = SubjectStatus.COMPLETED.value, "Study completed"
+        WITHDRAWN = SubjectStatus.WITHDRAWN.value, "Withdrew consent"
+        ENDED_EARLY = SubjectStatus.ENDED_EARLY.value, "Ended study early"
+        DIED = SubjectStatus.DIED.value, "Died"
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
     screening = models.OneToOneField(
@@ -89,7 +95,7 @@ class Subject(AuditedModel):
         editable=False,
         on_delete=models.PROTECT,
         related_name="subjects",
-        help_text="The version in force on the subject's study day 12 (RULES.md 3).",
+        help_text="The version in force on the subject's study day 12 (rules §3).",
     )
     enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
@@ -105,12 +111,17 @@ class Subject(AuditedModel):
     def __str__(self) -> str:
         return self.study_id
 
+    def get_absolute_url(self) -> str:
+        return reverse("crf:subject_detail", args=[self.study_id])
 
-class Baseline(ClinicalRecord):
+
+class Baseline(FormPage, ClinicalRecord):
     """The patient's characteristics at diagnosis: every field of the paper's Table 1.
 
     No names, birth dates or national IDs: only the year of birth.
     """
+
+    form_slug = "baseline"
 
     class Sex(models.TextChoices):
         MALE = "M", "Male"

@@ -1,11 +1,13 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 from audit.models import ClinicalRecord
 from protocol import schedule
 
 from ..validators import not_in_future, not_in_future_datetime
+from .pages import FormPage, InfusionPage
 from .subjects import Subject
 
 DRUG_CHOICES = [(drug.value, drug.value) for drug in schedule.Drug]
@@ -26,9 +28,11 @@ class TreatmentPhase(models.TextChoices):
     MAINTENANCE = "maintenance", "Maintenance"
 
 
-class TreatmentCourse(ClinicalRecord):
+class TreatmentCourse(FormPage, ClinicalRecord):
     """One treatment phase or consolidation cycle as given: its start, the body measurements and
     BSA the doses were calculated from, and the drug administrations."""
+
+    form_slug = "course"
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="courses")
     phase = models.CharField(max_length=16, choices=TreatmentPhase.choices)
@@ -51,6 +55,8 @@ class TreatmentCourse(ClinicalRecord):
 class DrugAdministration(ClinicalRecord):
     """One administration of a protocol drug: protocol dose, dose calculated from the BSA, and
     the dose given. A dose outside the tolerance needs a deviation reason."""
+
+    subject_parent = "course"
 
     course = models.ForeignKey(
         TreatmentCourse, on_delete=models.PROTECT, related_name="administrations"
@@ -81,10 +87,15 @@ class DrugAdministration(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.drug} day {self.protocol_day}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("crf:administration", args=[self.course.subject.study_id, self.pk])
 
-class IntrathecalAdministration(ClinicalRecord):
+
+class IntrathecalAdministration(FormPage, ClinicalRecord):
     """CNS prophylaxis: one triple intrathecal administration (ARAC 40 mg, DEX 4 mg, MTX 15 mg);
     nine are planned through induction and consolidation."""
+
+    form_slug = "intrathecal"
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="intrathecals")
     administered_on = models.DateField(validators=[not_in_future])
@@ -100,8 +111,10 @@ class IntrathecalAdministration(ClinicalRecord):
         return f"{self.administered_on:%Y-%m-%d} ({self.get_phase_display()})"
 
 
-class Day11Assessment(ClinicalRecord):
+class Day11Assessment(FormPage, ClinicalRecord):
     """Day-11 bone marrow: the blast percentage sets the blinatumomab start dose (BD-1/BD-2)."""
+
+    form_slug = "day11"
 
     subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="day11")
     assessed_on = models.DateField(validators=[not_in_future])
@@ -116,7 +129,7 @@ class Day11Assessment(ClinicalRecord):
         return f"Day 11 of {self.subject}"
 
 
-class BlinatumomabInfusion(ClinicalRecord):
+class BlinatumomabInfusion(InfusionPage, ClinicalRecord):
     """One blinatumomab cycle (BL-1: up to 28 infusion days; BL-2: a new cycle after an
     interruption of more than 7 days)."""
 
@@ -152,9 +165,11 @@ class BlinatumomabInfusion(ClinicalRecord):
         return f"{self.subject} blinatumomab cycle {self.cycle}"
 
 
-class InfusionDoseChange(ClinicalRecord):
+class InfusionDoseChange(InfusionPage, ClinicalRecord):
     """The infusion rate from a moment on: the start, a step-up, or a restart after an
     interruption."""
+
+    subject_parent = "infusion"
 
     class Kind(models.TextChoices):
         START = "start", "Start"
@@ -173,7 +188,9 @@ class InfusionDoseChange(ClinicalRecord):
         ordering = ["infusion", "at"]
 
 
-class InfusionInterruption(ClinicalRecord):
+class InfusionInterruption(InfusionPage, ClinicalRecord):
+    subject_parent = "infusion"
+
     class Reason(models.TextChoices):
         HEPATIC = "hepatic", "Hepatic (ALT/AST, bilirubin)"
         CRS = "crs", "Cytokine release syndrome"
@@ -200,8 +217,10 @@ class InfusionInterruption(ClinicalRecord):
         ]
 
 
-class Premedication(ClinicalRecord):
+class Premedication(InfusionPage, ClinicalRecord):
     """Dexamethasone premedication (BL-5) before the start, a step-up or a restart."""
+
+    subject_parent = "infusion"
 
     class Before(models.TextChoices):
         START = "start", "Infusion start"

@@ -4,13 +4,16 @@ from django.db.models import Q
 from audit.models import ClinicalRecord
 
 from ..validators import not_in_future
+from .pages import FormPage
 from .subjects import Subject
 
 
-class Visit(ClinicalRecord):
+class Visit(FormPage, ClinicalRecord):
     """A visit on a subject's calendar: an assessment of the protocol, the start of a
     consolidation cycle, or an unscheduled visit. Planned dates and windows come from
     protocol/schedule.py; the status is computed from them and today's date."""
+
+    form_slug = "visit"
 
     class Kind(models.TextChoices):
         ASSESSMENT = "assessment", "Protocol assessment"

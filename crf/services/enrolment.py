@@ -8,12 +8,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from alerts.marking import subject_changed
 from audit.services import audited_save
 from protocol import checks, identifiers, schedule
 
 from ..access import Capability, forget_memberships, user_can
 from ..models import Membership, ProtocolVersion, Screening, Site, Subject, Visit
+from .records import subjects_changed
 
 
 def site_create(*, number: int, name: str, city: str, user) -> Site:
@@ -41,7 +41,7 @@ def protocol_version_create(
 
 
 def protocol_version_for(day1: date) -> ProtocolVersion:
-    """RULES.md 3: the version in force on the subject's study day 12."""
+    """rules §3: the version in force on the subject's study day 12."""
     versions = {v.number: v for v in ProtocolVersion.objects.all()}
     if not versions:
         raise ValidationError("No protocol version is entered yet; the data manager enters them.")
@@ -138,12 +138,12 @@ def _enrol(*, screening: Screening, day1_date: date, user) -> Subject:
         reason="enrolled",
     )
     visits_plan(subject=subject, user=user)
-    subject_changed(subject)
+    subjects_changed([subject.pk])
     return subject
 
 
 def visits_plan(*, subject: Subject, user) -> list[Visit]:
-    """Put the protocol's assessment visits on the subject's calendar (RULES.md 1)."""
+    """Put the protocol's assessment visits on the subject's calendar (rules §1)."""
     settings = subject.protocol_version.settings if subject.protocol_version_id else None
     planned = schedule.planned_visits(subject.day1_date, settings or schedule.DEFAULT_SETTINGS)
     return [

@@ -15,8 +15,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from alerts.marking import subject_changed
-from audit.services import audited_save
 from protocol import dosing, infusion, schedule
 
 from ..access import Capability, user_can
@@ -28,11 +26,12 @@ from ..models import (
     Premedication,
     Subject,
 )
+from .records import ENTRY_REFUSED, record_save
 
 
 def _require_entry(user, subject: Subject) -> None:
     if not user_can(user, Capability.ENTER_CLINICAL_DATA, subject.site):
-        raise PermissionDenied("Only the site's investigators enter clinical data.")
+        raise PermissionDenied(ENTRY_REFUSED)
 
 
 def start_plan(subject: Subject) -> list[dosing.DoseStep] | None:
@@ -44,49 +43,45 @@ def start_plan(subject: Subject) -> list[dosing.DoseStep] | None:
     return dosing.blinatumomab_start_plan(rule, day11.marrow_blasts_percent)
 
 
-def _local(moment: datetime | None) -> datetime | None:
+def local(moment: datetime | None) -> datetime | None:
     # The protocol's messages name times as the site reads them.
     return timezone.localtime(moment) if moment is not None else None
 
 
-def course_of(record: BlinatumomabInfusion, **changes) -> infusion.InfusionCourse:
-    """The protocol's view of one stored cycle, optionally with unsaved changes applied."""
-    interruptions = changes.get("interruptions")
-    if interruptions is None:
-        interruptions = [
-            infusion.InterruptionPeriod(_local(i.started_at), _local(i.ended_at), i.reason)
-            for i in record.interruptions.all()
-            if not i.entered_in_error
-        ]
-    doses = changes.get("dose_changes")
-    if doses is None:
-        doses = [
-            infusion.DoseChange(_local(d.at), d.ug_per_day)
-            for d in record.dose_changes.all()
-            if not d.entered_in_error
-        ]
+def course_of(
+    record: BlinatumomabInfusion, exclude_pk: int | None = None
+) -> infusion.InfusionCourse:
+    """The protocol's view of one stored cycle (without the entry `exclude_pk`, which a check
+    replaces by its unsaved version)."""
+    interruptions = [
+        infusion.InterruptionPeriod(local(i.started_at), local(i.ended_at), i.reason)
+        for i in record.interruptions.all()
+        if not i.entered_in_error and (exclude_pk is None or i.pk != exclude_pk)
+    ]
+    doses = [
+        infusion.DoseChange(local(d.at), d.ug_per_day)
+        for d in record.dose_changes.all()
+        if not d.entered_in_error and (exclude_pk is None or d.pk != exclude_pk)
+    ]
     return infusion.InfusionCourse(
-        start=_local(changes.get("start", record.started_at)),
-        end=_local(changes.get("end", record.ended_at)),
-        dose_changes=tuple(doses),
-        interruptions=tuple(interruptions),
+        start=local(record.started_at),
+        end=local(record.ended_at),
+        dose_changes=tuple(sorted(doses, key=lambda d: d.at)),
+        interruptions=tuple(sorted(interruptions, key=lambda i: i.start)),
     )
 
 
-def _raise(errors: list[tuple[int, str]], field: str) -> None:
-    if errors:
-        raise ValidationError({field: [message for _, message in errors]})
-
-
-def _check(course: infusion.InfusionCourse, *, interruption_field="started_at", dose_field="at"):
-    now = timezone.localtime()
-    _raise(
-        infusion.interruption_errors(course.start, course.end, course.interruptions, now),
-        interruption_field,
-    )
-    _raise(
-        infusion.dose_change_errors(course.start, course.end, course.dose_changes, now), dose_field
-    )
+def _save(record, *, user, reason: str, fields: dict[str, str] | None = None):
+    """record_save, with the checks' messages put on the action form's own fields."""
+    try:
+        return record_save(record, user=user, reason=reason)
+    except ValidationError as invalid:
+        if not fields or not hasattr(invalid, "error_dict"):
+            raise
+        renamed: dict[str, list[str]] = {}
+        for field, messages in invalid.message_dict.items():
+            renamed.setdefault(fields.get(field, field), []).extend(messages)
+        raise ValidationError(renamed) from None
 
 
 def infusion_start(
@@ -109,23 +104,14 @@ def infusion_start(
             )
         last = BlinatumomabInfusion.objects.filter(subject=subject).aggregate(m=Max("cycle"))["m"]
         record = BlinatumomabInfusion(subject=subject, cycle=(last or 0) + 1, started_at=started_at)
-        start = _local(started_at)
-        course = infusion.InfusionCourse(
-            start=start, end=None, dose_changes=(infusion.DoseChange(start, ug_per_day),)
+        record = _save(record, user=user, reason="infusion started")
+        start = InfusionDoseChange(
+            infusion=record,
+            kind=InfusionDoseChange.Kind.START,
+            at=started_at,
+            ug_per_day=ug_per_day,
         )
-        _check(course, dose_field="ug_per_day")
-        record = audited_save(record, user=user, reason="infusion started")
-        audited_save(
-            InfusionDoseChange(
-                infusion=record,
-                kind=InfusionDoseChange.Kind.START,
-                at=started_at,
-                ug_per_day=ug_per_day,
-            ),
-            user=user,
-            reason="infusion started",
-        )
-        subject_changed(subject)
+        _save(start, user=user, reason="infusion started", fields={"at": "ug_per_day"})
     return record
 
 
@@ -134,50 +120,18 @@ def infusion_dose_change(
 ) -> InfusionDoseChange:
     """A step-up (or reduction) of the running infusion."""
     _require_entry(user, record.subject)
-    course = course_of(record)
-    proposed = course_of(
-        record,
-        dose_changes=sorted(
-            [*course.dose_changes, infusion.DoseChange(_local(at), ug_per_day)],
-            key=lambda d: d.at,
-        ),
-    )
-    _check(proposed, dose_field="at")
-    with transaction.atomic():
-        change = audited_save(
-            InfusionDoseChange(infusion=record, kind=kind, at=at, ug_per_day=ug_per_day),
-            user=user,
-            reason=f"dose {kind.replace('_', ' ')}",
-        )
-        subject_changed(record.subject)
-    return change
+    change = InfusionDoseChange(infusion=record, kind=kind, at=at, ug_per_day=ug_per_day)
+    return _save(change, user=user, reason=f"dose {kind.replace('_', ' ')}")
 
 
 def infusion_interrupt(
     *, record: BlinatumomabInfusion, started_at: datetime, reason: str, reason_other: str, user
 ) -> InfusionInterruption:
     _require_entry(user, record.subject)
-    if reason == InfusionInterruption.Reason.OTHER and not reason_other.strip():
-        raise ValidationError({"reason_other": "Describe the other reason."})
-    course = course_of(record)
-    proposed = course_of(
-        record,
-        interruptions=sorted(
-            [*course.interruptions, infusion.InterruptionPeriod(_local(started_at), None, reason)],
-            key=lambda i: i.start,
-        ),
+    interruption = InfusionInterruption(
+        infusion=record, started_at=started_at, reason=reason, reason_other=reason_other
     )
-    _check(proposed)
-    with transaction.atomic():
-        interruption = audited_save(
-            InfusionInterruption(
-                infusion=record, started_at=started_at, reason=reason, reason_other=reason_other
-            ),
-            user=user,
-            reason="infusion interrupted",
-        )
-        subject_changed(record.subject)
-    return interruption
+    return _save(interruption, user=user, reason="infusion interrupted")
 
 
 def infusion_restart(
@@ -188,33 +142,21 @@ def infusion_restart(
     _require_entry(user, record.subject)
     if interruption.ended_at is not None:
         raise ValidationError("This interruption has already ended.")
-    course = course_of(record)
-    restart = _local(restarted_at)
-    interruptions = [
-        infusion.InterruptionPeriod(i.start, restart, i.reason)
-        if i.start == _local(interruption.started_at)
-        else i
-        for i in course.interruptions
-    ]
-    doses = sorted(
-        [*course.dose_changes, infusion.DoseChange(restart, ug_per_day)], key=lambda d: d.at
-    )
-    proposed = course_of(record, interruptions=interruptions, dose_changes=doses)
-    _check(proposed, interruption_field="restarted_at", dose_field="ug_per_day")
     with transaction.atomic():
         interruption.ended_at = restarted_at
-        audited_save(interruption, user=user, reason="infusion restarted")
-        audited_save(
-            InfusionDoseChange(
-                infusion=record,
-                kind=InfusionDoseChange.Kind.RESTART,
-                at=restarted_at,
-                ug_per_day=ug_per_day,
-            ),
+        _save(
+            interruption,
             user=user,
             reason="infusion restarted",
+            fields={"started_at": "restarted_at", "ended_at": "restarted_at"},
         )
-        subject_changed(record.subject)
+        restart = InfusionDoseChange(
+            infusion=record,
+            kind=InfusionDoseChange.Kind.RESTART,
+            at=restarted_at,
+            ug_per_day=ug_per_day,
+        )
+        _save(restart, user=user, reason="infusion restarted", fields={"at": "ug_per_day"})
     return interruption
 
 
@@ -227,13 +169,10 @@ def premedication_record(
     user,
 ) -> Premedication:
     _require_entry(user, record.subject)
-    return audited_save(
-        Premedication(
-            infusion=record, given_at=given_at, dexamethasone_mg=dexamethasone_mg, before=before
-        ),
-        user=user,
-        reason="premedication recorded",
+    premedication = Premedication(
+        infusion=record, given_at=given_at, dexamethasone_mg=dexamethasone_mg, before=before
     )
+    return _save(premedication, user=user, reason="premedication recorded")
 
 
 def infusion_end(
@@ -247,21 +186,10 @@ def infusion_end(
     _require_entry(user, record.subject)
     if record.ended_at is not None:
         raise ValidationError("This cycle has already ended.")
-    if ended_at <= record.started_at:
-        raise ValidationError({"ended_at": "The infusion must end after it started."})
-    if (
-        end_reason == BlinatumomabInfusion.EndReason.DISCONTINUED
-        and not discontinuation_reason.strip()
-    ):
-        raise ValidationError({"discontinuation_reason": "Give the reason for discontinuation."})
-    _check(course_of(record, end=ended_at), interruption_field="ended_at", dose_field="ended_at")
     record.ended_at = ended_at
     record.end_reason = end_reason
     record.discontinuation_reason = discontinuation_reason
-    with transaction.atomic():
-        ended = audited_save(record, user=user, reason=f"infusion ended: {end_reason}")
-        subject_changed(record.subject)
-    return ended
+    return _save(record, user=user, reason=f"infusion ended: {end_reason}")
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def course_plan_administrations(*, course: TreatmentCourse, user) -> list[DrugAd
 
 
 def next_consolidation_plan(*, course: TreatmentCourse, user) -> Visit | None:
-    """RULES.md 1: a consolidation cycle is planned as the previous one is entered (Induction II
+    """rules §1: a consolidation cycle is planned as the previous one is entered (Induction II
     plans Consolidation I). Also marks the course's own cycle-start visit as done."""
     number = consolidation_number(course.phase)
     if number:
@@ -155,6 +155,6 @@ def next_consolidation_plan(*, course: TreatmentCourse, user) -> Visit | None:
 
 
 def intrathecal_count(subject) -> tuple[int, int]:
-    """(given, planned) intrathecal administrations (RULES.md 1: 9 planned)."""
+    """(given, planned) intrathecal administrations (rules §1: 9 planned)."""
     given = IntrathecalAdministration.objects.filter(subject=subject, entered_in_error=False)
     return given.count(), schedule.INTRATHECAL_ADMINISTRATIONS_PLANNED

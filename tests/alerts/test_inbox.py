@@ -68,7 +68,7 @@ def test_acknowledging_needs_a_comment_and_is_audited(client, site_a, investigat
     client.force_login(investigator_a)
     url = reverse("alerts:detail", args=[alert.pk])
     detail = client.get(url).content.decode()
-    assert "RULES.md" in detail and "Clears when" in detail
+    assert "docs/protocol-rules.md" in detail and "Clears when" in detail
     assert f'href="/subjects/{subject.study_id}/labs/"' in detail  # the triggering lab value
     refused = client.post(url, {"comment": ""})
     assert "This field is required." in refused.content.decode()

@@ -131,7 +131,7 @@ def test_another_lab_user_cannot_commit_the_file_of_a_colleague(client, world):
 
 @pytest.mark.django_db
 def test_monitor_acknowledges_only_alerts_addressed_to_monitors_and_is_audited(client, world):
-    """RULES.md 9 names the monitor among those who act on AL-HEP, AL-CRS, AL-NEU and AL-DOSE:
+    """rules §9 names the monitor among those who act on AL-HEP, AL-CRS, AL-NEU and AL-DOSE:
     a monitor may acknowledge such an alert (a workflow status, not trial data), audited as
     theirs; no clinical record changes."""
     monitor = user_with_role(Role.MONITOR, world.site)

@@ -1,4 +1,4 @@
-"""The casebook timeline picture (crf.timeline): server-rendered SVG of RULES.md 1 study days.
+"""The casebook timeline picture (crf.timeline): server-rendered SVG of rules §1 study days.
 
 The SVG is parsed as XML and checked for what a user sees: bars, markers, colours, positions,
 tooltips, and that hostile labels stay inert under a strict Content-Security-Policy.

@@ -12,8 +12,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 
-from crf.editchecks import subject_of
 from crf.models import DrugAdministration, InfusionInterruption, Role
+from crf.records import subject_of
 from crf.services.infusion import infusion_interrupt
 from monitoring.queries import query_open
 from monitoring.records import record_pointer

@@ -1,4 +1,4 @@
-"""The MRD kinetics picture (mrd.plot): server-rendered SVG of RULES.md 7 results over study days.
+"""The MRD kinetics picture (mrd.plot): server-rendered SVG of rules §7 results over study days.
 
 The SVG is parsed as XML and checked for what a user sees: where the markers sit on the log
 scale relative to the 1E-4 line, what they look like, what is drawn behind what, the tooltips,

@@ -1,4 +1,4 @@
-"""RULES.md 5 (CTCAE v5.0 lab grading, units) and RULES.md 6 (ASTCT 2019 CRS and ICANS)."""
+"""rules §5 (CTCAE v5.0 lab grading, units) and rules §6 (ASTCT 2019 CRS and ICANS)."""
 
 from decimal import Decimal
 
@@ -43,7 +43,7 @@ def grades(test, values, **limits):
     return [grade_lab(test, D(value), **limits).grade for value in values]
 
 
-# --- RULES.md 5: hepatic tests, baseline normal (multiples of the ULN) -------------------------
+# --- rules §5: hepatic tests, baseline normal (multiples of the ULN) -------------------------
 
 ULN_ROWS = [
     # ALT/AST, ULN 40: > ULN - 3.0 - 5.0 - 20.0 x ULN; 5.0 x ULN exactly is grade 2, not 3
@@ -111,7 +111,7 @@ def test_baseline_normal_with_a_baseline_value_grades_against_the_uln():
     )
 
 
-# --- RULES.md 5: hepatic tests, baseline abnormal (multiples of the baseline) ----------------
+# --- rules §5: hepatic tests, baseline abnormal (multiples of the baseline) ----------------
 
 BASELINE_ROWS = [
     # ALT/AST, baseline 80: 1.5 (included) - 3.0 - 5.0 - 20.0 x baseline; below 1.5 x is 0
@@ -199,7 +199,7 @@ def test_baseline_value_without_saying_whether_it_was_abnormal_is_refused():
         grade_lab(T.AST, D(100), uln=D(40), baseline=D(80))
 
 
-# --- RULES.md 5: fixed cut-offs, whatever the local LLN ---------------------------------------
+# --- rules §5: fixed cut-offs, whatever the local LLN ---------------------------------------
 
 FIXED_ROWS = [
     # neutrophils, LLN 2.0: < LLN - 1.5 - 1.0 - 0.5
@@ -242,7 +242,7 @@ def test_fixed_cut_off_tests_ignore_the_baseline(test):
     assert grade_lab(test, D(1000), lln=D(1), baseline=D(10), baseline_abnormal=True).grade == 0
 
 
-# --- RULES.md 5: fibrinogen -------------------------------------------------------------------
+# --- rules §5: fibrinogen -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -271,7 +271,7 @@ def test_fibrinogen(lln, value, grade):
     assert grade_lab(T.FIBRINOGEN, D(value), lln=D(lln)).grade == grade
 
 
-# --- RULES.md 5: creatinine, with and without a baseline -------------------------------------
+# --- rules §5: creatinine, with and without a baseline -------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -319,7 +319,7 @@ def test_creatinine_baseline_grade_says_so():
     assert grade_lab(T.CREATININE, D(120), uln=D(100)).note == ""
 
 
-# --- Potassium (CTCAE v5.0, not in the RULES.md table) -----------------------------------------
+# --- Potassium (CTCAE v5.0, not in the rules §5 table) ------------------------
 
 
 @pytest.mark.parametrize(
@@ -556,7 +556,7 @@ def test_lab_test_values_and_labels():
     assert all(test.label for test in LabTest)
 
 
-# --- RULES.md 6: ASTCT 2019 CRS ----------------------------------------------------------------
+# --- rules §6: ASTCT 2019 CRS ----------------------------------------------------------------
 
 HT, OX = Hypotension, OxygenSupport
 
@@ -615,7 +615,7 @@ def test_astct_system():
     assert ASTCT_SYSTEM == "ASTCT 2019"
 
 
-# --- RULES.md 6: ASTCT 2019 ICANS --------------------------------------------------------------
+# --- rules §6: ASTCT 2019 ICANS --------------------------------------------------------------
 
 
 def ice(total: int) -> IceScore:

@@ -91,7 +91,7 @@ def reference() -> dict[int, dict]:
 
 
 def reference_grades(entry: dict) -> frozenset[int]:
-    """RULES.md 5: a grade shown as "-" does not exist for the term."""
+    """rules §5: a grade shown as "-" does not exist for the term."""
     return frozenset(
         grade for grade in range(1, 6) if entry[f"Grade {grade}"].strip() not in ("-", "")
     )

@@ -1,4 +1,4 @@
-"""RULES.md 2 and 3: BSA, doses, caps, deviations, blinatumomab start and BL-4 restart."""
+"""rules §2 and 3: BSA, doses, caps, deviations, blinatumomab start and BL-4 restart."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,13 +26,13 @@ from protocol.schedule import BlinatumomabRule, Drug, DrugDose, Route, Unit
 
 BD_1, BD_2 = BlinatumomabRule.BD_1, BlinatumomabRule.BD_2
 
-# --- body surface area (RULES.md 2) ----------------------------------------------------------
+# --- body surface area (rules §2) ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("height_cm", "weight_kg", "m2"),
     [
-        (170, 75, "1.88"),  # worked examples of RULES.md 2
+        (170, 75, "1.88"),  # worked examples of rules §2
         (180, 90, "2.12"),
         (160, 55, "1.56"),
         (170.0, 75.0, "1.88"),  # floats read through their printed form
@@ -70,7 +70,7 @@ def test_bsa_refuses_non_positive_inputs(height_cm, weight_kg):
         bsa_mosteller(height_cm, weight_kg)
 
 
-# --- calculated dose (RULES.md 2) ------------------------------------------------------------
+# --- calculated dose (rules §2) ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_calculated_dose_accepts_a_body_surface_area():
     assert calculated_dose(dau, body_surface_area(170, 75)) == Decimal("84.60")
 
 
-# --- dose caps (RULES.md 2) ------------------------------------------------------------------
+# --- dose caps (rules §2) ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_calculated_dose_accepts_a_body_surface_area():
         (Drug.VCR, "2.00", False),
         (Drug.VCR, "2.01", True),  # above 2 mg: hard error
         (Drug.VCR, "4", True),
-        (Drug.VDS, "5.4", False),  # no cap for vindesine in RULES.md
+        (Drug.VDS, "5.4", False),  # no cap for vindesine in docs/protocol-rules.md
         (Drug.DAU, "90", False),
     ],
 )
@@ -118,7 +118,7 @@ def test_dose_cap_error(drug, dose_mg, refused):
         assert "VCR" in message and "2 mg" in message
 
 
-# --- dose deviation (RULES.md 2, tolerance 10%) ----------------------------------------------
+# --- dose deviation (rules §2, tolerance 10%) ----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_dose_deviation_needs_a_positive_calculated_dose():
         dose_deviation(Decimal(0), Decimal(1))
 
 
-# --- blinatumomab start dose (RULES.md 3 BD-1, BD-2) -----------------------------------------
+# --- blinatumomab start dose (BD-1, BD-2) -----------------------------------------
 
 TARGET_ONLY = [(1, 28, Decimal(28))]
 REDUCED_THEN_TARGET = [(1, 7, Decimal(9)), (8, 28, Decimal(28))]
@@ -231,7 +231,7 @@ def test_dose_step_study_days():
     assert (step.first_study_day, step.last_study_day) == (19, 39)
 
 
-# --- restart after an adverse reaction (RULES.md 3 BL-4, BL-5) -------------------------------
+# --- restart after an adverse reaction (BL-4, BL-5) -------------------------------
 
 RESTART = date(2024, 3, 1)
 

@@ -1,4 +1,4 @@
-"""RULES.md 3 (BD-1, BD-2, BL-1 .. BL-5): the blinatumomab infusion log."""
+"""rules §3 (BD-1, BD-2, BL-1 .. BL-5): the blinatumomab infusion log."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -243,7 +243,7 @@ def test_dose_change_errors_point_at_the_offending_change():
     assert [index for index, _ in errors] == [1, 2]
     assert errors[0][1] == (
         "The dose change at 2026-03-13 08:00 sets 30 µg/day, above the maximum of 28 µg/day "
-        "(RULES.md 3); enter 9 µg/day or 28 µg/day."
+        "(rules §3); enter 9 µg/day or 28 µg/day."
     )
     assert "same moment" in errors[1][1]
 

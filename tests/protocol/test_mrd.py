@@ -1,4 +1,4 @@
-"""RULES.md 7 (MR-1 .. MR-5): MRD values, result checks, responses, endpoint, cohort table."""
+"""rules §7 (MR-1 .. MR-5): MRD values, result checks, responses, endpoint, cohort table."""
 
 from decimal import Decimal
 
@@ -58,7 +58,7 @@ def not_evaluable(**kwargs):
 
 def test_thresholds():
     assert MRD_THRESHOLD == D("1E-4")
-    assert MR4_FIRST_STUDY_DAY == 120  # RULES.md 1: week 18 = days 120-126
+    assert MR4_FIRST_STUDY_DAY == 120  # rules §1: week 18 = days 120-126
     assert HAEMATOLOGICAL_CR == {"CR", "CRi"}
 
 

@@ -64,7 +64,7 @@ def test_table_1_counts_and_medians_of_evaluable_patients():
     assert rows["t(9;22)"] == "0"
     assert rows["IKZF1plus"] == "1 (33)"
     assert rows["Bone marrow blasts on day 11 (%)"] == "50 (0–50.1)"
-    assert rows["≤ 50%"] == "2 (67)"  # RULES.md BD-1: exactly 50% is in the <= 50% branch
+    assert rows["≤ 50%"] == "2 (67)"  # BD-1: exactly 50% is in the <= 50% branch
     assert rows["> 50%"] == "1 (33)"
     assert "Not recorded" not in rows
 

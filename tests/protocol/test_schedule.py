@@ -1,4 +1,4 @@
-"""RULES.md 1 and 3: study days, weeks, visits and windows, cycles, versions, interruptions."""
+"""rules §1 and 3: study days, weeks, visits and windows, cycles, versions, interruptions."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -39,7 +39,7 @@ from protocol.schedule import (
 DAY_1 = date(2024, 1, 1)  # a leap year: day 71 falls after 29 February
 
 
-# --- study days and weeks (RULES.md 1) -------------------------------------------------------
+# --- study days and weeks (rules §1) -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_study_days_of_week(week, days):
     assert study_days_of_week(week) == days
 
 
-# --- visits and windows (RULES.md 1) ---------------------------------------------------------
+# --- visits and windows (rules §1) ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_visit_status(code, today_day, has_data, missed, expected):
     assert visit_status(_visit(code), today, has_data, missed) == expected
 
 
-# --- phases, consolidation, intrathecal (RULES.md 1, Supplementary Figure 1) -----------------
+# --- phases, consolidation, intrathecal (rules §1, Supplementary Figure 1) -----------------
 
 
 @pytest.mark.parametrize(
@@ -264,7 +264,7 @@ def test_intrathecal_prophylaxis():
     }
 
 
-# --- protocol settings and versions (RULES.md 3) ---------------------------------------------
+# --- protocol settings and versions (rules §3) ---------------------------------------------
 
 
 def test_default_protocol_settings():
@@ -329,7 +329,7 @@ def test_version_for_subject_is_decided_on_day_12(day1, rule):
     assert version_for_subject(VERSIONS, day1).blinatumomab_rule == rule
 
 
-# --- interruptions (RULES.md 3 BL-1, BL-2, BL-3) ---------------------------------------------
+# --- interruptions (BL-1, BL-2, BL-3) ---------------------------------------------
 
 
 @pytest.mark.parametrize(

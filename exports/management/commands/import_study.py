@@ -5,7 +5,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from alerts.services import subjects_evaluate
 from exports.importer import StudyImportFailed, study_import
+
+EVALUATION_BATCH = 200
 
 
 class Command(BaseCommand):
@@ -40,4 +43,16 @@ class Command(BaseCommand):
                 "Inactive accounts created for the names in the files (they cannot log in): "
                 + ", ".join(result.users_created)
             )
+        if result.statuses_derived:
+            self.stdout.write(
+                f"{result.statuses_derived} subject(s) had a status other than their end-of-study "
+                "and death records give: their status now follows the records (audited)."
+            )
         self.stdout.write(f"Imported {sum(result.counts.values())} records.")
+        # The import marked every subject for the protocol rules, and the worker evaluates them
+        # as it does after any save; evaluating here too means the alerts exist when this
+        # command returns, whether or not a worker runs (evaluation is idempotent).
+        subjects = result.subject_ids
+        for start in range(0, len(subjects), EVALUATION_BATCH):
+            subjects_evaluate(subjects[start : start + EVALUATION_BATCH])
+        self.stdout.write(f"Protocol rules evaluated for {len(subjects)} subject(s).")

@@ -32,7 +32,15 @@ from crf.services import (
     site_create,
     subject_screen,
 )
+from monitoring.models import Query
+from monitoring.queries import query_answer, query_open
+from monitoring.sdv import record_verify
+from monitoring.signatures import signature_create
+from mrd.models import MrdResult
+from mrd.services import result_save, sample_record
 from protocol import schedule
+from safety.models import AdverseEvent, CtcaeTerm
+from safety.services import LabEntry, adverse_event_record, lab_panel_record
 
 SITES = [
     (1, "Prague", "Institute of Hematology and Blood Transfusion"),
@@ -146,10 +154,6 @@ class Command(BaseCommand):
 
 def _demo_monitoring(subject: Subject, password: str) -> None:
     """A query answered and one open, a verified record, and the casebook signed (once)."""
-    from monitoring.models import Query
-    from monitoring.queries import query_answer, query_open
-    from monitoring.sdv import record_verify
-    from monitoring.signatures import signature_create
 
     if Query.objects.filter(subject=subject, origin=Query.Origin.MANUAL).exists():
         return
@@ -258,8 +262,6 @@ def _demo_treatment(subject: Subject, user) -> None:
 
 def _demo_mrd(subject: Subject, investigator, lab) -> None:
     """D40 positive not quantifiable, W11 qPCR PNQ re-tested negative by NGS, W18 awaiting."""
-    from mrd.models import MrdResult
-    from mrd.services import result_save, sample_record
 
     def sample(timepoint: str, day: int):
         return sample_record(
@@ -288,8 +290,6 @@ def _demo_mrd(subject: Subject, investigator, lab) -> None:
 
 def _demo_safety(subject: Subject, user) -> None:
     """ALT rising on day 14 of the infusion (grade 3) reported as an AE, and a grade 1 CRS."""
-    from safety.models import AdverseEvent, CtcaeTerm
-    from safety.services import LabEntry, adverse_event_record, lab_panel_record
 
     def panel(day: int, alt: str, ast: str):
         return lab_panel_record(
