@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
-	bench-alerts-latency bench-audit-trail bench-export bench-load bench-faults backup restore-check
+	bench-alerts-latency bench-audit-trail bench-export bench-import bench-load bench-faults backup \
+	restore-check
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +84,10 @@ bench-faults: $(VENV)/.installed-test
 
 bench-export: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/export.py $(SIZES)
+
+IMPORT_SIZES ?= 30 300
+bench-import: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/import_study.py $(IMPORT_SIZES)
 
 bench-audit-trail: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/audit_trail.py $(CHANGES)

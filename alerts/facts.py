@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from crf.models import BlinatumomabInfusion, Subject, Visit
+from crf.models import (
+    BlinatumomabInfusion,
+    InfusionDoseChange,
+    InfusionInterruption,
+    ResponseAssessment,
+    Subject,
+    Visit,
+)
+from crf.records import subject_path
 from mrd.models import MrdResult
 from protocol import ctcae, ctcae_terms, rules, safety, schedule
 from safety.models import AdverseEvent, LabValue
@@ -183,3 +191,27 @@ def subject_for_evaluation(subject_id: int) -> Subject:
 
 def now():
     return timezone.localtime()
+
+
+# The record each kind of key names ("lab:13" is lab value 13); the keys are written above.
+RECORD_KINDS = {
+    "lab": LabValue,
+    "ae": AdverseEvent,
+    "mrd": MrdResult,
+    "visit": Visit,
+    "cycle": BlinatumomabInfusion,
+    "dose": InfusionDoseChange,
+    "interruption": InfusionInterruption,
+    "decision": ProtocolDecision,
+}
+
+
+def record_of_key(subject: Subject, key: str):
+    """The subject's record a finding's key names, or None."""
+    kind, _, pk = key.partition(":")
+    if kind == "response":  # "response:D40": the day-40 response
+        return ResponseAssessment.objects.filter(subject=subject).first()
+    model = RECORD_KINDS.get(kind)
+    if model is None or not pk.isdigit():
+        return None
+    return model.objects.filter(**{subject_path(model): subject.pk}).filter(pk=int(pk)).first()

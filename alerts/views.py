@@ -3,13 +3,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 
 from audit.forms import add_errors
 from crf.access import Capability, subject_for
+from crf.records import record_page_url
 from crf.services import record_save
 from protocol import rules
 
+from .facts import record_of_key
 from .forms import AcknowledgeForm, AlertFilterForm, DecisionForm
 from .models import Alert, ProtocolDecision
 from .services import alert_acknowledge, alerts_for
@@ -18,21 +19,9 @@ PER_PAGE = 25
 
 
 def record_url(alert: Alert) -> str | None:
-    """Where the triggering record of an alert is shown."""
-    kind, _, pk = alert.record.partition(":")
-    study_id = alert.subject.study_id
-    pages = {
-        "lab": lambda: reverse("safety:labs", args=[study_id]),
-        "ae": lambda: reverse("safety:adverse_event", args=[study_id, int(pk)]),
-        "mrd": lambda: reverse("mrd:subject", args=[study_id]),
-        "cycle": lambda: reverse("crf:infusion", args=[study_id]),
-        "dose": lambda: reverse("crf:infusion", args=[study_id]),
-        "interruption": lambda: reverse("crf:infusion", args=[study_id]),
-        "visit": lambda: reverse("crf:record_edit", args=[study_id, "visit", int(pk)]),
-        "response": lambda: reverse("crf:subject_detail", args=[study_id]),
-    }
-    page = pages.get(kind)
-    return page() if page and (pk.isdigit() or kind == "response") else None
+    """Where the triggering record of an alert is shown (the record's own page)."""
+    record = record_of_key(alert.subject, alert.record)
+    return record_page_url(record) if record is not None else None
 
 
 @login_required

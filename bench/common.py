@@ -36,11 +36,19 @@ def setup_bench_database(name: str = BENCH_DATABASE) -> None:
     call_command("migrate", verbosity=0)
 
 
-def generate_study(subjects: int, *, seed_user=None, with_history: bool = False) -> list[int]:
+def generate_study(
+    subjects: int,
+    *,
+    seed_user=None,
+    with_history: bool = False,
+    lab_panels: int = 10,
+    day1_days_ago: int = 60,
+) -> list[int]:
     """`subjects` enrolled subjects with a full treatment history each: baseline, day 11, a
-    blinatumomab cycle with a step-up and an interruption, 10 lab panels of 4 values, 3 adverse
-    events, 3 MRD results, the day-40 response and 4 visits. Written in bulk, spread over the
-    four sites; with `with_history`, each record also gets its creation history row."""
+    blinatumomab cycle with a step-up and an interruption, `lab_panels` lab panels of 4 values,
+    3 adverse events, 3 MRD results, the day-40 response and 4 visits. Written in bulk, spread
+    over the four sites, study day 1 `day1_days_ago` days ago or earlier; with `with_history`,
+    each record also gets its creation history row."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
     from simple_history.utils import bulk_create_with_history
@@ -91,7 +99,7 @@ def generate_study(subjects: int, *, seed_user=None, with_history: bool = False)
         new.append(
             Subject(
                 site=site, sequence=sequence, study_id=f"{site.number}-{sequence:05d}",
-                day1_date=today - datetime.timedelta(days=60 + n % 200), protocol_version=version,
+                day1_date=today - datetime.timedelta(days=day1_days_ago + n % 200), protocol_version=version,
                 enrolled_by=user,
             )
         )  # fmt: skip
@@ -149,11 +157,11 @@ def generate_study(subjects: int, *, seed_user=None, with_history: bool = False)
                 ended_at=cycle.started_at + datetime.timedelta(days=11), reason="crs",
             )
         )  # fmt: skip
-        for k in range(10):
+        for k in range(lab_panels):
             panels.append(
                 LabPanel(
                     subject_id=cycle.subject_id, local_lab="bench",
-                    sampled_at=cycle.started_at + datetime.timedelta(days=3 * k),
+                    sampled_at=cycle.started_at + datetime.timedelta(days=3 * (k % 10), hours=k // 10),
                 )
             )  # fmt: skip
     bulk(InfusionDoseChange, doses)

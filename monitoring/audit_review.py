@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from accounts.models import AccountEvent
 from crf.models import Membership, Screening, Subject
+from crf.records import subject_path
 
-from .records import BOOKKEEPING_FIELDS, clinical_models, subject_path
+from .records import BOOKKEEPING_FIELDS, clinical_models
 
 ACCOUNT_FORM = "Account"
 EXPORT_FORM = "Export"

@@ -20,7 +20,7 @@ from django.db import models
 from django.http import Http404
 
 from crf.models import Subject
-from crf.records import record_page_url, subject_of, subject_path  # noqa: F401 - re-exported until views_review/audit_review import them from crf.records
+from crf.records import subject_path
 
 # Apps whose models hold a subject's clinical data (locks, SDV and signatures apply to these).
 CLINICAL_APPS = ("crf", "mrd", "safety")

@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from audit.forms import add_errors
 from crf.access import Capability, require, sites_where, subject_for, subjects_visible_to, user_can
 from crf.models import Subject
+from crf.records import record_page_url, subject_path
 
 from . import sdv
 from .audit_review import record_history
@@ -47,14 +48,7 @@ from .queries import (
     query_rows,
     record_queries,
 )
-from .records import (
-    content_fields,
-    record_page_url,
-    record_pointer,
-    record_resolve,
-    record_title,
-    subject_path,
-)
+from .records import content_fields, record_pointer, record_resolve, record_title
 
 PER_PAGE = 25
 EMPTY = "—"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,20 +47,36 @@ def site_ranges(site) -> dict[str, SiteLabRange]:
     return {r.test: r for r in SiteLabRange.objects.filter(site=site)}
 
 
-def _baseline(subject: Subject, test: str, before: datetime) -> LabValue | None:
-    """rules §5: the last value of the test before study day 1."""
-    day1 = timezone.make_aware(datetime.combine(subject.day1_date, datetime.min.time()))
-    return (
-        LabValue.objects.filter(
-            panel__subject=subject,
-            test=test,
-            panel__sampled_at__lt=min(day1, before),
+def _day1_start(subject: Subject) -> datetime:
+    return timezone.make_aware(datetime.combine(subject.day1_date, datetime.min.time()))
+
+
+def lab_baselines_find(values: Sequence[LabValue]) -> None:
+    """Find each value's baseline (rules §5: the last value of its test before study day 1,
+    and before the value itself) among the stored values and the values given, so that a batch
+    (an import) grades against baselines it brings itself. One query per subject."""
+    by_subject: dict[int, list[LabValue]] = {}
+    for value in values:
+        by_subject.setdefault(value.panel.subject_id, []).append(value)
+    for subject_id, given in by_subject.items():
+        subject = given[0].panel.subject
+        day1 = _day1_start(subject)
+        stored = LabValue.objects.filter(
+            panel__subject_id=subject_id,
+            panel__sampled_at__lt=day1,
             entered_in_error=False,
             panel__entered_in_error=False,
-        )
-        .order_by("-panel__sampled_at")
-        .first()
-    )
+        ).select_related("panel")
+        ids = {v.pk for v in given if v.pk is not None}
+        candidates = [v for v in stored if v.pk not in ids] + [
+            v for v in given if v.panel.sampled_at < day1 and not v.entered_in_error
+        ]
+        for value in given:
+            before = min(day1, value.panel.sampled_at)
+            earlier = [
+                c for c in candidates if c.test == value.test and c.panel.sampled_at < before
+            ]
+            value.lab_baseline = max(earlier, key=lambda c: c.panel.sampled_at, default=None)
 
 
 def lab_value_grade(record: LabValue) -> None:
@@ -74,13 +91,18 @@ def lab_value_grade(record: LabValue) -> None:
     except ctcae.UnitError as error:
         raise ValidationError({"unit": str(error)}) from None
     record.standard_unit = ctcae.STANDARD_UNIT[test]
-    baseline = _baseline(record.panel.subject, record.test, record.panel.sampled_at)
+    if not hasattr(record, "lab_baseline"):
+        lab_baselines_find([record])
+    baseline = record.lab_baseline
     baseline_value = baseline_abnormal = None
     if baseline is not None and baseline.uln is not None:
-        baseline_value = baseline.standard_value
-        baseline_abnormal = ctcae.is_baseline_abnormal(
-            baseline.standard_value, ctcae.to_standard(test, baseline.uln, baseline.unit)
-        )
+        try:
+            baseline_value = ctcae.to_standard(test, baseline.value, baseline.unit)
+            baseline_uln = ctcae.to_standard(test, baseline.uln, baseline.unit)
+        except ctcae.UnitError:
+            baseline_value = None  # the baseline's own check names its unit
+        else:
+            baseline_abnormal = ctcae.is_baseline_abnormal(baseline_value, baseline_uln)
     try:
         grade = ctcae.grade_lab(
             test,
@@ -279,7 +301,7 @@ def register() -> None:
     """Lab values and adverse events in the write pipeline (called from SafetyConfig.ready):
     a lab value is converted and graded (CTCAE v5.0) before its checks, an adverse event is
     refused a grade its CTCAE term does not have, and SAE criteria are checked (SA-1)."""
-    record_rules_register(LabValue, derive=lab_value_grade)
+    record_rules_register(LabValue, derive=lab_value_grade, prepare=lab_baselines_find)
     record_rules_register(
         AdverseEvent, derive=adverse_event_grading_system, hard_checks=adverse_event_errors
     )

@@ -85,8 +85,8 @@ def _row(file: str, **values) -> dict:
     return {**defaults, **values}
 
 
-def _import_errors(tmp_path: Path, files: dict[str, list[dict]]) -> list[str]:
-    """Import the files (rows by column name) and return the error lines it refuses them with."""
+def _import_folder(tmp_path: Path, files: dict[str, list[dict]]) -> Path:
+    """A folder of export-format files holding the given rows (by column name)."""
     folder = tmp_path / "import"
     folder.mkdir()
     for name, rows in files.items():
@@ -96,8 +96,13 @@ def _import_errors(tmp_path: Path, files: dict[str, list[dict]]) -> list[str]:
             writer.writerow(header)
             for row in rows:
                 writer.writerow([row.get(column, "") for column in header])
+    return folder
+
+
+def _import_errors(tmp_path: Path, files: dict[str, list[dict]]) -> list[str]:
+    """Import the files and return the error lines it refuses them with."""
     with pytest.raises(StudyImportFailed) as failed:
-        study_import(folder)
+        study_import(_import_folder(tmp_path, files))
     return [str(error) for error in failed.value.errors]
 
 
@@ -436,14 +441,7 @@ def test_an_import_raises_the_alerts_without_any_command(tmp_path, investigator_
     day11_for(subject_a, by=investigator_a)
     infusion_started_for(subject_a, by=investigator_a)  # study day 12, 09:00
     assert not Alert.objects.exists()
-    folder = tmp_path / "labs"
-    folder.mkdir()
-    for name, rows in _lab_files(subject_a, "2026-03-15T07:00:00+00:00", alt="250").items():
-        header = next(d for d in domains() if d.file == name).header
-        with (folder / name).open("w", newline="") as out:
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows([row.get(c, "") for c in header] for row in rows)
+    folder = _import_folder(tmp_path, _lab_files(subject_a, "2026-03-15T07:00:00+00:00"))
     call_command("import_study", str(folder))
     assert Alert.objects.filter(subject=subject_a, rule="AL-HEP", status=Alert.Status.OPEN).exists()
     value = LabPanel.objects.get(subject=subject_a).values.get()
@@ -453,14 +451,7 @@ def test_an_import_raises_the_alerts_without_any_command(tmp_path, investigator_
 @pytest.mark.django_db
 def test_the_import_marks_every_subject_for_evaluation(tmp_path, investigator_a, subject_a):
     EvaluationMark.objects.all().delete()
-    files = _lab_files(subject_a, "2026-03-15T07:00:00+00:00")
-    folder = tmp_path / "f"
-    folder.mkdir()
-    for name, rows in files.items():
-        header = next(d for d in domains() if d.file == name).header
-        with (folder / name).open("w", newline="") as out:
-            csv.writer(out).writerows([header, *([r.get(c, "") for c in header] for r in rows)])
-    study_import(folder)
+    study_import(_import_folder(tmp_path, _lab_files(subject_a, "2026-03-15T07:00:00+00:00")))
     assert EvaluationMark.objects.filter(subject=subject_a).exists()
 
 
@@ -481,3 +472,27 @@ def test_the_subject_status_follows_end_of_study_and_death(investigator_a, subje
     subject_a.refresh_from_db()
     assert subject_a.status == Subject.Status.DIED
     assert end.pk
+
+
+@pytest.mark.django_db
+def test_an_imported_lab_value_is_graded_against_a_baseline_the_same_import_brings(
+    tmp_path, investigator_a, subject_a
+):
+    """ALT 100 (ULN 40) before study day 1 makes the baseline abnormal: ALT 250 on day 14 is
+    then 2.5 x baseline, grade 1, not 6.25 x ULN, grade 3 (rules §5). Imported in one file, the
+    later value must see the earlier one."""
+    panels = [
+        _row("lab_panels.csv", id="9001", subject=subject_a.study_id,
+             sampled_at="2026-02-28T07:00:00+00:00", local_lab="X"),
+        _row("lab_panels.csv", id="9002", subject=subject_a.study_id,
+             sampled_at="2026-03-15T07:00:00+00:00", local_lab="X"),
+    ]  # fmt: skip
+    values = [
+        _row("lab_values.csv", id="9001", panel_id="9001", test="alt", value="100", unit="U/L",
+             uln="40"),
+        _row("lab_values.csv", id="9002", panel_id="9002", test="alt", value="250", unit="U/L",
+             uln="40", grade="3"),  # the file's grade is recomputed, as the lab page computes it
+    ]  # fmt: skip
+    study_import(_import_folder(tmp_path, {"lab_panels.csv": panels, "lab_values.csv": values}))
+    later = LabPanel.objects.get(pk=9002).values.get()
+    assert later.grade == 1

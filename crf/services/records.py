@@ -48,6 +48,8 @@ class RecordRules:
 
     capability: Capability = Capability.ENTER_CLINICAL_DATA
     refused: str = ENTRY_REFUSED  # the message for a user without the capability at the site
+    # Reads what the checks of many records need at once (a batch's own records included).
+    prepare: Callable[[Sequence[models.Model]], None] | None = None
     derive: Callable[[models.Model], None] | None = None  # fills computed fields, may refuse
     hard_checks: Callable[[models.Model], dict[str, str]] | None = None  # field -> message
     soft_checks: Callable[[models.Model], list[checks.SoftWarning]] | None = None
@@ -216,6 +218,12 @@ def records_refusals(
     bounded number of queries. `user` None skips the access step (the study import, run by
     the operator on the command line); `exclude` names fields the model validation skips
     (references a caller has resolved itself)."""
+    kinds: dict[type[models.Model], list[models.Model]] = {}
+    for record in records:
+        kinds.setdefault(type(record), []).append(record)
+    for model, group in kinds.items():
+        if record_rules(model).prepare:
+            record_rules(model).prepare(group)
     refusals: list[ValidationError | PermissionDenied | None] = []
     for record in records:
         try:

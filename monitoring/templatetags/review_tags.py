@@ -5,11 +5,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from crf.access import Capability, user_can
+from crf.records import subject_of
 
 from .. import sdv
 from ..models import Query
 from ..queries import UNRESOLVED, query_rows, record_queries
-from ..records import record_pointer, subject_of
+from ..records import record_pointer
 
 register = template.Library()
 

@@ -1,5 +1,9 @@
 """Logins, lockout by username, password rules, and the account events an inspector reads."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -88,9 +92,33 @@ def test_password_rules(password, message):
 
 
 @pytest.mark.django_db
-def test_passwords_are_hashed_with_argon2():
+def test_passwords_are_hashed_with_argon2(settings):
+    settings.PASSWORD_HASHERS = settings.PRODUCTION_PASSWORD_HASHERS
     user = UserFactory()
     assert user.password.startswith("argon2$")
+
+
+def test_only_the_test_suite_hashes_with_a_fast_hasher():
+    production = _settings_of(SECRET_KEY="a-long-random-secret-for-this-test-only")
+    assert production == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert _settings_of(DEBUG="1") == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert _settings_of(DEBUG="1", BLINACELL_TESTING="1").endswith("MD5PasswordHasher")
+
+
+def _settings_of(**env) -> str:
+    """The first password hasher of a fresh process started with `env`."""
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    base.pop("BLINACELL_TESTING", None)
+    probe = "import django; django.setup(); from django.conf import settings; "
+    probe += "print(settings.PASSWORD_HASHERS[0])"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**base, "DJANGO_SETTINGS_MODULE": "blinacell_site.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 @pytest.mark.django_db

@@ -1,8 +1,9 @@
-"""From a saved value to the alert, through a real Redis broker and a real Celery worker."""
+"""From a saved value to the alert, through a real Redis broker and a real Celery worker: one test
+per path of the queue (a save, the broker down, a worker killed). What the rules make of the
+data is tested in process (test_rule_lifecycle.py, test_inbox.py)."""
 
 import datetime
 import time
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -10,18 +11,13 @@ from django.utils import timezone
 from alerts.models import Alert, EvaluationMark
 from alerts.tasks import evaluate_marked_subjects, evaluate_subject
 from blinacell_site.celery import app
-from crf.models import ResponseAssessment, Role
-from crf.services import record_save
 from crf.services.infusion import infusion_interrupt
-from mrd.models import MrdResult
-from mrd.services import result_save, sample_record
 from tests.factories import (
     baseline_for,
     day11_for,
     enrol,
     infusion_started_for,
     lab_panel_for,
-    user_with_role,
 )
 
 from .worker import PrivateBroker, Worker, wait_for
@@ -77,60 +73,6 @@ def test_alt_six_times_uln_on_day_14_raises_al_hep_then_the_interruption_clears_
     lab_panel_for(subject, by=investigator_a, alt="45", uln="40", days=15)  # grade 1 again
     restart = wait_for(lambda: _alert(subject, "AL-HEP-RESTART"))
     assert "9" in restart.message
-
-
-def _w_sample(subject, investigator, timepoint, study_day):
-    return sample_record(
-        subject=subject,
-        timepoint=timepoint,
-        material="bone_marrow",
-        sampled_on=subject.day1_date + datetime.timedelta(days=study_day - 1),
-        user=investigator,
-    )
-
-
-def _in_cr(site, investigator, days_ago=140):
-    subject = enrol(
-        site, by=investigator,
-        day1_date=timezone.localdate() - datetime.timedelta(days=days_ago),
-    )  # fmt: skip
-    baseline_for(subject, by=investigator)
-    record_save(
-        ResponseAssessment(
-            subject=subject,
-            assessed_on=subject.day1_date + datetime.timedelta(days=39),
-            response="CR",
-        ),
-        user=investigator,
-    )
-    return subject
-
-
-def test_mrd_at_week_18_asks_for_the_referral_but_not_at_week_11_or_pnq(
-    worker, site_a, investigator_a
-):
-    lab = user_with_role(Role.CENTRAL_LAB, None)
-    quantifiable = dict(result_class="quantifiable", value=Decimal("0.00023"))
-
-    def report(sample, **values):
-        return result_save(
-            MrdResult(sample=sample, method="qpcr", report_date=sample.sampled_on, **values),
-            user=lab,
-        )
-
-    w18 = _in_cr(site_a, investigator_a)
-    report(_w_sample(w18, investigator_a, "W18", 120), **quantifiable)
-    alert = wait_for(lambda: _alert(w18, "AL-MRD-TRIGGER"))
-    assert "CD19" in alert.message and "data_manager" in alert.actors
-
-    w11 = _in_cr(site_a, investigator_a)
-    report(_w_sample(w11, investigator_a, "W11", 74), **quantifiable)
-    pnq = _in_cr(site_a, investigator_a)
-    report(_w_sample(pnq, investigator_a, "W18", 121), result_class="pnq")
-    # Both evaluations have run once their marks are gone; neither raised the referral.
-    wait_for(lambda: not EvaluationMark.objects.filter(subject__in=[w11, pnq]).exists())
-    assert _alert(w11, "AL-MRD-TRIGGER") is None
-    assert _alert(pnq, "AL-MRD-TRIGGER") is None
 
 
 def test_broker_down_during_a_save_then_reconciliation_raises_the_alert(site_a, investigator_a):

@@ -12,6 +12,7 @@ from alerts.models import Alert, ProtocolDecision
 from alerts.services import subject_evaluate
 from crf.models import ResponseAssessment, Role
 from crf.services import record_save
+from safety.models import LabValue
 from tests.factories import (
     baseline_for,
     day11_for,
@@ -69,7 +70,8 @@ def test_acknowledging_needs_a_comment_and_is_audited(client, site_a, investigat
     url = reverse("alerts:detail", args=[alert.pk])
     detail = client.get(url).content.decode()
     assert "docs/protocol-rules.md" in detail and "Clears when" in detail
-    assert f'href="/subjects/{subject.study_id}/labs/"' in detail  # the triggering lab value
+    value = LabValue.objects.get(panel__subject=subject)  # the triggering lab value, its own page
+    assert f'href="/subjects/{subject.study_id}/labs/values/{value.pk}/"' in detail
     refused = client.post(url, {"comment": ""})
     assert "This field is required." in refused.content.decode()
     client.post(url, {"comment": "infusion stopped at 10:00, patient informed"})

@@ -1,10 +1,10 @@
-"""The README documents every export file and its columns, as they are."""
+"""docs/features.md documents every export file and its columns, as they are."""
 
 from pathlib import Path
 
 from exports.domains import domains
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "features.md"
 
 
 def test_the_readme_lists_every_export_file_with_its_columns():
