@@ -99,8 +99,8 @@ def generate_study(
         new.append(
             Subject(
                 site=site, sequence=sequence, study_id=f"{site.number}-{sequence:05d}",
-                day1_date=today - datetime.timedelta(days=day1_days_ago + n % 200), protocol_version=version,
-                enrolled_by=user,
+                day1_date=today - datetime.timedelta(days=day1_days_ago + n % 200),
+                protocol_version=version, enrolled_by=user,
             )
         )  # fmt: skip
     bulk(Subject, new, batch_size=1000)
@@ -161,7 +161,8 @@ def generate_study(
             panels.append(
                 LabPanel(
                     subject_id=cycle.subject_id, local_lab="bench",
-                    sampled_at=cycle.started_at + datetime.timedelta(days=3 * (k % 10), hours=k // 10),
+                    sampled_at=cycle.started_at
+                    + datetime.timedelta(days=3 * (k % 10), hours=k // 10),
                 )
             )  # fmt: skip
     bulk(InfusionDoseChange, doses)
