@@ -1,5 +1,8 @@
+from datetime import datetime
+
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.utils import timezone
 
 from .errors import StaleVersionError
 from .services import audited_save
@@ -44,6 +47,13 @@ class AuditedModelForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.is_change and "version" in self._errors:
+            # A hidden field's error is not shown beside it: say it at the top of the form.
+            self.add_error(
+                None,
+                "This form does not say which version of the record it changes (or the version "
+                "is not a number): reload the record and enter the change again.",
+            )
         # Only a form whose fields all cleaned is asked what changed: comparing a refused value
         # can itself fail (Decimal("sNaN") raises on any comparison, a 500 before this guard).
         if self.is_change and not self.errors:
@@ -67,15 +77,91 @@ class AuditedModelForm(forms.ModelForm):
                 **options,
             )
         except StaleVersionError as stale:
-            self.stale_record = stale.current
-            self.add_error(None, stale.message)
-            # The next submission is made knowingly against the version now stored.
-            self.data = self.data.copy()
-            self.data[self.add_prefix("version")] = stale.current.version
+            self._merge_stale(stale)
             return None
         except ValidationError as invalid:
             add_errors(self, invalid)
             return None
+
+    # --- A refused stale save -------------------------------------------------------------
+
+    def _merge_stale(self, stale: StaleVersionError) -> None:
+        """Re-display the form against the version now stored: a field the user did not change
+        shows the other person's saved value (so saving again cannot write the old one back);
+        a field the user changed keeps the user's value, marked where the other person changed
+        it too. Every field the other person changed says so."""
+        self.stale_record = current = stale.current
+        self.add_error(None, stale.message)
+        loaded = self.cleaned_data.get("version")
+        original = (
+            type(current).history.filter(id=current.pk, version=loaded).order_by("-history_id")
+        ).first()
+        self.data = self.data.copy()
+        self.data[self.add_prefix("version")] = current.version
+        self.changed_meanwhile = []
+        for name in self.fields:
+            model_field = _model_field(current, name)
+            if model_field is None:
+                continue
+            now = model_field.value_from_object(current)
+            mine = model_field.value_from_object(self.instance)
+            before = model_field.value_from_object(original) if original else mine
+            if now == before:
+                continue  # the other person did not change this field
+            self.changed_meanwhile.append(name)
+            shown = _shown(model_field, current)
+            if mine == before:
+                self._show_value(name, now)
+                self.add_error(
+                    name,
+                    f"{stale.changed_by} changed this to {shown} meanwhile; you had not changed "
+                    "it, so the value now saved is shown.",
+                )
+            elif mine != now:
+                self.add_error(
+                    name,
+                    f"{stale.changed_by} changed this to {shown} meanwhile; your value is kept "
+                    "here: check which is right before saving again.",
+                )
+
+    def _show_value(self, name: str, value) -> None:
+        """Put a stored value into the form's data as the browser would send it."""
+        field, key = self.fields[name], self.add_prefix(name)
+        if isinstance(field.widget, forms.CheckboxInput):
+            if value:
+                self.data[key] = "on"
+            else:
+                self.data.pop(key, None)
+            return
+        if isinstance(value, list | tuple):
+            self.data.setlist(key, [str(v) for v in value])
+            return
+        shown = field.widget.format_value(field.prepare_value(value))
+        if isinstance(shown, list):  # choice widgets format a value as a list
+            shown = shown[0] if shown else ""
+        self.data[key] = "" if shown is None else str(shown)
+
+
+def _model_field(record, name: str):
+    try:
+        field = record._meta.get_field(name)
+    except FieldDoesNotExist:  # a form field of its own (a confirmation, a reason)
+        return None
+    return field if getattr(field, "concrete", False) else None
+
+
+def _shown(model_field, record) -> str:
+    """A stored value as people read it: a code's label, yes/no, empty as "(empty)"."""
+    value = getattr(record, model_field.name)
+    if model_field.choices:
+        value = getattr(record, f"get_{model_field.name}_display")()
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
 
 
 def add_errors(form: forms.BaseForm, invalid: ValidationError) -> None:

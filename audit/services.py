@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from .errors import ReasonForChangeRequired, StaleVersionError
 
@@ -75,6 +75,18 @@ def audited_save(
     (WRITE_GUARDS) is asked first and may refuse with a ValidationError.
     """
     reason = (reason or "").strip()
+    try:
+        return _audited_save(instance, user=user, reason=reason, expected_version=expected_version)
+    except IntegrityError:
+        # PostgreSQL refused a uniqueness or a constraint (checked there, not by a query of our
+        # own per save): the transaction is back at its savepoint, so the model can say which
+        # one, with its own message.
+        instance.validate_unique()
+        instance.validate_constraints()
+        raise
+
+
+def _audited_save(instance, *, user, reason: str, expected_version: int | None):
     with transaction.atomic():
         write_guards_check(instance)
         if instance._state.adding:
@@ -97,7 +109,8 @@ def audited_save(
         instance.updated_by = user
         instance._history_user = user
         instance._change_reason = reason or None
-        instance.full_clean()
+        # Fields and the model's clean(); uniqueness and constraints are the database's.
+        instance.full_clean(validate_unique=False, validate_constraints=False)
         try:
             instance.save()
         finally:

@@ -34,9 +34,11 @@ def main(sizes: list[int]) -> None:
 
         out = Path(f"/tmp/blinacell-bench-import-{size}.zip")
         counts = study_csv_write(out, site_ids=None)
-        records = sum(n for name, n in counts.items() if name.endswith(".csv")) - counts.get(
-            "audit_trail.csv", 0
-        ) - counts.get("data_dictionary.csv", 0)
+        records = (
+            sum(n for name, n in counts.items() if name.endswith(".csv"))
+            - counts.get("audit_trail.csv", 0)
+            - counts.get("data_dictionary.csv", 0)
+        )
 
         setup_bench_database(TARGET)
         from django.core.management import call_command

@@ -8,6 +8,7 @@ ALLOWED_HOSTS       comma-separated; defaults to localhost only
 EMAIL_URL           not yet used (console e-mail backend); see README
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "blinacell_site.middleware.no_store",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -138,6 +140,9 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
+# The 30 minutes run from the lockout: attempts while locked (even with the right password) do
+# not restart them.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
@@ -191,6 +196,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # One queue per installation (tests use their own, so a test run never feeds another's worker).
 CELERY_TASK_DEFAULT_QUEUE = env.text("CELERY_QUEUE", default="blinacell")
+_test_process = os.environ.get("PYTEST_XDIST_WORKER", "")
+if TESTING and _test_process and not CELERY_TASK_DEFAULT_QUEUE.endswith(f"-{_test_process}"):
+    # Each process of a parallel test run has a queue of its own (and so its own workers).
+    CELERY_TASK_DEFAULT_QUEUE += f"-{_test_process}"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,

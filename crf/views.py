@@ -5,6 +5,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 
 from audit.forms import add_errors
 from protocol import schedule
@@ -150,15 +152,29 @@ def record_form(request, study_id, slug, pk=None):
         raise Http404("No such form.")
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
     records = spec.model.objects.filter(subject=subject, entered_in_error=False)
+    entered_meanwhile = None
     if pk is not None:
         instance = get_object_or_404(records, pk=pk)
     elif not spec.many and records.exists():
-        return redirect("crf:record_edit", study_id=study_id, slug=slug, pk=records.get().pk)
+        existing = records.get()
+        if request.method != "POST":
+            return redirect("crf:record_edit", study_id=study_id, slug=slug, pk=existing.pk)
+        # Somebody entered this once-per-subject record after this user opened the empty
+        # form: keep the user's input, as a correction of the saved record, and say so.
+        instance, entered_meanwhile = existing, existing
     else:
         instance = spec.model(subject=subject)
         if spec.prepare_new:
             spec.prepare_new(instance, subject)
     form_class = spec.new_form_class if (pk is None and spec.new_form_class) else spec.form_class
+    if entered_meanwhile is not None:
+        form = _entered_meanwhile_form(form_class, request.POST, entered_meanwhile, spec)
+        return render(
+            request,
+            "crf/record_form.html",
+            {"form": form, "subject": subject, "spec": spec, "record": entered_meanwhile,
+             "action": reverse("crf:record_edit", args=[study_id, slug, entered_meanwhile.pk])},
+        )  # fmt: skip
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST":
         answers = request.GET.get("answers_query") if pk is not None else None
@@ -187,6 +203,24 @@ def record_form(request, study_id, slug, pk=None):
         "crf/record_form.html",
         {"form": form, "subject": subject, "spec": spec, "record": instance},
     )
+
+
+def _entered_meanwhile_form(form_class, posted, existing, spec):
+    """The user's input, bound as a correction of the record someone saved meanwhile, with the
+    message that says so (nothing is saved)."""
+    data = posted.copy()
+    data["version"] = existing.version
+    form = form_class(data, instance=type(existing).objects.get(pk=existing.pk))
+    form.is_valid()  # the user's own values are checked as usual
+    who = existing.created_by.get_username() if existing.created_by else "another user"
+    when = timezone.localtime(existing.created_at).strftime("%Y-%m-%d %H:%M")
+    form.add_error(
+        None,
+        f"Not saved: {who} entered the {spec.title.lower()} of this subject ({when}) after you "
+        "opened the empty form. Your input is kept below as a correction of that record: "
+        "compare it with the saved values, give a reason and save again if it still applies.",
+    )
+    return form
 
 
 @login_required

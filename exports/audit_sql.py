@@ -19,6 +19,7 @@ from django.db import connection, models
 from django.db.models import F, Window
 from django.db.models.functions import Lag
 
+from audit.cells import FORMULA_STARTS_SQL
 from crf.models import Role
 from monitoring.audit_review import (
     REFERENCE_LABELS,
@@ -35,7 +36,6 @@ _ISO_T = (
     "THEN to_char({x} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS') "
     "ELSE to_char({x} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS.US') END || '+00:00')"
 )
-_FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
 
 
 def _literal(text: str) -> str:
@@ -44,11 +44,11 @@ def _literal(text: str) -> str:
 
 
 def _neutralised(expr: str) -> str:
-    """exports.domains.text_cell in SQL: an apostrophe before a formula start (after any
-    number of apostrophes)."""
+    """audit.cells.text_cell in SQL: an apostrophe before a formula start (after any number of
+    apostrophes)."""
     quote = "''''"  # an apostrophe, as an SQL literal
     return (
-        f"(CASE WHEN left(ltrim({expr}, {quote}), 1) IN {_FORMULA_STARTS} "
+        f"(CASE WHEN left(ltrim({expr}, {quote}), 1) IN {FORMULA_STARTS_SQL} "
         f"THEN {quote} || {expr} ELSE {expr} END)"
     )
 

@@ -21,6 +21,8 @@ from django.db import models
 from django.db.models import Case, F, Func, Value, When
 from django.db.models.functions import Cast, Concat, NullIf
 
+from audit.cells import FORMULA_REGEX
+
 # (file name, model) in the order a study is loaded: every file refers only to files above it.
 DOMAIN_FILES: tuple[tuple[str, str], ...] = (
     ("sites.csv", "crf.Site"),
@@ -71,7 +73,6 @@ _NATURAL_KEYS = {
     "contenttypes.ContentType": "model",
 }
 _UNIT = re.compile(r"\(([^()]*)\)\s*$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def domain_query(domain: Domain, site_ids: frozenset[int] | None) -> models.Quer
 
     Each cell is formatted in SQL (ISO dates, UTC times, true/false, free text neutralised
     against spreadsheet formulas), so that COPY can stream the file at the database's own
-    speed; `text_cell` below is the same rule in Python, for the files written row by row."""
+    speed; audit.cells.text_cell is the same rule in Python, for the files written row by row."""
     qs = domain.model._default_manager.all()
     if site_ids is not None and domain.site_path is not None:
         qs = qs.filter(**{f"{domain.site_path}__in": site_ids})
@@ -203,10 +204,6 @@ def domain_count(domain: Domain, site_ids: frozenset[int] | None) -> int:
     if site_ids is not None and domain.site_path is not None:
         qs = qs.filter(**{f"{domain.site_path}__in": site_ids})
     return qs.count()
-
-
-# A formula start after any number of apostrophes (see text_cell).
-_FORMULA_PATTERN = "^'*[=+@\t\r-]"  # tab and CR as the characters themselves
 
 
 def _sql_cell(column: Column):
@@ -231,7 +228,7 @@ def _sql_cell(column: Column):
         text = NullIf(Cast(value, models.TextField()), Value(""), output_field=models.TextField())
         return Case(
             When(
-                **{f"{column.path}__regex": _FORMULA_PATTERN},
+                **{f"{column.path}__regex": FORMULA_REGEX},
                 then=Concat(Value("'"), text, output_field=models.TextField()),
             ),
             default=text,
@@ -252,25 +249,6 @@ _UTC_ISO = (
 
 
 # --- Writing values -----------------------------------------------------------------------------
-
-
-def text_cell(value: str) -> str:
-    """Free text, neutralised against spreadsheet formulas by a leading apostrophe.
-
-    A cell that starts with = + - @ tab or CR, after any number of apostrophes (so that import
-    can always remove exactly one, from "''=1" too), gets an apostrophe in front; import_study
-    takes it off again.
-    """
-    if value.lstrip("'").startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def text_from_cell(cell: str) -> str:
-    """The inverse of text_cell."""
-    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
-        return cell[1:]
-    return cell
 
 
 def dictionary_rows():

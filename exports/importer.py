@@ -24,6 +24,7 @@ from django.core.management.color import no_style
 from django.db import IntegrityError, connection, models, transaction
 from simple_history.utils import bulk_create_with_history
 
+from audit.cells import text_from_cell
 from audit.models import ClinicalRecord
 from audit.services import write_guards_check_many
 from crf.editchecks import subject_status_update
@@ -31,7 +32,7 @@ from crf.models import Subject
 from crf.records import subject_of
 from crf.services.records import records_create, records_refusals, subjects_changed
 
-from .domains import DOMAIN_FILES, Column, Domain, domains, text_from_cell
+from .domains import DOMAIN_FILES, Column, Domain, domains
 
 IMPORT_REASON = "imported"
 MAX_ERRORS = 200

@@ -116,9 +116,24 @@ def _active() -> QuerySet[Lock]:
 
 def lock_refusing(record: models.Model) -> Lock | None:
     """The active lock that refuses a change of `record` (site, subject, record or its parent
-    record), the widest first; None if it may be changed. One query."""
-    locks = list(_active().filter(_covering(*_targets(record))))
+    record), the widest first; None if it may be changed. One query, whatever was loaded."""
+    subject_id, site_id, pointers = _targets(record)
+    if isinstance(site_id, int):  # the site is known: its active locks, matched here
+        return _widest(list(_active().filter(site_id=site_id)), subject_id, site_id, pointers)
+    locks = list(_active().filter(_covering(subject_id, site_id, pointers)))
     return min(locks, key=lambda lock: _LEVEL_ORDER[lock.level], default=None)
+
+
+def _widest(locks: list[Lock], subject_id, site_id, pointers) -> Lock | None:
+    """The widest of `locks` that covers the target, or None."""
+    covering = [
+        lock
+        for lock in locks
+        if (lock.level == Lock.Level.SITE and lock.site_id == site_id)
+        or (lock.level == Lock.Level.SUBJECT and lock.subject_id == subject_id)
+        or (lock.level == Lock.Level.FORM and (lock.content_type_id, lock.object_id) in pointers)
+    ]
+    return min(covering, key=lambda lock: _LEVEL_ORDER[lock.level], default=None)
 
 
 def lock_refusing_each(records: Sequence[models.Model]) -> list[Lock | None]:
@@ -130,19 +145,7 @@ def lock_refusing_each(records: Sequence[models.Model]) -> list[Lock | None]:
         targets.append(_targets(record))
     sites = {site_id for _, site_id, _ in targets if site_id is not None}
     locks = list(_active().filter(site_id__in=sites)) if sites else []
-    found = []
-    for subject_id, site_id, pointers in targets:
-        covering = [
-            lock
-            for lock in locks
-            if (lock.level == Lock.Level.SITE and lock.site_id == site_id)
-            or (lock.level == Lock.Level.SUBJECT and lock.subject_id == subject_id)
-            or (
-                lock.level == Lock.Level.FORM and (lock.content_type_id, lock.object_id) in pointers
-            )
-        ]
-        found.append(min(covering, key=lambda lock: _LEVEL_ORDER[lock.level], default=None))
-    return found
+    return [_widest(locks, *target) for target in targets]
 
 
 def lock_guard(instance: models.Model) -> None:

@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import AccountEvent
-from accounts.services import account_event_record
+from accounts.services import AccountLockedOut, account_event_record, password_reverify
 from audit.services import audited_save
 from crf.models import Membership, Role, Site, Subject
 from crf.records import subject_of
@@ -56,11 +56,16 @@ def signature_create(
         raise PermissionDenied("Only the site's principal investigator signs its casebooks.")
     if record is not None and subject_of(record).pk != subject.pk:
         raise ValidationError("This record is not one of the subject's.")
-    if not password or not user.check_password(password):
+    try:
+        verified = password_reverify(request=request, user=user, password=password)
+    except AccountLockedOut as locked:
+        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
+        raise ValidationError({"password": f"Nothing was signed. {locked}"}) from None
+    if not verified:
         account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
         raise ValidationError(
             {"password": "The password is not correct: nothing was signed. Enter your password "
-             "to sign."}
+             "to sign (wrong passwords count toward the account's lockout, as at login)."}
         )  # fmt: skip
     signature = Signature(
         subject=subject,

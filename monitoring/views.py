@@ -9,6 +9,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from audit.cells import text_cell
 from crf.access import (
     Capability,
     reaches_every_site,
@@ -16,6 +17,7 @@ from crf.access import (
     subject_for,
     subjects_visible_to,
 )
+from crf.forms.common import IsoDateField
 
 from .audit_review import AuditScope, AuditTrail, form_names, trail_rows
 
@@ -31,8 +33,9 @@ class AuditFilterForm(forms.Form):
     user = forms.CharField(required=False, max_length=150, label="User")
     subject = forms.CharField(required=False, max_length=20, label="Subject")
     site = forms.ChoiceField(required=False, label="Site")
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+    # ISO dates between 1900 and 2100: ?until=9999-12-31 is a refusal, not a date overflow.
+    since = IsoDateField(required=False, label="From")
+    until = IsoDateField(required=False, label="To")
 
     def __init__(self, *args, forms_available, sites=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,9 +145,10 @@ def _csv(trail: AuditTrail, filename: str) -> StreamingHttpResponse:
         for r in trail_rows(trail):
             yield writer.writerow(
                 [
-                    r.at.astimezone(UTC).isoformat(), r.user, r.user_roles, r.subject, r.site,
-                    r.form, _safe(r.record), _safe(r.field), _safe(r.old), _safe(r.new),
-                    _safe(r.reason), r.kind,
+                    r.at.astimezone(UTC).isoformat(), text_cell(r.user),
+                    text_cell(r.user_roles), r.subject, r.site, r.form, text_cell(r.record),
+                    text_cell(r.field), text_cell(r.old), text_cell(r.new), text_cell(r.reason),
+                    r.kind,
                 ]
             )  # fmt: skip
 
@@ -152,19 +156,3 @@ def _csv(trail: AuditTrail, filename: str) -> StreamingHttpResponse:
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     return response
-
-
-def _safe(text: str) -> str:
-    """Spreadsheets run cells that start with = + - @ tab or CR: neutralise text cells (a
-    number such as -0.5 is left as it is)."""
-    if not text or text[0] not in "=+-@\t\r" or _is_number(text):
-        return text
-    return "'" + text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return text.strip() == text and text.lower().lstrip("+-") not in {"nan", "inf", "infinity"}

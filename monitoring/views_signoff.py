@@ -66,6 +66,8 @@ def lock_list(request):
                     subject_form.add_error("study_id", "No such subject at your sites.")
                 elif _lock(request, subject_form, level=level, subject=subject):
                     return redirect("monitoring:locks")
+        else:
+            messages.error(request, "Nothing was locked: choose to lock a site or a subject.")
     filters = LockFilterForm(request.GET or None, sites=sites)
     locks = locks_visible_to(request.user)
     status = "active"

@@ -162,12 +162,14 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
     if problems:
         return UploadPreview(rows=[], errors=problems)
     try:
-        records = [
-            {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None}
-            for raw in reader
-        ]
+        raw_rows = list(reader)
     except csv.Error as unreadable:  # e.g. a cell above the csv module's 128 KB field limit
         return UploadPreview(rows=[], errors=[f"The file cannot be read as CSV: {unreadable}."])
+    records = [
+        {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None} for raw in raw_rows
+    ]
+    # DictReader keeps the cells beyond the header under None: a row that does not fit.
+    extra = {number: len(raw[None]) for number, raw in enumerate(raw_rows, start=2) if None in raw}
     accessions = {r.get("accession", "").strip() for r in records}
     samples = {
         s.accession: s
@@ -181,7 +183,13 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
     }
     rows, seen = [], set()
     for number, data in enumerate(records, start=2):
-        rows.append(_check_row(number, data, samples, existing, seen))
+        row = _check_row(number, data, samples, existing, seen)
+        if number in extra:
+            row.errors.append(
+                ("accession", f"{extra[number]} cell(s) beyond the header's {len(header)} "
+                 "columns: check the separators of this row.")
+            )  # fmt: skip
+        rows.append(row)
     if not rows:
         return UploadPreview(rows=[], errors=["The file has no rows under its header."])
     _check_writes(rows, user)

@@ -13,7 +13,7 @@ from protocol import checks, identifiers, schedule
 
 from ..access import Capability, forget_memberships, user_can
 from ..models import Membership, ProtocolVersion, Screening, Site, Subject, Visit
-from .records import subjects_changed
+from .records import records_plan, subjects_changed
 
 
 def site_create(*, number: int, name: str, city: str, user) -> Site:
@@ -146,19 +146,16 @@ def visits_plan(*, subject: Subject, user) -> list[Visit]:
     """Put the protocol's assessment visits on the subject's calendar (rules §1)."""
     settings = subject.protocol_version.settings if subject.protocol_version_id else None
     planned = schedule.planned_visits(subject.day1_date, settings or schedule.DEFAULT_SETTINGS)
-    return [
-        audited_save(
-            Visit(
-                subject=subject,
-                kind=Visit.Kind.ASSESSMENT,
-                code=p.visit.code.value,
-                name=p.visit.name,
-                planned_date=p.target_date,
-                window_start=p.window_start,
-                window_end=p.window_end,
-            ),
-            user=user,
-            reason="planned at enrolment",
+    visits = [
+        Visit(
+            subject=subject,
+            kind=Visit.Kind.ASSESSMENT,
+            code=p.visit.code.value,
+            name=p.visit.name,
+            planned_date=p.target_date,
+            window_start=p.window_start,
+            window_end=p.window_end,
         )
         for p in planned
     ]
+    return records_plan(visits, user=user, reason="planned at enrolment")

@@ -259,3 +259,15 @@ def records_create(records: Sequence[models.Model], model: type[models.Model], *
         )
         subjects_changed(subject_of(record).pk for record in records)
     return created
+
+
+def records_plan(records: Sequence[models.Model], *, user, reason: str) -> list[models.Model]:
+    """Create records the eCRF plans itself (a course's protocol administrations, a subject's
+    visits): the pipeline's checks for all of them, then one insert with their history rows.
+    The first refusal is raised; nothing is saved then."""
+    if not records:
+        return []
+    for refusal in records_refusals(records):
+        if refusal is not None:
+            raise refusal
+    return records_create(records, type(records[0]), user=user, reason=reason)

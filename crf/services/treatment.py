@@ -17,6 +17,7 @@ from ..models import (
     TreatmentPhase,
     Visit,
 )
+from .records import records_plan
 
 # Which protocol phase each course of the eCRF follows; consolidation cycles are numbered.
 _FIXED_PHASES = {
@@ -88,29 +89,27 @@ def course_plan_administrations(*, course: TreatmentCourse, user) -> list[DrugAd
         (a.drug, a.protocol_day): a
         for a in DrugAdministration.objects.filter(course=course, entered_in_error=False)
     }
-    result = []
+    result, new = [], []
     for plan in planned_administrations(course):
         key = (plan.drug.drug.value, plan.protocol_day)
         row = existing.get(key)
         if row is None:
-            row = audited_save(
-                DrugAdministration(
-                    course=course,
-                    drug=plan.drug.drug.value,
-                    route=plan.drug.route.value,
-                    protocol_dose=plan.drug.dose * plan.drug.administrations_per_day,
-                    protocol_unit=plan.drug.unit.value,
-                    protocol_day=plan.protocol_day,
-                    calculated_dose=plan.calculated_dose,
-                    dose_unit=plan.dose_unit,
-                ),
-                user=user,
-                reason="planned from the protocol",
+            row = DrugAdministration(
+                course=course,
+                drug=plan.drug.drug.value,
+                route=plan.drug.route.value,
+                protocol_dose=plan.drug.dose * plan.drug.administrations_per_day,
+                protocol_unit=plan.drug.unit.value,
+                protocol_day=plan.protocol_day,
+                calculated_dose=plan.calculated_dose,
+                dose_unit=plan.dose_unit,
             )
+            new.append(row)
         elif row.administered_dose is None and row.calculated_dose != plan.calculated_dose:
             row.calculated_dose = plan.calculated_dose
             audited_save(row, user=user, reason=f"recalculated from BSA {course.bsa_m2} m²")
         result.append(row)
+    records_plan(new, user=user, reason="planned from the protocol")
     return result
 
 

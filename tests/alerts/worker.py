@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,10 +49,11 @@ class Worker:
             **self.environment,
         }
         self.log.parent.mkdir(exist_ok=True)
+        # Pinged by name: another test process's workers answer a broadcast ping too.
+        self.name = f"test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "blinacell_site", "worker", "--pool", "solo",
-             "-l", "info", "--without-gossip", "--without-mingle", "-n",
-             f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+             "-l", "info", "--without-gossip", "--without-mingle", "-n", self.name],
             cwd=PROJECT,
             env=env,
             stdout=self.log.open("ab"),
@@ -63,7 +65,7 @@ class Worker:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"the worker exited; see {self.log}")
-                if app.control.ping(timeout=0.5):
+                if app.control.ping(destination=[self.name], timeout=0.5):
                     return self
             raise RuntimeError(f"the worker did not answer within {timeout} s; see {self.log}")
         except BaseException:

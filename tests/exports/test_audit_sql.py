@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import pytest
 
+from audit.cells import text_cell
 from audit.services import audited_save, record_mark_entered_in_error
 from crf.models import Role
 from crf.services import record_save
 from exports.audit_file import AUDIT_COLUMNS
 from exports.csv_export import study_csv_write
-from exports.domains import text_cell
 from monitoring.audit_review import AuditScope, AuditTrail
 from monitoring.locks import lock_create, lock_release
 from monitoring.models import Lock

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from audit.cells import text_cell, text_from_cell
 from crf.models import Role
-from exports.domains import text_cell, text_from_cell
 from exports.models import StudyExport
 from exports.tasks import run_export
 from tests.factories import (

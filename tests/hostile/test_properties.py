@@ -9,7 +9,8 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from exports.domains import _FORMULA_START, text_cell, text_from_cell
+from audit.cells import FORMULA_START as _FORMULA_START
+from audit.cells import text_cell, text_from_cell
 from protocol import checks, dosing, mrd
 from protocol.schedule import Drug
 
