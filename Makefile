@@ -19,6 +19,10 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(VENV)/bin/py
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@ $(VENV)/.installed-run
 
+# Test processes (pytest-xdist; each has its own test database and Celery queue); a file's
+# tests stay in one process. TEST_PROCESSES=0 runs everything in this one.
+TEST_PROCESSES ?= 2
+
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
 chromium-installed:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -33,7 +37,7 @@ test: $(VENV)/.installed-test chromium-installed
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site charts crf demo exports \
 	  monitoring mrd protocol safety
-	$(PY) -m blinacell_site.launcher test $(PYTEST_ARGS)
+	$(PY) -m blinacell_site.launcher test -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .

@@ -235,6 +235,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Where finished exports are kept (web and worker must share it: a volume in docker compose).
 EXPORT_ROOT = env.text("EXPORT_ROOT", default=str(BASE_DIR / ".local" / "exports"))
+# Reports of fewer patients than this show counts only (no medians, ranges, dates or curves).
+REPORT_SMALL_GROUP_PATIENTS = env.integer("REPORT_SMALL_GROUP_PATIENTS", default=5)
 
 # Fault tests only: evaluation tasks wait this long before working, so a test can kill a worker
 # while it holds a task. Always 0 in use.

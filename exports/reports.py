@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
@@ -203,14 +204,24 @@ TABLE_1_CHOICES = reports.Table1Choices(
 
 
 def study_report(
-    sites: Sequence[Site], *, period: str = PERIOD_INFUSION, as_of: date | None = None
+    sites: Sequence[Site],
+    *,
+    period: str = PERIOD_INFUSION,
+    as_of: date | None = None,
+    small_groups_counts_only: bool = True,
 ) -> reports.StudyReport:
-    """The live study report of `sites` (the caller has decided the user may see them)."""
+    """The live study report of `sites` (the caller has decided the user may see them); for a
+    group smaller than settings.REPORT_SMALL_GROUP_PATIENTS, its counts only (unless the
+    caller is the operator's command line, `small_groups_counts_only=False`)."""
     subjects = Subject.objects.filter(site__in=[site.pk for site in sites])
-    return reports.study_report(
+    report = reports.study_report(
         patient_records(subjects),
         sites=[(site.number, site.city) for site in sorted(sites, key=lambda s: s.number)],
         choices=TABLE_1_CHOICES,
         adverse_events=adverse_events(subjects, period),
         as_of=as_of or timezone.localdate(),
     )
+    minimum = settings.REPORT_SMALL_GROUP_PATIENTS
+    if small_groups_counts_only and 0 < report.enrolment.total < minimum:
+        return reports.counts_only(report, minimum)
+    return report

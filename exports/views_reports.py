@@ -70,6 +70,14 @@ def _section(slug: str | None) -> list[str]:
     return [slug]
 
 
+# Plots of dates and of single patients' times: not drawn for a group shown by its counts only.
+_WITHHELD_PLOTS = {"enrolment", "os", "efs", "cir"}
+
+
+def _drawn(report, name: str) -> bool:
+    return not (report.counts_only and name in _WITHHELD_PLOTS)
+
+
 @login_required
 def report_page(request, section: str | None = None):
     slugs = _section(section)
@@ -87,6 +95,7 @@ def report_page(request, section: str | None = None):
                     "svg": mark_safe(report_plots.inline_svg(report, name)),  # noqa: S308
                 }
                 for name in SECTIONS[slug][2]
+                if _drawn(report, name)
             ],
         }
         for slug in slugs
@@ -105,7 +114,9 @@ def report_page(request, section: str | None = None):
                 ("Overall survival", report.survival.overall),
                 ("Event-free survival", report.survival.event_free),
                 ("Relapse in CR1 (cumulative incidence)", report.survival.relapse_in_cr1),
-            ],
+            ]
+            if report.survival is not None
+            else [],
             "query": request.GET.urlencode(),
         },
     )
@@ -117,6 +128,8 @@ def report_json(request, section: str | None = None):
     scope = _scope(request)
     data = protocol_reports.report_json(study_report(scope.sites, period=scope.period))
     keep = {"as_of", "definitions"} | {SECTIONS[slug][1] for slug in slugs}
+    if data["counts_only"]:
+        keep.add("counts_only")  # why values are withheld
     payload = {"sites": [site.number for site in scope.sites]} | {
         key: value for key, value in data.items() if key in keep
     }
@@ -130,6 +143,8 @@ def report_plot(request, name: str, fmt: str):
         raise Http404("No such plot.")
     scope = _scope(request)
     report = study_report(scope.sites, period=scope.period)
+    if not _drawn(report, name):
+        raise Http404(report.counts_only)
     content = report_plots.plot_bytes(report, name, fmt)
     response = HttpResponse(content, content_type=report_plots.FORMATS[fmt])
     where = f"site{scope.chosen}" if scope.chosen else "study"

@@ -126,9 +126,18 @@ class MrdUpload(models.Model):
     rows_created = models.PositiveIntegerField(default=0)
     rows_corrected = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)
+    # The check of every row, computed once when the file arrives (the commit checks again):
+    # {"errors": [file errors], "rows": [{number, accession, method, action, errors}]}.
+    preview = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-uploaded_at"]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.preview) and (
+            bool(self.preview["errors"]) or any(r["errors"] for r in self.preview["rows"])
+        )

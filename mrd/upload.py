@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -61,6 +62,7 @@ COMPARED = [
 # Columns named in errors for the model's fields.
 FIELD_COLUMNS = {"result_class": "result", "value": "value", "sensitivity": "sensitivity"}
 MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 10_000  # rows of results per file (the template says so): split a larger batch
 
 
 @dataclass
@@ -85,6 +87,21 @@ class UploadPreview:
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
+
+    @classmethod
+    def stored(cls, data: dict) -> UploadPreview:
+        """A preview as preview_store kept it."""
+        rows = [
+            UploadRow(
+                number=r["number"],
+                accession=r["accession"],
+                method=r["method"],
+                action=r["action"],
+                errors=[tuple(e) for e in r["errors"]],
+            )
+            for r in data["rows"]
+        ]
+        return cls(rows=rows, errors=list(data["errors"]))
 
 
 def template_csv() -> str:
@@ -119,12 +136,30 @@ def upload_receive(*, filename: str, raw: bytes, user) -> MrdUpload:
         ) from None
     if "\x00" in content:
         raise ValidationError({"file": "The file is not a CSV text file."})
-    return MrdUpload.objects.create(
+    received = MrdUpload.objects.create(
         uploaded_by=user,
         filename=filename[:200],
         sha256=hashlib.sha256(raw).hexdigest(),
         content=content,
     )
+    preview_store(received, user)
+    return received
+
+
+def preview_store(upload: MrdUpload, user) -> dict:
+    """Check every row once and keep the result with the upload (what the preview pages show;
+    the commit checks again)."""
+    preview = upload_preview(upload, user)
+    upload.preview = {
+        "errors": preview.errors,
+        "rows": [
+            {"number": r.number, "accession": r.accession, "method": r.method,
+             "action": r.action, "errors": [list(e) for e in r.errors]}
+            for r in preview.rows
+        ],
+    }  # fmt: skip
+    upload.save(update_fields=["preview"])
+    return upload.preview
 
 
 def _parse_decimal(text: str, column: str, row: UploadRow):
@@ -162,9 +197,15 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
     if problems:
         return UploadPreview(rows=[], errors=problems)
     try:
-        raw_rows = list(reader)
+        raw_rows = list(itertools.islice(reader, MAX_ROWS + 1))
     except csv.Error as unreadable:  # e.g. a cell above the csv module's 128 KB field limit
         return UploadPreview(rows=[], errors=[f"The file cannot be read as CSV: {unreadable}."])
+    if len(raw_rows) > MAX_ROWS:
+        return UploadPreview(
+            rows=[],
+            errors=[f"The file has more than {MAX_ROWS:,} rows: upload at most {MAX_ROWS:,} "
+                    "results per file (split the batch)."],
+        )  # fmt: skip
     records = [
         {(k or "").strip(): (v or "") for k, v in raw.items() if k is not None} for raw in raw_rows
     ]
@@ -292,13 +333,27 @@ def upload_commit(upload: MrdUpload, user) -> UploadPreview:
     """Save every row of a checked file, or nothing if any row has an error."""
     if not user_can(user, Capability.ENTER_MRD_RESULTS):
         raise PermissionDenied("Only the central MRD laboratory uploads MRD results.")
+    try:
+        return _commit(upload, user)
+    except _ErrorsNow:
+        # The data changed since the file was checked (a lock, a result entered meanwhile):
+        # the preview pages show the check as it is now.
+        preview_store(upload, user)
+        raise ValidationError("The file has errors now: nothing was saved.") from None
+
+
+class _ErrorsNow(Exception):
+    pass
+
+
+def _commit(upload: MrdUpload, user) -> UploadPreview:
     with transaction.atomic():
         upload = MrdUpload.objects.select_for_update().get(pk=upload.pk)
         if upload.status == MrdUpload.Status.COMMITTED:
             raise ValidationError("This file was already committed.")
         preview = upload_preview(upload, user)
         if not preview.valid:
-            raise ValidationError("The file has errors: nothing was saved.")
+            raise _ErrorsNow()
         reason = f"uploaded in {upload.filename} ({upload.sha256[:12]})"
         new = [row.result for row in preview.rows if row.action == "new"]
         records_create(new, MrdResult, user=user, reason=reason)

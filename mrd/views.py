@@ -106,7 +106,9 @@ def upload_view(request):
         else:
             return redirect("mrd:upload_preview", pk=received.pk)
     uploads = MrdUpload.objects.filter(uploaded_by=request.user)[:20]
-    return render(request, "mrd/upload.html", {"form": form, "uploads": uploads})
+    return render(
+        request, "mrd/upload.html", {"form": form, "uploads": uploads, "max_rows": upload.MAX_ROWS}
+    )
 
 
 @login_required
@@ -117,12 +119,31 @@ def upload_template(request):
     return response
 
 
+PREVIEW_ROWS_PER_PAGE = 100
+
+
 @login_required
 def upload_preview(request, pk):
     require(request.user, Capability.ENTER_MRD_RESULTS)
     received = get_object_or_404(MrdUpload, pk=pk, uploaded_by=request.user)
-    preview = upload.upload_preview(received, request.user)
-    return render(request, "mrd/upload_preview.html", {"upload": received, "preview": preview})
+    # Checked once when the file arrived; a page of rows at a time, the rows in error first.
+    preview = upload.UploadPreview.stored(
+        received.preview or upload.preview_store(received, request.user)
+    )
+    ordered = sorted(preview.rows, key=lambda r: (not r.errors, r.number))
+    page = Paginator(ordered, PREVIEW_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "mrd/upload_preview.html",
+        {
+            "upload": received,
+            "preview": preview,
+            "page": page,
+            "with_errors": sum(1 for r in preview.rows if r.errors),
+            "counts": {a: preview.count(a) for a in ("new", "correction", "unchanged")},
+            "max_rows": upload.MAX_ROWS,
+        },
+    )
 
 
 @require_POST

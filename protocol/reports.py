@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -240,7 +240,7 @@ class Table1Row:
     """A line of Table 1: a heading (value None), N (%), a pair of N (%), or median (range)."""
 
     label: str
-    value: CountPercent | tuple[CountPercent, CountPercent] | MedianRange | int | None
+    value: CountPercent | tuple[CountPercent, CountPercent] | MedianRange | int | str | None
     indent: bool = False
 
     @property
@@ -522,8 +522,43 @@ class StudyReport:
     mrd_by_timepoint: tuple[mrd.CohortRow, ...]
     adverse_events: AdverseEvents
     flow: PatientFlow
-    survival: Survival
+    survival: Survival | None  # None: withheld for a small group (counts_only)
     definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
+    counts_only: str = ""  # why only counts are shown, "" when everything is
+
+
+# A group of fewer patients than this (a report setting of the installation) is shown by its
+# counts alone: a median, a range, a month or a survival curve of two patients describes them.
+SMALL_GROUP_PATIENTS = 5
+WITHHELD = "withheld"
+
+
+def counts_only(report: StudyReport, minimum: int) -> StudyReport:
+    """The report of a group of fewer than `minimum` enrolled patients, with every value that
+    could single out a patient withheld: Table 1's medians and ranges, the months of
+    enrolment, the survival curves and rates. Counts, percentages and the primary endpoint's
+    exact interval stay."""
+    rows = tuple(
+        replace(row, value=WITHHELD) if isinstance(row.value, MedianRange) else row
+        for row in report.table_1.rows
+    )
+    enrolment = Enrolment(
+        sites=tuple(
+            replace(site, first_month=None, last_month=None) for site in report.enrolment.sites
+        ),
+        months=(),
+        cumulative=tuple(() for _ in report.enrolment.sites),
+    )
+    return replace(
+        report,
+        table_1=replace(report.table_1, rows=rows),
+        enrolment=enrolment,
+        survival=None,
+        counts_only=(
+            f"Fewer than {minimum} patients: only counts are shown. Medians, ranges, dates "
+            "and survival curves of so few patients could tell who they are."
+        ),
+    )
 
 
 def study_report(
@@ -561,6 +596,8 @@ def _number(value):
 def _table_1_value(value) -> dict | int | None:
     if value is None:
         return None
+    if value == WITHHELD:
+        return {"withheld": True}
     if isinstance(value, int):
         return {"n": value}
     if isinstance(value, CountPercent):
@@ -702,5 +739,8 @@ def report_json(report: StudyReport) -> dict:
             "overall": _time_to_event(report.survival.overall),
             "event_free": _time_to_event(report.survival.event_free),
             "relapse_in_cr1": _time_to_event(report.survival.relapse_in_cr1),
-        },
+        }
+        if report.survival is not None
+        else {"withheld": True},
+        "counts_only": report.counts_only,
     }

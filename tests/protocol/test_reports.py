@@ -206,5 +206,6 @@ def test_report_json_is_aggregate_and_serialisable():
     assert data["flow"]["refractory"] == 1
     assert set(data) == {
         "as_of", "definitions", "enrolment", "table_1", "primary_endpoint", "mrd_by_timepoint",
-        "adverse_events", "flow", "survival",
+        "adverse_events", "flow", "survival", "counts_only",
     }  # fmt: skip
+    assert data["counts_only"] == ""

@@ -29,7 +29,8 @@ class Command(BaseCommand):
             sites = sites.filter(number=site)
             if not sites:
                 raise CommandError(f"There is no site {site}.")
-        report = study_report(list(sites), period=period)
+        # The operator's own command, with the database at hand: nothing is withheld here.
+        report = study_report(list(sites), period=period, small_groups_counts_only=False)
         if options["json"]:
             data = {"sites": [s.number for s in sites]} | reports.report_json(report)
             self.stdout.write(json.dumps(data, indent=1, ensure_ascii=False))
@@ -43,7 +44,7 @@ def summary_lines(report: reports.StudyReport) -> list[str]:
     enrolment = report.enrolment
     lines.append(f"Enrolment: {enrolment.total} patients")
     for site in enrolment.sites:
-        span = f" ({site.first_month} to {site.last_month})" if site.enrolled else ""
+        span = f" ({site.first_month} to {site.last_month})" if site.first_month else ""
         lines.append(f"  site {site.number} {site.name}: {site.enrolled}{span}")
     lines += ["", "Table 1. Patient characteristics (N (%), median (range))"]
     for row in report.table_1.rows:
@@ -90,6 +91,8 @@ def summary_lines(report: reports.StudyReport) -> list[str]:
         "",
         "Survival (from study day 1)",
     ]
+    if report.survival is None:
+        return [*lines, f"  withheld: {report.counts_only}"]
     for label, summary in (
         ("Overall survival", report.survival.overall),
         ("Event-free survival", report.survival.event_free),
