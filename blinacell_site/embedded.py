@@ -55,8 +55,12 @@ def _forget_dead_handles(pgdata: Path) -> None:
 _held_server = None
 
 
-def postgres_url() -> str:
-    """Start (or join) the embedded PostgreSQL; return the DATABASE_URL of the project database."""
+APP_ROLE = "blinacell_app"  # the application's own role (audit.roles), never the owner
+
+
+def postgres_url(role: str = "postgres") -> str:
+    """Start (or join) the embedded PostgreSQL; return the DATABASE_URL of the project database
+    for `role` (the superuser, who owns and migrates it, unless another role is named)."""
     global _held_server
     if _held_server is None:
         _held_server = _postgres_server()
@@ -65,7 +69,7 @@ def postgres_url() -> str:
             _held_server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     info = _held_server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
-    return f"postgresql://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
+    return f"postgresql://{role}@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
 
 
 def redis_socket_path() -> Path:
@@ -125,12 +129,16 @@ def _shut_down_leftover_redis(sock: Path) -> None:
 def service_environment() -> tuple[dict[str, str], list[subprocess.Popen]]:
     """The environment the project runs with, starting embedded services where none is configured.
 
-    Returns the variables to set and the child processes to stop at the end.
+    Returns the variables to set and the child processes to stop at the end. With the embedded
+    PostgreSQL, DATABASE_URL is its owner (the test suite creates databases with it) and
+    DATABASE_APP_URL the application's role, which `make run` gives the web, worker and beat.
     """
     env: dict[str, str] = {}
     children: list[subprocess.Popen] = []
     if not os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = postgres_url()
+        env["DATABASE_OWNER_URL"] = env["DATABASE_URL"]
+        env["DATABASE_APP_URL"] = postgres_url(APP_ROLE)
     if not os.environ.get("CELERY_BROKER_URL"):
         children.append(start_redis())
         env["CELERY_BROKER_URL"] = broker_url()

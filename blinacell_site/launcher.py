@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 from .embedded import PROJECT_DIR, service_environment
 
@@ -56,6 +57,31 @@ def _interrupt_on_term() -> None:
     signal.signal(signal.SIGTERM, _raise)
 
 
+def _database_setup() -> None:
+    """Migrate as the owner and set up the application's role; from here on this process and
+    its children connect as the application (DATABASE_URL). With a single DATABASE_URL (no
+    DATABASE_OWNER_URL and no embedded PostgreSQL) that one role does both, and the audit
+    trail's protection then rests on that role's owner: said at start."""
+    owner = os.environ.get("DATABASE_OWNER_URL")
+    app = os.environ.get("DATABASE_APP_URL") or (os.environ["DATABASE_URL"] if owner else None)
+    if not owner or not app:
+        print(
+            "Note: one database role for migrations and the application (set DATABASE_OWNER_URL "
+            "to the owner's connection and DATABASE_URL to the application's): the application "
+            "then owns the tables and could set the audit triggers aside.",
+            flush=True,
+        )
+        _check(_python("manage.py", "migrate", "--noinput", "-v", "0"))
+        return
+    env = {**os.environ, "DATABASE_URL": owner}
+    result = subprocess.run(
+        _python("manage.py", "database_setup", "--app-url", app), cwd=PROJECT_DIR, env=env
+    )
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)
+    os.environ["DATABASE_URL"] = app
+
+
 def run() -> int:
     _interrupt_on_term()
     os.environ.setdefault("DEBUG", "1")
@@ -64,7 +90,7 @@ def run() -> int:
     port = os.environ.get("PORT", "8000")
     processes: list[subprocess.Popen] = []
     try:
-        _check(_python("manage.py", "migrate", "--noinput", "-v", "0"))
+        _database_setup()
         _check(_python("manage.py", "load_demo_study", "--password", DEMO_PASSWORD))
         processes = [
             subprocess.Popen(
@@ -83,7 +109,8 @@ def run() -> int:
         ]  # fmt: skip
         print(
             f"\nBlinaCell eCRF is running at http://127.0.0.1:{port}/\n"
-            f"  database: {'embedded PostgreSQL' if 'DATABASE_URL' in env else 'DATABASE_URL'}; "
+            f"  database: {'embedded PostgreSQL' if 'DATABASE_URL' in env else 'DATABASE_URL'} "
+            f"as {urlsplit(os.environ['DATABASE_URL']).username}; "
             f"broker: {'embedded Redis' if 'CELERY_BROKER_URL' in env else 'CELERY_BROKER_URL'}\n"
             f"  demo logins (password {DEMO_PASSWORD!r} for all):\n"
             "    investigator.prague   investigator, site 1 Prague\n"

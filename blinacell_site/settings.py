@@ -204,8 +204,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
-    # A task not acknowledged within this time (its worker died) is delivered again.
+    # A task not acknowledged within this time (its worker died) is delivered again; a worker
+    # looks for such tasks at start and every 10 s (kombu's default looks every 100 s).
     "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", default=300),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE_FILENAME = env.text(

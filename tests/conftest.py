@@ -1,7 +1,21 @@
+import os
+
 import pytest
 
+from audit.roles import application_role_grant
 from crf.models import Role
 from tests.factories import SiteFactory, enrol, user_with_role
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as a deployment has it: the application role (which the workers and
+    servers the tests start connect as) owns nothing and may only add to the audit tables."""
+    with django_db_blocker.unblock():
+        application_role_grant(
+            os.environ.get("DATABASE_APP_ROLE", "blinacell_app"),
+            os.environ.get("DATABASE_APP_PASSWORD"),
+        )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from crf.models import EndOfStudy, Role, Subject
+from crf.models import Day11Assessment, EndOfStudy, Role, Subject
 from crf.services import membership_grant
 from monitoring.models import Signature
 from mrd.models import MrdResult
@@ -215,6 +215,29 @@ def test_a_monitor_at_one_site_and_lab_at_another_cannot_upload_the_first_sites_
     preview = browser.client.post(reverse("mrd:upload"), {**data, "file": upload}, follow=True)
     assert "Only the central MRD laboratory enters MRD results." in _text(preview)
     assert not MrdResult.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_investigator_at_one_site_and_monitor_at_another_writes_only_at_the_first(
+    site_a, site_b, subject_a, subject_b
+):
+    """Roles at two sites: what the user may do is decided by the role at the record's own
+    site, on every route."""
+    user = user_with_role(Role.INVESTIGATOR, site_b, username="two.roles")
+    membership_grant(user=user, role=Role.MONITOR, site=site_a, granted_by=None)
+    browser = Browser(user)
+    data = {"assessed_on": "2026-03-12", "marrow_blasts_percent": "30"}
+    own = reverse("crf:record_new", args=[subject_b.study_id, "day11"])
+    other = reverse("crf:record_new", args=[subject_a.study_id, "day11"])
+    assert browser.submit(own, "assessed_on", data).status_code == 302
+    refused = browser.client.post(other, {**data, "csrfmiddlewaretoken": _csrf(browser)})
+    assert refused.status_code in (403, 404)
+    assert not Day11Assessment.objects.filter(subject=subject_a).exists()
+    assert Day11Assessment.objects.filter(subject=subject_b).exists()
+
+
+def _csrf(browser: Browser) -> str:
+    return browser.client.cookies["csrftoken"].value
 
 
 # --- 3. One neutralising function for every CSV cell ----------------------------------------

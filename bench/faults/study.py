@@ -119,7 +119,7 @@ def worker_class():
             self.log = self.log.with_name(f"faults-worker-{os.getpid()}-{time.monotonic_ns()}.log")
             env = {
                 **os.environ,
-                "DATABASE_URL": module.test_database_url(),
+                "DATABASE_URL": module.app_database_url(),
                 "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
                 "BLINACELL_TESTING": "1",
                 **self.environment,

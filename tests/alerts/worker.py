@@ -26,12 +26,24 @@ def stop_all() -> None:
         worker.kill()
 
 
-def test_database_url() -> str:
+def test_database_url(*, role: str | None = None, password: str | None = None) -> str:
+    """The test database as the test process reaches it (its owner), or as `role`."""
     db = connection.settings_dict
     host = quote(db.get("HOST") or "", safe="")
     port = f":{db['PORT']}" if db.get("PORT") else ""
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    return f"postgresql://{quote(db['USER'], safe='')}{password}@{host}{port}/{db['NAME']}"
+    user = role or db["USER"]
+    password = password if role else db.get("PASSWORD")
+    secret = f":{quote(password, safe='')}" if password else ""
+    return f"postgresql://{quote(user, safe='')}{secret}@{host}{port}/{db['NAME']}"
+
+
+APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "blinacell_app")
+
+
+def app_database_url() -> str:
+    """The test database as the application's processes reach it: the application role
+    (audit.roles), never the owner."""
+    return test_database_url(role=APP_ROLE, password=os.environ.get("DATABASE_APP_PASSWORD"))
 
 
 class Worker:
@@ -43,7 +55,7 @@ class Worker:
     def start(self, timeout: float = 30) -> Worker:
         env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": app_database_url(),
             "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
             "BLINACELL_TESTING": "1",
             **self.environment,

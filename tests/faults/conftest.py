@@ -5,6 +5,13 @@ from blinacell_site.celery import app
 from tests.alerts.worker import stop_all
 
 
+@pytest.fixture(autouse=True)
+def _queue_empty_at_start():
+    """Each test starts with its process's queue empty: tests of other files that ran in this
+    process before it (the suite runs in several) may have left evaluations queued."""
+    app.control.purge()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_process_outlives_the_session():
     """Workers, gunicorn, PostgreSQL clusters and brokers started by the fault tests all stop
