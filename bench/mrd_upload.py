@@ -74,20 +74,40 @@ def main(rows: int) -> None:
             }
         )
     raw = out.getvalue().encode()
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    browser = Client()
+    browser.force_login(lab)
     for label in ("first upload", "same file again"):
         start = time.perf_counter()
-        received = upload_receive(filename="bench.csv", raw=raw, user=lab)
-        preview = upload_preview(received, lab)
+        received = upload_receive(filename="bench.csv", raw=raw, user=lab)  # checked and kept
         checked = time.perf_counter()
+        rss_before = _rss_mb()
+        page = browser.get(reverse("mrd:upload_preview", args=[received.pk]))
+        shown = time.perf_counter()
+        assert page.status_code == 200
+        rss_after = _rss_mb()
+        preview = upload_preview(received, lab)
         assert preview.valid, [r.errors for r in preview.rows if r.errors][:3]
+        committed = time.perf_counter()
         upload_commit(received, lab)
-        done = time.perf_counter()
+        done = time.perf_counter() - committed
         print(
-            f"{label}: {rows} rows, preview {checked - start:.2f} s, "
-            f"commit {done - checked:.2f} s, total {done - start:.2f} s "
+            f"{label}: {rows} rows, check and keep {checked - start:.2f} s, preview page "
+            f"{(shown - checked) * 1000:.0f} ms ({len(page.content) / 1e3:.0f} kB of HTML, "
+            f"this process {rss_before:.0f} -> {rss_after:.0f} MB), commit {done:.2f} s "
             f"({preview.count('new')} new, {preview.count('unchanged')} unchanged)"
         )
     assert MrdResult.objects.count() == rows
+
+
+def _rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 if __name__ == "__main__":
