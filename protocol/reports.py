@@ -711,6 +711,8 @@ def report_json(report: StudyReport) -> dict:
                     "any_grade_percent": _number(row.percent_any),
                     "grade_3_4": row.severe,
                     "grade_3_4_percent": _number(row.percent_severe),
+                    "grade_5": row.fatal,
+                    "grade_5_percent": _number(row.percent_fatal),
                 }
                 for row in report.adverse_events.rows
             ],

@@ -1,5 +1,6 @@
 """Serious adverse events and their reporting clocks (rules §8), and the AE summary of the
-paper's Table 2: per category and term, subjects with any grade and with grade 3-4."""
+paper's Table 2: per category and term, subjects with any grade, with grade 3-4 and with
+grade 5 (rules §8, Table 2)."""
 
 from __future__ import annotations
 
@@ -86,12 +87,16 @@ class AeFact:
 
 @dataclass
 class SummaryRow:
+    """One row of Table 2: subjects counted once in each column whose condition they meet."""
+
     label: str
     is_category: bool
     any_grade: int
-    severe: int
+    severe: int  # subjects with an event of grade 3 or 4
+    fatal: int = 0  # subjects with an event of grade 5
     percent_any: Decimal = field(default=Decimal(0))
     percent_severe: Decimal = field(default=Decimal(0))
+    percent_fatal: Decimal = field(default=Decimal(0))
 
 
 def _percent(count: int, treated: int) -> Decimal:
@@ -104,39 +109,46 @@ def ae_summary(
     events: Iterable[AeFact], *, treated: int, categories: Sequence[str]
 ) -> list[SummaryRow]:
     """Table 2: for each category (in the order given) and each term under it, the subjects with
-    any grade and with grade 3-4, as N and % of treated subjects. A subject counts once per term
-    (and once per category), at their worst grade."""
-    worst_term: dict[tuple[str, str, str], int] = {}
-    worst_category: dict[tuple[str, str], int] = {}
+    any grade, with grade 3-4 and with grade 5, as N and % of treated subjects (rules §8,
+    Table 2). A subject counts at most once in each column of a row, and in every column whose
+    grades they had there: a grade 4 and a grade 5 event of the same term (or category) count
+    the subject in grade 3-4 and in grade 5, so those columns may add up to more than any
+    grade."""
+    by_term: dict[tuple[str, str, str], set[int]] = {}
+    by_category: dict[tuple[str, str], set[int]] = {}
     for event in events:
-        key = (event.category, event.term, event.subject)
-        worst_term[key] = max(worst_term.get(key, 0), event.grade)
-        ckey = (event.category, event.subject)
-        worst_category[ckey] = max(worst_category.get(ckey, 0), event.grade)
+        by_term.setdefault((event.category, event.term, event.subject), set()).add(event.grade)
+        by_category.setdefault((event.category, event.subject), set()).add(event.grade)
     rows = []
     for category in categories:
-        subjects = {s: g for (c, s), g in worst_category.items() if c == category}
+        subjects = [grades for (c, _), grades in by_category.items() if c == category]
         if not subjects:
             continue
-        rows.append(_row(category, True, subjects.values(), treated))
-        terms = sorted({t for (c, t, _) in worst_term if c == category})
+        rows.append(_row(category, True, subjects, treated))
+        terms = sorted({t for (c, t, _) in by_term if c == category})
         for term in terms:
-            grades = [g for (c, t, _), g in worst_term.items() if c == category and t == term]
+            grades = [g for (c, t, _), g in by_term.items() if c == category and t == term]
             rows.append(_row(term, False, grades, treated))
     return rows
 
 
-def _row(label: str, is_category: bool, worst_grades: Iterable[int], treated: int) -> SummaryRow:
-    grades = list(worst_grades)
-    any_grade = len(grades)
-    severe = sum(1 for g in grades if g in SEVERE_GRADES)
+def _row(
+    label: str, is_category: bool, subjects_grades: Iterable[set[int]], treated: int
+) -> SummaryRow:
+    """A row from the grades each subject had there (one set per subject)."""
+    subjects = list(subjects_grades)
+    any_grade = len(subjects)
+    severe = sum(1 for grades in subjects if grades & SEVERE_GRADES)
+    fatal = sum(1 for grades in subjects if FATAL_GRADE in grades)
     return SummaryRow(
         label=label,
         is_category=is_category,
         any_grade=any_grade,
         severe=severe,
+        fatal=fatal,
         percent_any=_percent(any_grade, treated),
         percent_severe=_percent(severe, treated),
+        percent_fatal=_percent(fatal, treated),
     )
 
 

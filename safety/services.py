@@ -415,9 +415,10 @@ def ae_summary_for(user, period: str = PERIOD_INFUSION) -> tuple[list[safety.Sum
 
 
 def ae_summary_of(subjects, period: str = PERIOD_INFUSION) -> tuple[list[safety.SummaryRow], int]:
-    """Table 2 for `subjects`: per category and term, subjects with any grade and with grade
-    3-4, N (%) of treated subjects. Infusion period: events with onset between a subject's first
-    blinatumomab start and the end of their last cycle (or today)."""
+    """Table 2 for `subjects`: per category and term, subjects with any grade, with grade 3-4
+    and with grade 5, N (%) of treated subjects (rules §8, Table 2). Infusion period: events
+    with onset between a subject's first blinatumomab start and the end of their last cycle
+    (or today)."""
     events = AdverseEvent.objects.filter(
         subject__in=subjects, entered_in_error=False
     ).select_related("term")

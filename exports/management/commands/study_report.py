@@ -66,12 +66,15 @@ def summary_lines(report: reports.StudyReport) -> list[str]:
             f"{row.quantifiable} / {row.missing + row.negative_insufficient}"
         )
     ae = report.adverse_events
-    lines += ["", f"Adverse events ({ae.period}), N = {ae.treated} treated: any grade / grade 3-4"]
+    lines += [
+        "",
+        f"Adverse events ({ae.period}), N = {ae.treated} treated: any grade / grade 3-4 / grade 5",
+    ]
     for row in ae.rows:
         indent = "  " if row.is_category else "    "
         lines.append(
             f"{indent}{row.label}: {row.any_grade} ({row.percent_any}) / "
-            f"{row.severe} ({row.percent_severe})"
+            f"{row.severe} ({row.percent_severe}) / {row.fatal} ({row.percent_fatal})"
         )
     flow = report.flow
     lines += [
