@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.utils import timezone
 
 from crf.models import (
+    Baseline,
     BlinatumomabInfusion,
+    Death,
+    EndOfStudy,
     InfusionDoseChange,
     InfusionInterruption,
+    Relapse,
     ResponseAssessment,
     Subject,
     Visit,
@@ -18,6 +24,12 @@ from protocol import ctcae, ctcae_terms, rules, safety, schedule
 from safety.models import AdverseEvent, LabValue
 
 from .models import ProtocolDecision
+
+
+def _local(moment):
+    """Times as the site reads them (its zone): messages name its clock, and a date is the
+    site's date (study days, the day of a sample)."""
+    return timezone.localtime(moment) if moment is not None else None
 
 
 def _times_uln(value: LabValue):
@@ -86,15 +98,42 @@ def subjects_facts(subjects: list[Subject]) -> dict[int, rules.SubjectFacts]:
         ProtocolDecision.objects.filter(subject_id__in=ids, entered_in_error=False),
         lambda d: d.subject_id,
     )
+    relapses = _group(
+        Relapse.objects.filter(
+            subject_id__in=ids, entered_in_error=False, kind=Relapse.Kind.HAEMATOLOGICAL
+        ).values_list("subject_id", "relapse_date"),
+        lambda row: row[0],
+    )
+    ends = _group(
+        [
+            *EndOfStudy.objects.filter(subject_id__in=ids, entered_in_error=False).values_list(
+                "subject_id", "end_date"
+            ),
+            *Death.objects.filter(subject_id__in=ids, entered_in_error=False).values_list(
+                "subject_id", "death_date"
+            ),
+        ],
+        lambda row: row[0],
+    )
+    targets = dict(
+        Baseline.objects.filter(subject_id__in=ids, entered_in_error=False).values_list(
+            "subject_id", "igtr_target_available"
+        )
+    )
     return {
-        s.pk: _facts(
-            s,
-            cycles.get(s.pk, []),
-            labs.get(s.pk, []),
-            aes.get(s.pk, []),
-            results.get(s.pk, []),
-            visits.get(s.pk, []),
-            decisions.get(s.pk, []),
+        s.pk: replace(
+            _facts(
+                s,
+                cycles.get(s.pk, []),
+                labs.get(s.pk, []),
+                aes.get(s.pk, []),
+                results.get(s.pk, []),
+                visits.get(s.pk, []),
+                decisions.get(s.pk, []),
+            ),
+            relapses=tuple(sorted(day for _, day in relapses.get(s.pk, []))),
+            ended_on=min((day for _, day in ends.get(s.pk, [])), default=None),
+            igtr_target=targets.get(s.pk),
         )
         for s in subjects
     }
@@ -115,9 +154,10 @@ def _facts(subject, cycles, labs, aes, results, visits, decisions) -> rules.Subj
             rules.LabFact(
                 record=f"lab:{v.pk}",
                 test=v.test,
-                sampled_at=v.panel.sampled_at,
+                sampled_at=_local(v.panel.sampled_at),
                 grade=v.grade,
                 times_uln=_times_uln(v),
+                entered_at=_local(v.created_at),
             )
             for v in labs
         ),
@@ -129,8 +169,9 @@ def _facts(subject, cycles, labs, aes, results, visits, decisions) -> rules.Subj
                 onset=e.onset_date,
                 end=e.end_date,
                 serious=e.serious,
-                awareness_at=e.awareness_at,
-                sponsor_notified_at=e.sponsor_notified_at,
+                awareness_at=_local(e.awareness_at),
+                sponsor_notified_at=_local(e.sponsor_notified_at),
+                entered_at=_local(e.created_at),
             )
             for e in aes
         ),
@@ -165,16 +206,18 @@ def _cycle(cycle: BlinatumomabInfusion) -> rules.CycleFact:
     return rules.CycleFact(
         record=f"cycle:{cycle.pk}",
         cycle=cycle.cycle,
-        start=cycle.started_at,
-        end=cycle.ended_at,
+        start=_local(cycle.started_at),
+        end=_local(cycle.ended_at),
         end_reason=cycle.end_reason,
         dose_changes=tuple(
-            rules.DoseChangeFact(f"dose:{d.pk}", d.at, d.ug_per_day, d.kind)
+            rules.DoseChangeFact(f"dose:{d.pk}", _local(d.at), d.ug_per_day, d.kind)
             for d in sorted(cycle.dose_changes.all(), key=lambda d: d.at)
             if not d.entered_in_error
         ),
         interruptions=tuple(
-            rules.InterruptionFact(f"interruption:{i.pk}", i.started_at, i.ended_at, i.reason)
+            rules.InterruptionFact(
+                f"interruption:{i.pk}", _local(i.started_at), _local(i.ended_at), i.reason
+            )
             for i in sorted(cycle.interruptions.all(), key=lambda i: i.started_at)
             if not i.entered_in_error
         ),

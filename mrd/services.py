@@ -12,6 +12,7 @@ from django.utils import timezone
 from crf.access import Capability, sites_where, user_can
 from crf.models import Subject
 from crf.services import record_save
+from crf.services.enrolment import visit_done
 from crf.services.records import record_rules_register
 from protocol import checks, mrd
 
@@ -60,6 +61,14 @@ RESULTS_REFUSED = "Only the central MRD laboratory enters MRD results."
 def register() -> None:
     """MRD results in the write pipeline: the central laboratory's, checked by MR-1/MR-2's
     classes (called from MrdConfig.ready)."""
+    # The sample of an assessment timepoint (D40, W11, W18) is the visit's data: the visit
+    # took place that day, and is no longer overdue.
+    record_rules_register(
+        MrdSample,
+        after_save=lambda sample, user: visit_done(
+            sample.subject, sample.timepoint, sample.sampled_on, user, keep_a_date=True
+        ),
+    )
     record_rules_register(
         MrdResult,
         capability=Capability.ENTER_MRD_RESULTS,

@@ -71,6 +71,7 @@ class LabFact:
     sampled_at: datetime
     grade: int | None
     times_uln: Decimal | None
+    entered_at: datetime | None = None  # when the value was entered (it may be days later)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class AeFact:
     awareness_at: datetime | None
     sponsor_notified_at: datetime | None
     seizure_count: int = 0
+    entered_at: datetime | None = None  # when the event was entered (it may be days later)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,9 @@ class SubjectFacts:
 
     `blinatumomab_rule` is "BD-1" or "BD-2" (schedule.BlinatumomabRule), `day11_blasts` the
     day-11 marrow blast % (BD-1 needs it), `day40_response` "CR", "CRi" or "refractory".
-    `day40_response_record` names the day-40 response for AL-REFRACTORY.
+    `day40_response_record` names the day-40 response for AL-REFRACTORY. `relapses` are the
+    dates of haematological relapses; `igtr_target` whether the patient has an IG/TR target
+    (None: not recorded); `ended_on` the end of study or death, whichever came first.
     """
 
     study_id: str
@@ -175,3 +179,6 @@ class SubjectFacts:
     visits: tuple[VisitFact, ...]
     decisions: tuple[DecisionFact, ...]
     day40_response_record: str = "response:D40"
+    relapses: tuple[date, ...] = ()
+    igtr_target: bool | None = None
+    ended_on: date | None = None

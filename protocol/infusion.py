@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from protocol.clock import after, span
 from protocol.dosing import (
     BL4_STEP_UP_NOT_BEFORE,
     PREMEDICATION_INTERRUPTION,
@@ -55,7 +56,7 @@ class InterruptionPeriod:
     def duration(self, now: datetime) -> timedelta:
         """Length of the interruption (up to `now` while open); never negative."""
         end = self.end if self.end is not None else now
-        return max(end - self.start, timedelta(0))
+        return max(span(self.start, end), timedelta(0))
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def _timeline(course: InfusionCourse, now: datetime) -> _Timeline:
         for start, end in off
         if end < stop or (end == now and running and interrupted_since is None)
     )
-    infused = (stop - course.start) - sum((end - start for start, end in off), timedelta(0))
+    infused = span(course.start, stop) - sum((span(start, end) for start, end in off), timedelta(0))
     return _Timeline(stop, tuple(off), interrupted_since, restarts, infused)
 
 
@@ -157,12 +158,12 @@ def _moment_infused(course: InfusionCourse, amount: timedelta, now: datetime) ->
     timeline = _timeline(course, now)
     remaining, cursor = amount, course.start
     for start, end in (*timeline.off, (timeline.stop, timeline.stop)):
-        if start - cursor >= remaining:
-            return cursor + remaining
-        remaining -= start - cursor
+        if span(cursor, start) >= remaining:
+            return after(cursor, remaining)
+        remaining -= span(cursor, start)
         cursor = end
     if course.end is None and timeline.interrupted_since is None:
-        return timeline.stop + remaining  # projected: running from now on without a break
+        return after(timeline.stop, remaining)  # projected: running from now on, no break
     return None
 
 
@@ -359,7 +360,7 @@ def allowed_doses_at(
     day = min(infusion_day_at(course, at), INFUSION_DAYS_PER_CYCLE)
     planned = expected_dose_on_infusion_day(plan, day)
     restarts = _timeline(course, at).restarts if at > course.start else ()
-    if restarts and at < restarts[-1][1] + BL4_STEP_UP_NOT_BEFORE:
+    if restarts and at < after(restarts[-1][1], BL4_STEP_UP_NOT_BEFORE):
         return (BLINATUMOMAB_REDUCED_DOSE,)
     if planned == BLINATUMOMAB_REDUCED_DOSE or not restarts:
         return (planned,)
@@ -476,7 +477,7 @@ def _while_interrupted(
             NextStepKind.DISCONTINUE,
             f"Discontinue blinatumomab (BL-3): interrupted {so_far}, more than "
             f"{settings.interruption_discontinue_days} days); record the discontinuation.",
-            due=since + discontinue_after,
+            due=after(since, discontinue_after),
             rule="BL-3",
         )
     if outcome == InterruptionOutcome.NEW_CYCLE:
@@ -485,8 +486,8 @@ def _while_interrupted(
             f"Start a new cycle of {INFUSION_DAYS_PER_CYCLE} infusion days at "
             f"{_ug(BLINATUMOMAB_REDUCED_DOSE)} (BL-2, BL-4); {PREMEDICATION} (BL-5). "
             f"Interrupted {so_far}, more than {NEW_CYCLE_AFTER_INTERRUPTION.days} days); "
-            f"discontinue if not restarted by {_when(since + discontinue_after)} (BL-3).",
-            due=since + discontinue_after,
+            f"discontinue if not restarted by {_when(after(since, discontinue_after))} (BL-3).",
+            due=after(since, discontinue_after),
             rule="BL-2",
         )
     if premedication_expected_before_restart(length):
@@ -494,9 +495,9 @@ def _while_interrupted(
     else:
         premedication = (
             f"{PREMEDICATION} if the restart is at or after "
-            f"{_when(since + PREMEDICATION_INTERRUPTION)} (BL-5)"
+            f"{_when(after(since, PREMEDICATION_INTERRUPTION))} (BL-5)"
         )
-    deadline = since + NEW_CYCLE_AFTER_INTERRUPTION
+    deadline = after(since, NEW_CYCLE_AFTER_INTERRUPTION)
     return NextStep(
         NextStepKind.RESTART,
         f"Restart at {_ug(BLINATUMOMAB_REDUCED_DOSE)} (BL-4); {premedication}. "
@@ -512,8 +513,10 @@ def _restart_after_long_interruption(
 ) -> NextStep | None:
     """BL-2/BL-3: the infusion ran again in this course after more than 7 (or 14) days off."""
     for start, end in reversed(timeline.restarts):
-        outcome = interruption_outcome(end - start, settings)
-        off = f"after an interruption of {_length(end - start)} ({_when(start)} to {_when(end)})"
+        outcome = interruption_outcome(span(start, end), settings)
+        off = (
+            f"after an interruption of {_length(span(start, end))} ({_when(start)} to {_when(end)})"
+        )
         if outcome == InterruptionOutcome.DISCONTINUE:
             return NextStep(
                 NextStepKind.DISCONTINUE,
@@ -544,12 +547,12 @@ def _reduce_dose(
     expected = " or ".join(_ug(d) for d in allowed)
     if timeline.restarts:
         restart = timeline.restarts[-1][1]
-        if now < restart + BL4_STEP_UP_NOT_BEFORE:
+        if now < after(restart, BL4_STEP_UP_NOT_BEFORE):
             return NextStep(
                 NextStepKind.REDUCE_DOSE,
                 f"Reduce to {expected} (BL-4): running at {_ug(dose)}, but after the restart at "
                 f"{_when(restart)} the dose stays at {expected} until "
-                f"{_when(restart + BL4_STEP_UP_NOT_BEFORE)}; or document the deviation.",
+                f"{_when(after(restart, BL4_STEP_UP_NOT_BEFORE))}; or document the deviation.",
                 rule="BL-4",
             )
     return NextStep(
@@ -575,7 +578,7 @@ def _step_up(
         restart = timeline.restarts[-1][1]
         candidates.append(
             (
-                restart + BL4_STEP_UP_NOT_BEFORE,
+                after(restart, BL4_STEP_UP_NOT_BEFORE),
                 "BL-4",
                 f"{BL4_STEP_UP_NOT_BEFORE.days} days after the restart at {_when(restart)}, "
                 "BL-4, if the adverse reaction has not recurred",

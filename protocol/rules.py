@@ -43,6 +43,7 @@ from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from protocol.clock import after, span
 from protocol.ctcae import AMINOTRANSFERASE_BY_ULN, BILIRUBIN_BY_ULN, LabTest
 from protocol.dosing import DoseStep, blinatumomab_start_plan
 from protocol.facts import (
@@ -197,7 +198,9 @@ def _decided(facts: SubjectFacts, kind: DecisionKind, about: str | None = None) 
 
 
 def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}"
+    """'2026-03-14 10:00 CET': the site's wall clock with its zone (facts come in local time)."""
+    zone = moment.strftime("%Z") if moment.tzinfo is not None else ""
+    return f"{moment:%Y-%m-%d %H:%M}" + (f" {zone}" if zone else "")
 
 
 def _ug(dose: Decimal) -> str:
@@ -292,11 +295,14 @@ class _OnsetInfusion:
                 doses.add(change.ug_per_day)
         return {dose for dose in doses if dose is not None}
 
+    def deadline(self) -> datetime:
+        """The end of the time in which stopping the infusion answers the event."""
+        return _response_deadline(self.cycle, self.day_start.date())
+
     def stopped(self) -> bool:
-        """An interruption starts on or after the onset date, or the cycle has ended."""
-        return self.cycle.end is not None or any(
-            i.start >= self.day_start for i in self.cycle.interruptions
-        )
+        """The infusion was stopped on the onset date or the next (an interruption, or the end
+        of the cycle): TX-CRS/TX-NEU answered (a later stop for another reason is not)."""
+        return _answered(self.cycle, self.day_start, self.deadline())
 
 
 def _infusion_on(facts: SubjectFacts, onset: date) -> _OnsetInfusion | None:
@@ -308,6 +314,48 @@ def _infusion_on(facts: SubjectFacts, onset: date) -> _OnsetInfusion | None:
         if spans:
             found = _OnsetInfusion(cycle, day_start, tuple(spans))
     return found
+
+
+# --- Answering a toxicity during the infusion (TX-HEP, TX-CRS, TX-NEU) --------------------------
+
+# Reading of AL-HEP/AL-CRS/AL-NEU "an interruption covers the lab date" (docs, section 9): the
+# infusion must be stopped on the day of the sample (or onset) or the next, the time a result
+# takes to reach the ward. A later interruption for another reason, or the end of the cycle
+# weeks later, does not answer it: a toxicity nobody answered is a deviation to be explained.
+TX_RESPONSE_DAYS = 1
+LATE_ENTRY = ONE_DAY  # a record entered this long after the fact says so in the finding
+
+
+def _midnight(on: date, tzinfo) -> datetime:
+    return datetime.combine(on, time.min, tzinfo=tzinfo)
+
+
+def _response_deadline(cycle: CycleFact, on: date) -> datetime:
+    """The end of the time in which an interruption answers a toxicity of the date `on`."""
+    return _midnight(on + timedelta(days=1 + TX_RESPONSE_DAYS), cycle.start.tzinfo)
+
+
+def _answered(cycle: CycleFact, since: datetime, deadline: datetime) -> bool:
+    """The infusion of `cycle` was stopped between `since` and `deadline`: an interruption
+    started, or the cycle ended (discontinued, or continued as a new cycle)."""
+    if cycle.end is not None and since <= cycle.end < deadline:
+        return True
+    return any(since <= i.start < deadline for i in cycle.interruptions)
+
+
+def _late(entered_at: datetime | None, happened: datetime) -> str:
+    """' (entered 9 days after the sample)' when a record came in after the fact."""
+    if entered_at is None or span(happened, entered_at) < LATE_ENTRY:
+        return ""
+    days = span(happened, entered_at).days
+    return f" (entered {days} day{'s' if days != 1 else ''} after the fact)"
+
+
+def _unanswered(what: str, deadline: datetime) -> str:
+    return (
+        f"no interruption followed it by {_when(deadline)}: {what}. Record the interruption if "
+        "the infusion was stopped, or why it continued (a deviation to be justified)."
+    )
 
 
 # --- AL-HEP, AL-HEP-RESTART (TX-HEP) ---------------------------------------------------------
@@ -333,8 +381,9 @@ def tx_hep_met(lab: LabFact) -> bool:
 def al_hep(facts: SubjectFacts, now: datetime) -> list[Finding]:
     """AL-HEP: TX-HEP met by a lab sampled while the infusion runs.
 
-    Clears when an interruption of that cycle starts at or after the sample, the cycle ends,
-    or a "hep_justification" decision about the lab is recorded.
+    Clears when the infusion of that cycle was stopped on the sample's day (from the sample on)
+    or the next (an interruption, or the end of the cycle), or by a "hep_justification"
+    decision about the lab. However late the lab is entered: unanswered, it is a deviation.
     """
     findings = []
     for lab in facts.labs:
@@ -343,8 +392,9 @@ def al_hep(facts: SubjectFacts, now: datetime) -> list[Finding]:
         cycle = next((c for c in facts.cycles if _runs_at(c, lab.sampled_at)), None)
         if cycle is None or _decided(facts, DecisionKind.HEP_JUSTIFICATION, lab.record):
             continue
-        if cycle.end is not None or any(i.start >= lab.sampled_at for i in cycle.interruptions):
-            continue  # AL-HEP: an interruption covers the lab (module docstring)
+        deadline = _response_deadline(cycle, lab.sampled_at.date())
+        if _answered(cycle, lab.sampled_at, deadline):
+            continue  # AL-HEP: an interruption covers the lab date
         test = LabTest(lab.test)
         value = test.label
         if lab.times_uln is not None:
@@ -357,10 +407,14 @@ def al_hep(facts: SubjectFacts, now: datetime) -> list[Finding]:
                 f"interrupt blinatumomab and consider permanent discontinuation (TX-HEP: grade "
                 f"{lab.grade})"
             )
-        message = (
+        head = (
             f"{value} on {_day(facts, lab.sampled_at.date())}, during the blinatumomab infusion "
-            f"(cycle {cycle.cycle}): {action}, or record why the infusion continues."
+            f"(cycle {cycle.cycle}){_late(lab.entered_at, lab.sampled_at)}: "
         )
+        if now < deadline:
+            message = head + f"{action}, or record why the infusion continues."
+        else:
+            message = head + _unanswered(f"TX-HEP asked to {action}", deadline)
         findings.append(_finding("AL-HEP", lab.record, message, "TX-HEP, AL-HEP"))
     return findings
 
@@ -412,7 +466,7 @@ def al_hep_restart(facts: SubjectFacts, now: datetime) -> list[Finding]:
                 f"{LabTest(lab.test).label} grade {lab.grade} on {lab.sampled_at:%Y-%m-%d}"
                 for lab in latest
             )
-            continue_by = interruption.start + NEW_CYCLE_AFTER_INTERRUPTION
+            continue_by = after(interruption.start, NEW_CYCLE_AFTER_INTERRUPTION)
             message = (
                 f"{values}: back to grade {TX_RECOVERED_MAX_GRADE} or less since the hepatic "
                 f"interruption from {_when(interruption.start)}. Restart blinatumomab at "
@@ -436,8 +490,8 @@ def al_hep_restart(facts: SubjectFacts, now: datetime) -> list[Finding]:
 
 def al_crs(facts: SubjectFacts, now: datetime) -> list[Finding]:
     """AL-CRS: CRS grade >= 3 with onset during the infusion (TX-CRS): grade 3 interrupt,
-    grade 4 discontinue permanently. Clears by an interruption from the onset on, or the end
-    of the cycle."""
+    grade 4 discontinue permanently. Clears by an interruption, or the end of the cycle, on
+    the onset date or the next (_OnsetInfusion.stopped)."""
     findings = []
     for ae in facts.aes:
         if ae.category != AeCategory.CRS or ae.grade < TX_INTERRUPT_GRADE:
@@ -452,12 +506,25 @@ def al_crs(facts: SubjectFacts, now: datetime) -> list[Finding]:
                 "interrupt blinatumomab and give dexamethasone; restart at "
                 f"{_ug(BLINATUMOMAB_REDUCED_DOSE)} when resolved (TX-CRS, BL-4)"
             )
-        message = (
+        message = _onset_message(
             f"Cytokine release syndrome grade {ae.grade}, onset {_day(facts, ae.onset)}, during "
-            f"the blinatumomab infusion (cycle {infusion.cycle.cycle}): {action}."
-        )
+            f"the blinatumomab infusion (cycle {infusion.cycle.cycle})",
+            ae, infusion, action, "TX-CRS", now,
+        )  # fmt: skip
         findings.append(_finding("AL-CRS", ae.record, message, "TX-CRS, AL-CRS"))
     return findings
+
+
+def _onset_message(
+    head: str, ae: AeFact, infusion: _OnsetInfusion, action: str, rule: str, now: datetime
+) -> str:
+    """The action while it can still be taken; once the time to stop the infusion has passed,
+    the deviation to answer (entered late or not)."""
+    late = _late(ae.entered_at, infusion.day_start)
+    deadline = infusion.deadline()
+    if now < deadline:
+        return f"{head}{late}: {action}."
+    return f"{head}{late}: " + _unanswered(f"{rule} asked to {action}", deadline)
 
 
 def tx_neu_discontinue_reasons(ae: AeFact, doses: set[Decimal], today: date) -> list[str]:
@@ -480,7 +547,7 @@ def tx_neu_discontinue_reasons(ae: AeFact, doses: set[Decimal], today: date) -> 
 def al_neu(facts: SubjectFacts, now: datetime) -> list[Finding]:
     """AL-NEU: neurological event grade >= 3 with onset during the infusion (TX-NEU).
 
-    Clears by an interruption from the onset on, or the end of the cycle.
+    Clears by an interruption, or the end of the cycle, on the onset date or the next.
     """
     findings = []
     for ae in facts.aes:
@@ -498,10 +565,11 @@ def al_neu(facts: SubjectFacts, now: datetime) -> list[Finding]:
                 f"least {TX_NEU_RECOVERY_DAYS} days, then restart at "
                 f"{_ug(BLINATUMOMAB_REDUCED_DOSE)} (TX-NEU, BL-4)"
             )
-        message = (
+        message = _onset_message(
             f"Neurological event grade {ae.grade}, onset {_day(facts, ae.onset)}, during the "
-            f"blinatumomab infusion (cycle {infusion.cycle.cycle}): {action}."
-        )
+            f"blinatumomab infusion (cycle {infusion.cycle.cycle})",
+            ae, infusion, action, "TX-NEU", now,
+        )  # fmt: skip
         findings.append(_finding("AL-NEU", ae.record, message, "TX-NEU, AL-NEU"))
     return findings
 
@@ -535,6 +603,8 @@ def al_dose(facts: SubjectFacts, now: datetime) -> list[Finding]:
             continue
         course = _course(cycle)
         for change in cycle.dose_changes:
+            if cycle.end is not None and change.at >= cycle.end:
+                continue  # never ran in this cycle (a restart recorded at the cycle's end)
             expected = allowed_doses_at(course, plan, change.at)
             if change.ug_per_day in expected:
                 continue
@@ -634,7 +704,7 @@ def _int_long_finding(
             f"more than {NEW_CYCLE_AFTER_INTERRUPTION.days} days: the restart is a new cycle of "
             f"{INFUSION_DAYS_PER_CYCLE} infusion days at {_ug(BLINATUMOMAB_REDUCED_DOSE)} (BL-2, "
             f"BL-4); discontinue if not restarted by "
-            f"{_when(interruption.start + timedelta(days=limit))} (BL-3)."
+            f"{_when(after(interruption.start, timedelta(days=limit)))} (BL-3)."
         )
     else:
         rule = "BL-2"
@@ -676,18 +746,30 @@ _REFERRAL_ACTION = (
 )
 
 
+def _relapsed_by(facts: SubjectFacts, day: int) -> bool:
+    """A haematological relapse is recorded on or before study day `day`."""
+    return any(study_day(facts.day1, relapse) <= day for relapse in facts.relapses)
+
+
+def _in_cr_on(facts: SubjectFacts, day: int) -> bool:
+    """In haematological CR on study day `day`: CR or CRi at day 40, and no haematological
+    relapse recorded on or before that day (a relapse marrow is not a CR sample)."""
+    return is_haematological_cr(facts.day40_response) and not _relapsed_by(facts, day)
+
+
 def al_mrd_referral(facts: SubjectFacts, now: datetime) -> list[Finding]:
     """AL-MOL-RELAPSE (MR-5) and AL-MRD-TRIGGER (MR-4), one per MRD result; MR-5 wins.
 
     MR-4 needs the day-40 haematological CR. Clears by an "mrd_referral" decision about it.
     The registry runs the two alerts apart: al_mrd_trigger and al_mol_relapse.
     """
-    in_cr = is_haematological_cr(facts.day40_response)
     results = _mrd_results(facts)
     findings = []
     for fact, result in results:
         if _decided(facts, DecisionKind.MRD_REFERRAL, fact.record):
             continue
+        if _relapsed_by(facts, fact.study_day):
+            continue  # a marrow at or after a haematological relapse is not MR-4's or MR-5's
         previous = [r for f, r in results if f.study_day < fact.study_day]
         value = _mrd_value(fact, result)
         if mr5_molecular_relapse(previous, result):
@@ -698,10 +780,12 @@ def al_mrd_referral(facts: SubjectFacts, now: datetime) -> list[Finding]:
             )
             reference = "MR-5, AL-MOL-RELAPSE"
             findings.append(_finding("AL-MOL-RELAPSE", fact.record, message, reference))
-        elif mr4_triggered(result, result.timepoint, fact.study_day, in_cr):
+        elif mr4_triggered(
+            result, result.timepoint, fact.study_day, _in_cr_on(facts, fact.study_day)
+        ):
             message = (
-                f"{value}, in haematological CR ({facts.day40_response}): MRD-triggered "
-                f"blinatumomab (MR-4); {_REFERRAL_ACTION}"
+                f"{value}, in haematological CR ({facts.day40_response} at day 40, no relapse "
+                f"recorded): MRD-triggered blinatumomab (MR-4); {_REFERRAL_ACTION}"
             )
             reference = "MR-4, AL-MRD-TRIGGER"
             findings.append(_finding("AL-MRD-TRIGGER", fact.record, message, reference))
@@ -741,18 +825,28 @@ def al_w11_ngs(facts: SubjectFacts, now: datetime) -> list[Finding]:
     return [_finding("AL-W11-NGS", fact.record, message, "MR-3, AL-W11-NGS")]
 
 
+def _ended_by(facts: SubjectFacts, visit) -> bool:
+    """The subject's study ended (end of study, death) before the visit's window closed."""
+    return facts.ended_on is not None and facts.ended_on <= visit.window_end
+
+
 def al_w11_missing(facts: SubjectFacts, now: datetime) -> list[Finding]:
     """AL-W11-MISSING: no week-11 MRD result once the week-11 visit window has ended, unless
-    a "w11_missing_reason" decision is recorded."""
+    a "w11_missing_reason" decision is recorded, the visit is recorded as missed (with its
+    reason), the study ended before the window closed, or the patient is not evaluable for
+    MR-3 (refractory at day 40, no IG/TR target)."""
     if any(_timepoint(f.timepoint) == Timepoint.W11 for f in facts.mrd):
         return []
     if _decided(facts, DecisionKind.W11_MISSING_REASON):
+        return []
+    # MR-3 counts patients in CR with an IG/TR target: the result is not missing for the others
+    if facts.day40_response == REFRACTORY_RESPONSE or facts.igtr_target is False:
         return []
     findings = []
     for visit in facts.visits:
         if visit.code != VisitCode.WEEK_11 or visit.window_end is None:
             continue
-        if now.date() <= visit.window_end:
+        if now.date() <= visit.window_end or visit.missed or _ended_by(facts, visit):
             continue
         message = (
             f"No week-11 MRD result, and the week-11 window ended on "
@@ -812,12 +906,13 @@ def al_sae_clock(facts: SubjectFacts, now: datetime) -> list[Finding]:
 
 def al_visit_overdue(facts: SubjectFacts, now: datetime) -> list[Finding]:
     """AL-VISIT-OVERDUE: a visit past the end of its window (before today) without data and not
-    marked missed (schedule.VisitStatus.OVERDUE)."""
+    marked missed (schedule.VisitStatus.OVERDUE), unless the study ended before its window
+    closed."""
     findings = []
     for visit in facts.visits:
         if visit.window_end is None or visit.has_data or visit.missed:
             continue
-        if visit.window_end >= now.date():
+        if visit.window_end >= now.date() or _ended_by(facts, visit):
             continue
         message = (
             f"{visit.name}: the window ended on {visit.window_end.isoformat()} and no data are "

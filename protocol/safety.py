@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from protocol.clock import after
+
 SITE_REPORT_WINDOW = timedelta(hours=24)  # SA-1: site -> sponsor within 24 hours
 SUSAR_FATAL_DAYS = 7  # SA-2: fatal or life-threatening SUSAR within 7 days
 SUSAR_OTHER_DAYS = 15  # SA-2: other SUSARs within 15 days
@@ -60,7 +62,7 @@ def sae_errors(
 
 def site_report_due(awareness: datetime) -> datetime:
     """SA-1: when the site's report to the sponsor is due."""
-    return awareness + SITE_REPORT_WINDOW
+    return after(awareness, SITE_REPORT_WINDOW)
 
 
 def site_report_overdue(awareness: datetime, notified: datetime | None, now: datetime) -> bool:

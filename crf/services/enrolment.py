@@ -159,3 +159,13 @@ def visits_plan(*, subject: Subject, user) -> list[Visit]:
         for p in planned
     ]
     return records_plan(visits, user=user, reason="planned at enrolment")
+
+
+def visit_done(subject: Subject, code: str, on, user, *, keep_a_date: bool = False) -> None:
+    """The assessment visit `code` took place on `on` (its data came in: the assessment, or an
+    MRD sample of its timepoint); with `keep_a_date`, a date already recorded stays."""
+    visit = Visit.objects.filter(subject=subject, code=code, entered_in_error=False).first()
+    if visit is None or visit.actual_date == on or (keep_a_date and visit.actual_date):
+        return
+    visit.actual_date = on
+    audited_save(visit, user=user, reason=f"assessment recorded on {on.isoformat()}")

@@ -186,10 +186,24 @@ def infusion_end(
     _require_entry(user, record.subject)
     if record.ended_at is not None:
         raise ValidationError("This cycle has already ended.")
-    record.ended_at = ended_at
-    record.end_reason = end_reason
-    record.discontinuation_reason = discontinuation_reason
-    return _save(record, user=user, reason=f"infusion ended: {end_reason}")
+    with transaction.atomic():
+        # A cycle may end while interrupted (discontinued, or continued as a new cycle after
+        # more than 7 days off: BL-2, BL-3): the interruption lasted until the end; no restart.
+        for interruption in record.interruptions.filter(
+            ended_at__isnull=True, entered_in_error=False
+        ):
+            if ended_at > interruption.started_at:
+                interruption.ended_at = ended_at
+                _save(
+                    interruption,
+                    user=user,
+                    reason=f"interruption closed by the end of cycle {record.cycle}",
+                    fields={"started_at": "ended_at", "ended_at": "ended_at"},
+                )
+        record.ended_at = ended_at
+        record.end_reason = end_reason
+        record.discontinuation_reason = discontinuation_reason
+        return _save(record, user=user, reason=f"infusion ended: {end_reason}")
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,9 @@ def test_al_hep_only_while_the_infusion_runs(sample, cycles, fires):
     [
         ([cycle()], [], True),
         ([cycle(interruptions=[pause(SAMPLE + HOUR)])], [], False),  # interrupted after the lab
-        ([cycle(interruptions=[pause(SAMPLE + 2 * DAY, SAMPLE + 3 * DAY)])], [], False),
+        # two days later: not an answer to this lab (an interruption covers the lab date)
+        ([cycle(interruptions=[pause(SAMPLE + 2 * DAY, SAMPLE + 3 * DAY)])], [], True),
+        ([cycle(interruptions=[pause(SAMPLE + DAY, SAMPLE + 3 * DAY)])], [], False),  # next day
         ([cycle(interruptions=[pause(HOUR, 2 * HOUR)])], [], True),  # ended before the lab
         ([cycle(end=SAMPLE + DAY, end_reason="discontinued")], [], False),
         ([cycle()], [decision("hep_justification", "lab:1")], False),
@@ -204,7 +206,8 @@ def test_al_hep_clears(cycles, decisions, fires):
 
 
 def test_al_hep_finding():
-    (finding,) = found(subject(labs=[lab("alt", SAMPLE, 3, "6.0", "lab:12")]), "AL-HEP")
+    facts = subject(labs=[lab("alt", SAMPLE, 3, "6.0", "lab:12")])
+    (finding,) = found(facts, "AL-HEP", now=START + SAMPLE + 2 * HOUR)  # the day of the sample
     assert finding.message == (
         "ALT 6.0 × ULN (grade 3) on 2026-03-14, study day 14, during the blinatumomab infusion "
         "(cycle 1): interrupt blinatumomab (TX-HEP), or record why the infusion continues."
@@ -316,7 +319,10 @@ ONSET = date(2026, 3, 14)  # study day 14
             [cycle(interruptions=[pause(2 * DAY + 2 * HOUR, None, "crs")])],
             False,
         ),
-        (ae("crs", 3, ONSET), [cycle(interruptions=[pause(4 * DAY, 5 * DAY, "crs")])], False),
+        # two days after the onset date: not an answer to it (the reading of AL-CRS)
+        (ae("crs", 3, ONSET), [cycle(interruptions=[pause(4 * DAY, 5 * DAY, "crs")])], True),
+        # the next day still answers it
+        (ae("crs", 3, ONSET), [cycle(interruptions=[pause(3 * DAY, 5 * DAY, "crs")])], False),
         # cleared: discontinued
         (ae("crs", 4, ONSET), [cycle(end=3 * DAY, end_reason="discontinued")], False),
     ],
@@ -743,7 +749,8 @@ def test_al_w11_ngs(results, expected):
         (date(2026, 5, 25), [visit(code="W18")], [], [], False),
         (date(2026, 5, 25), [visit(window_end=None)], [], [], False),
         (date(2026, 5, 25), [], [], [], False),
-        (date(2026, 5, 25), [visit(has_data=True, missed=True)], [], [], True),  # still missing
+        # recorded as missed (with its reason): nothing more to ask
+        (date(2026, 5, 25), [visit(has_data=True, missed=True)], [], [], False),
     ],
 )
 def test_al_w11_missing(today, visits, results, decisions, fires):
@@ -867,13 +874,14 @@ def everything() -> tuple[SubjectFacts, datetime]:
             cycle(doses=[dose(Z, 28, "start", "dose:1")], interruptions=hepatic),
         ],
         labs=[
-            lab("alt", 2 * DAY, 3, "6.0", "lab:1"),  # covered by the hepatic interruption
+            # answered by the hepatic interruption two hours later
+            lab("alt", 10 * DAY - 2 * HOUR, 3, "6.0", "lab:1"),
             lab("alt", 11 * DAY, 1, "2", "lab:3"),
             lab("ast", 11 * DAY, 0, "1", "lab:4"),
         ],
-        aes=[
-            ae("crs", 3, date(2026, 3, 13), record="ae:crs", serious=True, awareness_at=AWARE),
-            ae("neurological", 3, date(2026, 3, 14), record="ae:neu"),
+        aes=[  # with onset on the day of the interruption, which answers them too
+            ae("crs", 3, date(2026, 3, 22), record="ae:crs", serious=True, awareness_at=AWARE),
+            ae("neurological", 3, date(2026, 3, 22), record="ae:neu"),
         ],
         mrd=[
             mrd("W11", 75, pnq(), "mrd:w11"),
