@@ -10,10 +10,11 @@ from crf.records import record_page_url
 from crf.services import record_save
 from protocol import rules
 
+from .actions import offered, offered_for_page
 from .facts import record_of_key
 from .forms import AcknowledgeForm, AlertFilterForm, DecisionForm
 from .models import Alert, ProtocolDecision
-from .services import alert_acknowledge, alerts_for
+from .services import MAILED, alert_acknowledge, alerts_for, notification_of
 
 PER_PAGE = 25
 
@@ -44,9 +45,11 @@ def inbox(request):
         request.GET.get("page")
     )
     page.object_list = list(page.object_list)
+    actions = offered_for_page(page.object_list, request.user)
     for alert in page.object_list:
-        # the registry's entry: its text and the decision that clears it (none if unknown)
+        # the registry's entry (its text), and the actions the alert asks for (alerts.actions)
         alert.definition = rules.ALERT_RULES.get(alert.rule)
+        alert.actions = [action for action in actions[alert.pk] if action.url]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -74,6 +77,8 @@ def alert_detail(request, pk):
             messages.success(request, f"Alert {alert.rule} {alert.get_status_display().lower()}.")
             return redirect("alerts:detail", pk=pk)
     definition = rules.ALERT_RULES.get(alert.rule)
+    history = list(alert.history.select_related("history_user").order_by("-history_date"))
+    notification = notification_of(alert, history)
     return render(
         request,
         "alerts/detail.html",
@@ -81,9 +86,11 @@ def alert_detail(request, pk):
             "alert": alert,
             "form": form,
             "rule_text": definition.text if definition else "",
-            "decision_kind": definition.decision if definition else None,
+            "actions": offered(alert, request.user),
+            "notification": notification,
+            "mailed_at": alert.notified_at if notification.startswith(MAILED) else None,
             "record_url": record_url(alert),
-            "history": alert.history.select_related("history_user").order_by("-history_date"),
+            "history": history,
         },
     )
 
