@@ -2,7 +2,7 @@
 executable), and the <svg> root every picture shares."""
 
 import re
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from .colours import GRID_COLOUR, MUTED_COLOUR, PANEL_COLOUR
 from .text import FONT_FAMILY, FONT_SIZE
@@ -16,9 +16,14 @@ def clean(value: object) -> str:
     return NOT_XML.sub("\ufffd", str(value))
 
 
+# Attribute values always in double quotes, with what would end or bend them as entities.
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+
+
 def element_text(value: object) -> str:
-    """Escaped element text."""
-    return escape(clean(value))
+    """Escaped element text; double quotes too, so that no user text shows its markup as
+    typed (an inline SVG sits in an HTML page)."""
+    return escape(clean(value), {'"': "&quot;"})
 
 
 def number(value: float) -> str:
@@ -36,7 +41,7 @@ def attributes(values: dict[str, object]) -> str:
         if isinstance(value, bool):
             raise TypeError(f"attribute {name}: booleans are not attribute values")
         shown = number(value) if isinstance(value, int | float) else clean(value)
-        parts.append(f" {name}={quoteattr(shown)}")
+        parts.append(f' {name}="{escape(shown, _ATTRIBUTE_ENTITIES)}"')
     return "".join(parts)
 
 

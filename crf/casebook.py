@@ -26,8 +26,10 @@ from .models import (
     EndOfStudy,
     FollowUpContact,
     IntrathecalAdministration,
+    MrdTriggeredBlinatumomab,
     Relapse,
     ResponseAssessment,
+    SalvageTherapy,
     SecondMalignancy,
     Subject,
     Transplant,
@@ -59,6 +61,9 @@ class FormSpec:
     def slug(self) -> str:
         return self.model.form_slug  # each record model says on which form it is entered
 
+
+# Treatment given after induction: MRD-triggered blinatumomab (MR-4, MR-5), salvage therapy.
+AFTER_INDUCTION = "After induction"
 
 FORM_SPECS = [
     FormSpec("Baseline", Baseline, crf_forms.BaselineForm, False, "Baseline"),
@@ -116,6 +121,20 @@ FORM_SPECS = [
         crf_forms.FollowUpForm,
         True,
         "Responses and outcomes",
+    ),
+    FormSpec(
+        "MRD-triggered blinatumomab",
+        MrdTriggeredBlinatumomab,
+        crf_forms.MrdTriggeredBlinatumomabForm,
+        True,
+        AFTER_INDUCTION,
+    ),
+    FormSpec(
+        "Salvage therapy",
+        SalvageTherapy,
+        crf_forms.SalvageTherapyForm,
+        True,
+        AFTER_INDUCTION,
     ),
 ]
 FORMS = {spec.slug: spec for spec in FORM_SPECS}
@@ -268,6 +287,11 @@ def _timeline(casebook: Casebook, courses: list[TreatmentCourse]) -> tl.Timeline
             marker = _outcome_marker(subject, record)
             if marker:
                 outcomes.append(marker)
+    therapies = [
+        _therapy_span(subject, record)
+        for entry in casebook.sections.get(AFTER_INDUCTION, [])
+        for record in entry.records
+    ]
     return tl.Timeline(
         today_day=casebook.study_day,
         phases=tuple(phases),
@@ -275,7 +299,20 @@ def _timeline(casebook: Casebook, courses: list[TreatmentCourse]) -> tl.Timeline
         infusions=tuple(infusions),
         interruptions=tuple(interruptions),
         outcomes=tuple(outcomes),
+        therapies=tuple(sorted(therapies, key=lambda t: (t.first_day, t.label))),
     )
+
+
+def _therapy_span(subject: Subject, record) -> tl.TherapySpan:
+    """A treatment after induction as a bar: MRD-triggered blinatumomab (MR-4, MR-5) or a
+    salvage therapy, to its end date or, while it runs, to today."""
+    end = _day(subject, record.end_date) if record.end_date else None
+    if isinstance(record, MrdTriggeredBlinatumomab):
+        cycles = f"{record.cycles} cycle{'s' if record.cycles != 1 else ''}"
+        label = f"Blinatumomab ({cycles})"
+        return tl.TherapySpan(label, _day(subject, record.start_date), end, "mrd-blinatumomab")
+    label = f"{record.regimen_name} ({record.get_indication_display().lower()})"
+    return tl.TherapySpan(label, _day(subject, record.start_date), end, "salvage")
 
 
 def _outcome_marker(subject: Subject, record) -> tl.OutcomeMark | None:

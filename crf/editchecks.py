@@ -303,3 +303,13 @@ def register() -> None:
         record_rules_register(
             model, after_save=lambda r, user: subject_status_update(r.subject, user)
         )
+    # Treatment after induction: MR-4, MR-5 blinatumomab as given; salvage therapy.
+    from . import after_induction
+    from .models import MrdTriggeredBlinatumomab, SalvageTherapy
+
+    record_rules_register(
+        MrdTriggeredBlinatumomab,
+        hard_checks=after_induction.mrd_triggered_blinatumomab_errors,
+        soft_checks=after_induction.mrd_triggered_blinatumomab_warnings,
+    )
+    record_rules_register(SalvageTherapy, hard_checks=after_induction.salvage_therapy_errors)

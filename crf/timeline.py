@@ -7,6 +7,8 @@ study-day axis:
 
     Phases        coloured bars with their names (text clipped to the bar)
     Blinatumomab  infusion periods, interruptions hatched in red over them
+    Later therapy treatment after induction: MRD-triggered blinatumomab courses (MR-4, MR-5) and
+                  salvage therapies, bars coloured by kind (only when there are any)
     Visits        markers coloured by status (planned/due/overdue/done/missed), with a legend
     Outcomes      diamonds (flag for end of study) with their labels
     study day     axis with ticks on the protocol's landmark days (protocol.schedule.LANDMARK_DAYS)
@@ -28,7 +30,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from charts import legend as _legend
 from charts.axis import DayScale, axis_line, day_ticks, tick_mark
@@ -50,6 +52,7 @@ __all__ = [
     "OutcomeMark",
     "PhaseBar",
     "Span",
+    "TherapySpan",
     "Timeline",
     "VisitMark",
     "render_svg",
@@ -96,6 +99,17 @@ class OutcomeMark:
 
 
 @dataclass(frozen=True)
+class TherapySpan:
+    """A treatment after induction, study days inclusive: an MRD-triggered blinatumomab course
+    (MR-4, MR-5) or a salvage therapy."""
+
+    label: str
+    first_day: float
+    last_day: float | None  # None = ongoing (drawn to today's day)
+    kind: str  # mrd-blinatumomab/salvage
+
+
+@dataclass(frozen=True)
 class Timeline:
     today_day: float  # today's study day
     phases: tuple[PhaseBar, ...] = ()
@@ -103,6 +117,8 @@ class Timeline:
     infusions: tuple[Span, ...] = ()
     interruptions: tuple[Span, ...] = ()
     outcomes: tuple[OutcomeMark, ...] = ()
+    # Left out of repr (the ids' digest): a timeline without them draws exactly as before.
+    therapies: tuple[TherapySpan, ...] = field(default=(), repr=False)
 
 
 # --- Look ---------------------------------------------------------------------------------------
@@ -135,6 +151,14 @@ VISIT_STYLES: dict[str, tuple[str, str, float]] = {
     "missed": ("#9ca3af", "#374151", 1.5),
 }
 UNKNOWN_VISIT_STYLE = ("#e5e7eb", "#6b7280", 1.0)
+
+# Therapy kind -> (fill, stroke, text colour, legend name).
+THERAPY_KINDS: tuple[str, ...] = ("mrd-blinatumomab", "salvage", "other")
+THERAPY_STYLES: dict[str, tuple[str, str, str, str]] = {
+    "mrd-blinatumomab": ("#0891b2", "#155e75", "#ffffff", "MRD-triggered blinatumomab"),
+    "salvage": ("#c2410c", "#7c2d12", "#ffffff", "salvage therapy"),
+    "other": ("#6b7280", "#374151", "#ffffff", "other therapy"),
+}
 
 OUTCOME_KINDS: tuple[str, ...] = ("response", "hsct", "relapse", "death", "end", "other")
 OUTCOME_COLOURS: dict[str, str] = {
@@ -184,7 +208,7 @@ def _all_days(tl: Timeline) -> Iterable[float]:
         yield p.first_day
         if p.last_day is not None:
             yield p.last_day
-    for s in (*tl.infusions, *tl.interruptions):
+    for s in (*tl.infusions, *tl.interruptions, *tl.therapies):
         yield s.first_day
         if s.last_day is not None:
             yield s.last_day
@@ -246,6 +270,11 @@ def _widest_gap(
 
 def _visit_style(status: str) -> tuple[str, str, float]:
     return VISIT_STYLES.get(status.strip().lower(), UNKNOWN_VISIT_STYLE)
+
+
+def _therapy_kind(kind: str) -> str:
+    kind = kind.strip().lower()
+    return kind if kind in THERAPY_STYLES else "other"
 
 
 def _outcome_kind(kind: str) -> str:
@@ -567,6 +596,91 @@ class _Drawing:
                 )
             )
 
+    def therapies(self) -> None:
+        """Treatment after induction as bars; overlapping ones go to further rows."""
+        bars = []
+        for span in self.tl.therapies:
+            first = float(span.first_day)
+            left, right = self.scale.span(first, _span_end(first, span.last_day, self.today))
+            bars.append((left, right, span))
+        rows_end: list[float] = []
+        placed = []
+        for left, right, span in sorted(bars, key=lambda b: (b[0], b[1], b[2].label)):
+            row = next((i for i, end in enumerate(rows_end) if end <= left + 0.01), None)
+            if row is None:
+                rows_end.append(right)
+                row = len(rows_end) - 1
+            rows_end[row] = right
+            placed.append((left, right, row, span))
+        bar_h, row_h = 14, 18
+        top = self.lane("Later therapy", "therapies", len(rows_end) * row_h + 8)
+        for left, right, row, span in placed:
+            y = top + 4 + row * row_h + (row_h - bar_h) / 2
+            kind = _therapy_kind(span.kind)
+            fill, stroke, text_colour, name = THERAPY_STYLES[kind]
+            w = right - left
+            label = _fit(span.label, w - 8, SMALL_FONT_SIZE)
+            parts = [
+                _title(
+                    f"{span.label}: study {_days(span.first_day, span.last_day)}"
+                    f"{_duration(span.first_day, span.last_day)} ({name})"
+                ),
+                _tag(
+                    "rect",
+                    {
+                        "x": left,
+                        "y": y,
+                        "width": w,
+                        "height": bar_h,
+                        "rx": 2,
+                        "fill": fill,
+                        "stroke": stroke,
+                        "stroke-width": 1,
+                    },
+                ),
+            ]
+            if span.last_day is None:  # ongoing: an arrow head at the open end
+                parts.append(
+                    _tag(
+                        "polygon",
+                        {
+                            "points": _points(
+                                (right, y), (right + 6, y + bar_h / 2), (right, y + bar_h)
+                            ),
+                            "fill": stroke,
+                        },
+                    )
+                )
+            if label:
+                parts.append(
+                    _tag(
+                        "text",
+                        {
+                            "x": left + 4,
+                            "y": y + bar_h / 2 + 3.5,
+                            "fill": text_colour,
+                            "font-size": SMALL_FONT_SIZE,
+                            "clip-path": self.clip(left, y, w, bar_h),
+                        },
+                        _text(label),
+                    )
+                )
+            self.body.append(
+                _tag(
+                    "g",
+                    {
+                        "class": f"therapy therapy-{_css_token(kind)}",
+                        "data-kind": kind,
+                        "data-label": span.label,
+                        "data-first-day": _day(span.first_day),
+                        "data-last-day": "ongoing"
+                        if span.last_day is None
+                        else _day(span.last_day),
+                    },
+                    "".join(parts),
+                )
+            )
+
     def _interruption_pixels(self) -> list[tuple[float, float]]:
         result = []
         for span in self.tl.interruptions:
@@ -735,6 +849,28 @@ class _Drawing:
                     "interruption",
                 )
             )
+        present = {_therapy_kind(span.kind) for span in self.tl.therapies}
+        for kind in THERAPY_KINDS:
+            if kind in present:
+                fill, stroke, _, name = THERAPY_STYLES[kind]
+                entries.append(
+                    (
+                        _tag(
+                            "rect",
+                            {
+                                "x": 0,
+                                "y": -5,
+                                "width": 16,
+                                "height": 10,
+                                "rx": 2,
+                                "fill": fill,
+                                "stroke": stroke,
+                                "stroke-width": 1,
+                            },
+                        ),
+                        name,
+                    )
+                )
         entries.append(
             (
                 _tag(
@@ -805,6 +941,8 @@ class _Drawing:
             self.phases()
         if tl.infusions or tl.interruptions:
             self.infusions()
+        if tl.therapies:
+            self.therapies()
         if tl.visits:
             self.visits()
         if tl.outcomes:
@@ -854,6 +992,16 @@ def _describe(tl: Timeline) -> str:
             )
             + "."
         )
+    if tl.therapies:
+        parts.append(
+            "Later therapy: "
+            + "; ".join(
+                f"{s.label} ({THERAPY_STYLES[_therapy_kind(s.kind)][3]}), "
+                f"{_days(s.first_day, s.last_day)}"
+                for s in tl.therapies
+            )
+            + "."
+        )
     if tl.visits:
         parts.append(
             "Visits: "
@@ -877,7 +1025,9 @@ def _svg_document(prefix: str, width: int, height: int, title: str, desc: str, b
 
 
 def _is_empty(tl: Timeline) -> bool:
-    return not (tl.phases or tl.visits or tl.infusions or tl.interruptions or tl.outcomes)
+    return not (
+        tl.phases or tl.visits or tl.infusions or tl.interruptions or tl.outcomes or tl.therapies
+    )
 
 
 def _check(tl: Timeline, width: int) -> None:
@@ -891,7 +1041,10 @@ def _check(tl: Timeline, width: int) -> None:
 def render_svg(timeline: Timeline, *, width: int = 960) -> str:
     """The timeline as a standalone, inline-safe SVG document (a str, deterministic)."""
     _check(timeline, width)
-    digest = hashlib.sha256(repr((timeline, width)).encode("utf-8", "backslashreplace")).hexdigest()
+    identity = repr((timeline, width))
+    if timeline.therapies:  # not in the repr, so that a timeline without them keeps its ids
+        identity += repr(timeline.therapies)
+    digest = hashlib.sha256(identity.encode("utf-8", "backslashreplace")).hexdigest()
     prefix = f"tl-{digest[:10]}"  # ids differ between timelines inlined on one page
     if _is_empty(timeline):
         today = _day(timeline.today_day)

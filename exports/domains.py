@@ -49,6 +49,8 @@ DOMAIN_FILES: tuple[tuple[str, str], ...] = (
     ("mrd_samples.csv", "mrd.MrdSample"),
     ("mrd_results.csv", "mrd.MrdResult"),
     ("responses.csv", "crf.ResponseAssessment"),
+    ("mrd_triggered_blinatumomab.csv", "crf.MrdTriggeredBlinatumomab"),
+    ("salvage_therapies.csv", "crf.SalvageTherapy"),
     ("transplants.csv", "crf.Transplant"),
     ("relapses.csv", "crf.Relapse"),
     ("second_malignancies.csv", "crf.SecondMalignancy"),

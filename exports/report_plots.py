@@ -95,7 +95,8 @@ def _arrow(ax, source, target) -> None:
 
 def flow_figure(flow: reports.PatientFlow) -> Figure:
     """The paper's Figure 1: enrolment, day-40 response, IG/TR target, week-11 MRD classes,
-    then what happened to the patients (MRD-triggered blinatumomab, HSCT, relapse, death)."""
+    then what happened to the patients (MRD-triggered blinatumomab given and referred, HSCT,
+    relapse, salvage therapy, second malignancy, death)."""
     fig = Figure(figsize=(7.5, 8))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 1)
@@ -146,11 +147,16 @@ def flow_figure(flow: reports.PatientFlow) -> Figure:
     kinds = ", ".join(f"{kind.lower()} {count}" for kind, count in flow.relapse_kinds)
     hsct = f"HSCT\nn = {flow.transplanted}\n(in CR1 {flow.transplanted_in_cr1}"
     hsct += f", MRD-triggered {flow.transplanted_mrd_triggered})"
-    _box(ax, 0.2, 0.15, f"MRD-triggered\nblinatumomab\nn = {flow.mrd_triggered_blinatumomab}")
+    blinatumomab = (
+        f"MRD-triggered blinatumomab\ngiven n = {flow.mrd_triggered_blinatumomab_given}"
+        f"\n(referred {flow.mrd_triggered_blinatumomab_referred})"
+    )
+    _box(ax, 0.2, 0.15, blinatumomab)
     _box(ax, 0.5, 0.15, hsct)
     _box(ax, 0.8, 0.15, f"Relapse\nn = {flow.relapsed}" + (f"\n({kinds})" if kinds else ""))
-    _box(ax, 0.33, 0.06, f"Second malignancy\nn = {flow.second_malignancy}", colour=_GREY)
-    _box(ax, 0.67, 0.06, f"Died\nn = {flow.died}", colour=_GREY)
+    _box(ax, 0.2, 0.06, f"Salvage therapy\nn = {flow.salvage_therapy}", colour=_GREY)
+    _box(ax, 0.5, 0.06, f"Second malignancy\nn = {flow.second_malignancy}", colour=_GREY)
+    _box(ax, 0.8, 0.06, f"Died\nn = {flow.died}", colour=_GREY)
     return fig
 
 

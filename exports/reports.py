@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Max, Prefetch, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts.models import ProtocolDecision
@@ -23,7 +25,9 @@ from crf.models import (
     Baseline,
     EndOfStudy,
     FollowUpContact,
+    MrdTriggeredBlinatumomab,
     Relapse,
+    SalvageTherapy,
     SecondMalignancy,
     Site,
     Subject,
@@ -66,6 +70,16 @@ def _latest_dates(model, field: str, subject_ids: list[int]) -> dict[int, date]:
     return {row["subject_id"]: row["latest"] for row in rows}
 
 
+def _latest_therapy_dates(model, subject_ids: list[int]) -> dict[int, date]:
+    """The latest day of a treatment after induction: its end, or its start while it runs."""
+    rows = (
+        model.objects.filter(subject_id__in=subject_ids, entered_in_error=False)
+        .values("subject_id")
+        .annotate(latest=Max(Coalesce("end_date", "start_date")))
+    )
+    return {row["subject_id"]: row["latest"] for row in rows}
+
+
 def _deciding_mrd(subject_ids: list[int]) -> dict[int, dict[mrd.Timepoint, mrd.MrdResult]]:
     """Per subject and cohort timepoint, the result that decides there (MR-3), as the MRD
     response page (mrd.cohort.cohort_for) chooses it: results in sampling order."""
@@ -98,6 +112,15 @@ def _without_error(model, order: str) -> Prefetch:
     return Prefetch(related, queryset=model.objects.filter(entered_in_error=False).order_by(order))
 
 
+@dataclass(frozen=True)
+class Treatment:
+    """What a patient received after induction, as the report counts it."""
+
+    mrd_blinatumomab_referred: bool
+    mrd_blinatumomab_given: bool
+    salvage_indications: tuple[str, ...]
+
+
 def patient_records(subjects: QuerySet[Subject]) -> list[reports.PatientRecord]:
     """One identifier-free PatientRecord per subject, in a fixed number of queries."""
     subjects = list(
@@ -117,8 +140,12 @@ def patient_records(subjects: QuerySet[Subject]) -> list[reports.PatientRecord]:
         _latest_dates(Visit, "actual_date", ids),
         _latest_dates(TreatmentCourse, "start_date", ids),
         _latest_dates(MrdSample, "sampled_on", ids),
+        _latest_therapy_dates(MrdTriggeredBlinatumomab, ids),
+        _latest_therapy_dates(SalvageTherapy, ids),
     ]
     deciding = _deciding_mrd(ids)
+    # MR-4, MR-5: the referral (a decision with cycles planned) and the treatment given (a
+    # course recorded) are counted apart.
     referred = set(
         ProtocolDecision.objects.filter(
             subject_id__in=ids,
@@ -127,14 +154,34 @@ def patient_records(subjects: QuerySet[Subject]) -> list[reports.PatientRecord]:
             entered_in_error=False,
         ).values_list("subject_id", flat=True)
     )
-    return [_record(s, last_dates, deciding.get(s.pk, {}), s.pk in referred) for s in subjects]
+    given = set(
+        MrdTriggeredBlinatumomab.objects.filter(
+            subject_id__in=ids, entered_in_error=False
+        ).values_list("subject_id", flat=True)
+    )
+    salvage: dict[int, list[str]] = defaultdict(list)
+    for subject_id, indication in (
+        SalvageTherapy.objects.filter(subject_id__in=ids, entered_in_error=False)
+        .order_by("start_date", "pk")
+        .values_list("subject_id", "indication")
+    ):
+        salvage[subject_id].append(SalvageTherapy.Indication(indication).label)
+    return [
+        _record(
+            s,
+            last_dates,
+            deciding.get(s.pk, {}),
+            Treatment(s.pk in referred, s.pk in given, tuple(salvage.get(s.pk, ()))),
+        )
+        for s in subjects
+    ]
 
 
 def _record(
     subject: Subject,
     last_dates: Sequence[dict[int, date]],
     deciding: dict[mrd.Timepoint, mrd.MrdResult],
-    referred: bool,
+    after_induction: Treatment,
 ) -> reports.PatientRecord:
     baseline: Baseline | None = _one_to_one(subject, "baseline")
     day11 = _one_to_one(subject, "day11")
@@ -180,7 +227,9 @@ def _record(
         day40_response=day40.response if day40 else None,
         withdrawn_on=end.end_date if end and end.reason not in _NOT_WITHDRAWN else None,
         mrd=tuple((timepoint, deciding.get(timepoint)) for timepoint in mrd.COHORT_TIMEPOINTS),
-        mrd_triggered_blinatumomab=referred,
+        mrd_triggered_blinatumomab_referred=after_induction.mrd_blinatumomab_referred,
+        mrd_triggered_blinatumomab_given=after_induction.mrd_blinatumomab_given,
+        salvage_indications=after_induction.salvage_indications,
         transplants=transplants,
         relapses=relapses,
         second_malignancies=malignancies,

@@ -51,7 +51,8 @@ DEFINITIONS: dict[str, str] = {
     "Pre-Induction, rules §1). Times are shown in months of 365.25/12 days.",
     "last_known_alive": (
         "Last date known alive: the latest of the follow-up contacts, visits, assessments, "
-        "MRD samples, HSCT, relapse, second malignancy and end-of-study dates."
+        "MRD samples, MRD-triggered blinatumomab and salvage therapy, HSCT, relapse, second "
+        "malignancy and end-of-study dates."
     ),
     "primary_endpoint": (
         "Primary endpoint (MR-3): MRD negativity (MR-1: negative with a sensitivity "
@@ -126,7 +127,11 @@ class PatientRecord:
     day40_response: str | None = None  # "CR", "CRi", "refractory"
     withdrawn_on: date | None = None  # end of study other than completion or death
     mrd: tuple[tuple[mrd.Timepoint, mrd.MrdResult | None], ...] = ()
-    mrd_triggered_blinatumomab: bool = False
+    # MR-4, MR-5: referred (a referral decision with cycles planned) and given (a course
+    # recorded) are told apart: a referral is not a treatment.
+    mrd_triggered_blinatumomab_referred: bool = False
+    mrd_triggered_blinatumomab_given: bool = False
+    salvage_indications: tuple[str, ...] = ()  # of each salvage therapy: the eCRF's label
     transplants: tuple[TransplantEvent, ...] = ()
     relapses: tuple[RelapseEvent, ...] = ()
     second_malignancies: tuple[date, ...] = ()
@@ -387,7 +392,10 @@ class PatientFlow:
     cr_with_target: int
     cr_without_target: int
     week11: mrd.CohortRow
-    mrd_triggered_blinatumomab: int
+    mrd_triggered_blinatumomab_referred: int  # patients with a referral decision (MR-4, MR-5)
+    mrd_triggered_blinatumomab_given: int  # patients with a course recorded as given
+    salvage_therapy: int  # patients with any salvage therapy
+    salvage_indications: tuple[tuple[str, int], ...]  # patients by indication (one per kind)
     transplanted: int
     transplanted_in_cr1: int
     transplanted_mrd_triggered: int
@@ -405,6 +413,7 @@ def patient_flow(patients: Sequence[PatientRecord]) -> PatientFlow:
     in_cr = [p for p in patients if p.in_cr]
     week11 = _week11(mrd_by_timepoint(patients))
     first_kinds = Counter(p.first_relapse.kind for p in patients if p.first_relapse)
+    indications = Counter(kind for p in patients for kind in set(p.salvage_indications))
     return PatientFlow(
         enrolled=len(patients),
         withdrew_during_induction=len(withdrew),
@@ -416,7 +425,14 @@ def patient_flow(patients: Sequence[PatientRecord]) -> PatientFlow:
         cr_with_target=sum(1 for p in in_cr if p.igtr_target),
         cr_without_target=sum(1 for p in in_cr if not p.igtr_target),
         week11=week11,
-        mrd_triggered_blinatumomab=sum(1 for p in patients if p.mrd_triggered_blinatumomab),
+        mrd_triggered_blinatumomab_referred=sum(
+            1 for p in patients if p.mrd_triggered_blinatumomab_referred
+        ),
+        mrd_triggered_blinatumomab_given=sum(
+            1 for p in patients if p.mrd_triggered_blinatumomab_given
+        ),
+        salvage_therapy=sum(1 for p in patients if p.salvage_indications),
+        salvage_indications=tuple(sorted(indications.items())),
         transplanted=sum(1 for p in patients if p.transplants),
         transplanted_in_cr1=sum(1 for p in patients if any(t.in_first_cr for t in p.transplants)),
         transplanted_mrd_triggered=sum(
@@ -728,7 +744,10 @@ def report_json(report: StudyReport) -> dict:
             "cr_with_igtr_target": flow.cr_with_target,
             "cr_without_igtr_target": flow.cr_without_target,
             "week11": _cohort_row(flow.week11),
-            "mrd_triggered_blinatumomab": flow.mrd_triggered_blinatumomab,
+            "mrd_triggered_blinatumomab_referred": flow.mrd_triggered_blinatumomab_referred,
+            "mrd_triggered_blinatumomab_given": flow.mrd_triggered_blinatumomab_given,
+            "salvage_therapy": flow.salvage_therapy,
+            "salvage_therapy_indications": dict(flow.salvage_indications),
             "hsct": flow.transplanted,
             "hsct_in_cr1": flow.transplanted_in_cr1,
             "hsct_mrd_triggered": flow.transplanted_mrd_triggered,

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from protocol import mrd
+
 from ..models import (
     Baseline,
     Day11Assessment,
@@ -10,14 +12,16 @@ from ..models import (
     EndOfStudy,
     FollowUpContact,
     IntrathecalAdministration,
+    MrdTriggeredBlinatumomab,
     Relapse,
     ResponseAssessment,
+    SalvageTherapy,
     SecondMalignancy,
     Transplant,
     TreatmentCourse,
     Visit,
 )
-from .common import ClinicalRecordForm
+from .common import ClinicalRecordForm, yes_no_field
 
 
 class BaselineForm(ClinicalRecordForm):
@@ -152,3 +156,73 @@ class FollowUpForm(ClinicalRecordForm):
     class Meta:
         model = FollowUpContact
         fields = ["last_known_alive", "in_remission"]
+
+
+class MrdValueField(forms.CharField):
+    """An MRD value as laboratories write it (1.2E-4, 1,2E-4, 0.00012), kept as an exact
+    Decimal and shown as 1.2E-4 (protocol.mrd, rules §7)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value):
+        if value in (None, ""):
+            return ""
+        if isinstance(value, str):
+            return value
+        return mrd.format_mrd(value)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return mrd.parse_mrd_value(text)
+        except mrd.MrdValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def has_changed(self, initial, data):
+        try:
+            return self.clean(data) != initial
+        except forms.ValidationError:
+            return True
+
+
+class MrdTriggeredBlinatumomabForm(ClinicalRecordForm):
+    cd19_reconfirmed = yes_no_field("CD19 expression reconfirmed")
+    mrd_after_value = MrdValueField(
+        label="MRD value after the course",
+        help_text="Quantifiable results only, as a fraction of cells, e.g. 1.2E-4.",
+    )
+
+    class Meta:
+        model = MrdTriggeredBlinatumomab
+        fields = [
+            "start_date",
+            "end_date",
+            "cycles",
+            "dose_ug_per_day",
+            "cd19_reconfirmed",
+            "cd19_date",
+            "mrd_after_class",
+            "mrd_after_value",
+            "comment",
+        ]
+        widgets = {"comment": forms.Textarea(attrs={"rows": 2})}
+
+
+class SalvageTherapyForm(ClinicalRecordForm):
+    class Meta:
+        model = SalvageTherapy
+        fields = [
+            "start_date",
+            "end_date",
+            "regimen",
+            "regimen_other",
+            "indication",
+            "outcome",
+            "comment",
+        ]
+        widgets = {"comment": forms.Textarea(attrs={"rows": 2})}

@@ -1,5 +1,6 @@
 """The eCRF's records, one module per idea."""
 
+from .after_induction import MrdTriggeredBlinatumomab, SalvageTherapy
 from .outcomes import (
     Death,
     EndOfStudy,
@@ -39,11 +40,13 @@ __all__ = [
     "InfusionInterruption",
     "IntrathecalAdministration",
     "Membership",
+    "MrdTriggeredBlinatumomab",
     "Premedication",
     "ProtocolVersion",
     "Relapse",
     "ResponseAssessment",
     "Role",
+    "SalvageTherapy",
     "Screening",
     "SecondMalignancy",
     "Site",

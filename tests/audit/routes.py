@@ -279,6 +279,35 @@ def course_new(w: World) -> Submission:
     return Submission(_study_url("crf:record_new", w, "course"), data)
 
 
+def mrd_blinatumomab_new(w: World) -> Submission:
+    """MR-4/MR-5: a course of MRD-triggered blinatumomab as given."""
+    data = {
+        "start_date": "2026-07-06",
+        "end_date": "2026-08-30",
+        "cycles": "2",
+        "dose_ug_per_day": "28",
+        "cd19_reconfirmed": "True",
+        "cd19_date": "2026-07-01",
+        "mrd_after_class": "quantifiable",
+        "mrd_after_value": "1.2E-4",
+        "comment": "after W18 MRD 3E-4",
+    }
+    return Submission(_study_url("crf:record_new", w, "mrd-blinatumomab"), data)
+
+
+def salvage_new(w: World) -> Submission:
+    data = {
+        "start_date": "2026-06-01",
+        "end_date": "2026-07-20",
+        "regimen": "other",
+        "regimen_other": "hyper-CVAD",
+        "indication": "relapse",
+        "outcome": "CR",
+        "comment": "second line",
+    }
+    return Submission(_study_url("crf:record_new", w, "salvage-therapy"), data)
+
+
 def administration(w: World) -> Submission:
     course = course_for(w.subject, by=w.investigator)
     row = DrugAdministration.objects.get(course=course, drug="DAU", protocol_day=6)
@@ -577,6 +606,8 @@ CASES = [
     WriteCase("day11_new", "crf:record_new", _I, day11_new),
     WriteCase("visit_new", "crf:record_new", _I, visit_new),
     WriteCase("course_new", "crf:record_new", _I, course_new),
+    WriteCase("mrd_blinatumomab_new", "crf:record_new", _I, mrd_blinatumomab_new),
+    WriteCase("salvage_new", "crf:record_new", _I, salvage_new),
     WriteCase("baseline_edit", "crf:record_edit", _I, baseline_edit),
     WriteCase("day11_edit", "crf:record_edit", _I, day11_edit),
     WriteCase("visit_edit", "crf:record_edit", _I, visit_edit),

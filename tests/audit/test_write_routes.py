@@ -22,7 +22,9 @@ from crf.models import (
     DrugAdministration,
     InfusionDoseChange,
     InfusionInterruption,
+    MrdTriggeredBlinatumomab,
     Premedication,
+    SalvageTherapy,
     Screening,
     Subject,
     TreatmentCourse,
@@ -152,6 +154,17 @@ EXPECTED: dict[str, list[Row]] = {
     "visit_new": [
         Row(Visit, "+", None, {"code": "U1", "name": "fever", "kind": "unscheduled"}),
     ],
+    "mrd_blinatumomab_new": [
+        Row(
+            MrdTriggeredBlinatumomab,
+            "+",
+            None,
+            {"cycles": 2, "mrd_after_value": Decimal("0.00012"), "version": 1},
+        ),
+    ],
+    "salvage_new": [
+        Row(SalvageTherapy, "+", None, {"regimen_other": "hyper-CVAD", "version": 1}),
+    ],
     "course_new": [
         Row(TreatmentCourse, "+", None, {"phase": "pre_induction", "bsa_m2": Decimal("1.88")}),
         Row(
@@ -252,6 +265,13 @@ EXPECTED: dict[str, list[Row]] = {
     ],
     "mrd_sample": [
         Row(MrdSample, "+", None, {"accession": "1-01-D40", "timepoint": "D40"}),
+        # the day-40 marrow is the day-40 visit's data: the visit took place that day
+        Row(
+            Visit,
+            "~",
+            "assessment recorded on 2026-04-10",
+            {"actual_date": datetime.date(2026, 4, 10)},
+        ),
     ],
     "mrd_result_new": [
         Row(

@@ -51,6 +51,7 @@ def test_number_has_at_most_two_decimals_and_no_trailing_zeros(value, shown):
         ("plain", "plain"),
         ("<script>", "&lt;script&gt;"),
         ("a & b", "a &amp; b"),
+        ('" onmouseover="x', "&quot; onmouseover=&quot;x"),  # as typed nowhere in the page
         ("]]>", "]]&gt;"),
         ("nul\x00", "nul\ufffd"),
         ("tab\tnewline\n", "tab\tnewline\n"),  # allowed in XML, kept
@@ -61,6 +62,11 @@ def test_number_has_at_most_two_decimals_and_no_trailing_zeros(value, shown):
 )
 def test_element_text_escapes_markup_and_replaces_what_xml_forbids(value, escaped):
     assert svg.element_text(value) == escaped
+
+
+def test_attribute_values_are_double_quoted_with_their_quotes_escaped():
+    markup = svg.tag("g", {"data-label": '" onmouseover="x\' y'})
+    assert markup == '<g data-label="&quot; onmouseover=&quot;x\' y"/>'
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)

@@ -1,12 +1,14 @@
 """import_study: all checked first, nothing saved on any error; export → import → export."""
 
 import csv
+import datetime
 import io
 import os
 import subprocess
 import sys
 import uuid
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -18,7 +20,8 @@ from django.db import connection
 
 from alerts.models import Alert
 from alerts.services import all_subjects_evaluate
-from crf.models import Subject
+from crf.models import MrdTriggeredBlinatumomab, SalvageTherapy, Subject
+from crf.services import record_save
 from exports.csv_export import study_csv_write
 from exports.importer import StudyImportFailed, study_import
 from tests.alerts.worker import test_database_url as _database_url
@@ -140,6 +143,7 @@ def test_export_import_export_gives_identical_files(
         infusion_started_for(subject, by=investigator)
         lab_panel_for(subject, by=investigator)
         serious_ae_for(subject, by=investigator, verbatim="=danger +1")
+    _after_induction_for(subject_a, investigator_a)
     # As in a running system, the rules have raised their alerts (the import's own evaluation
     # then finds them in place and changes nothing).
     assert all_subjects_evaluate() == 2
@@ -171,6 +175,97 @@ def test_export_import_export_gives_identical_files(
         trail = list(csv.DictReader(io.StringIO(b.read("audit_trail.csv").decode())))
         assert trail and {r["reason"] for r in trail} == {"imported"}
         assert b"=danger" in a.read("adverse_events.csv")
+        courses = list(
+            csv.DictReader(io.StringIO(a.read("mrd_triggered_blinatumomab.csv").decode()))
+        )
+        assert [(c["subject"], c["cycles"], c["mrd_after_class"]) for c in courses] == [
+            (subject_a.study_id, "2", "quantifiable")
+        ]
+        assert Decimal(courses[0]["mrd_after_value"]) == Decimal("1.2E-4")
+        salvage = list(csv.DictReader(io.StringIO(a.read("salvage_therapies.csv").decode())))
+        assert [(t["regimen"], t["regimen_other"], t["end_date"]) for t in salvage] == [
+            ("other", "'=hyper-CVAD", "")  # a formula prefix neutralised, running
+        ]
+
+
+def _after_induction_for(subject, investigator):
+    """Treatment after induction: an MRD-triggered blinatumomab course and a salvage therapy."""
+    record_save(
+        MrdTriggeredBlinatumomab(
+            subject=subject, start_date=datetime.date(2026, 7, 6),
+            end_date=datetime.date(2026, 8, 30), cycles=2, dose_ug_per_day=Decimal(28),
+            cd19_reconfirmed=True, cd19_date=datetime.date(2026, 7, 1),
+            mrd_after_class="quantifiable", mrd_after_value=Decimal("0.00012"),
+            comment="after W18 MRD 3E-4",
+        ),
+        user=investigator,
+    )  # fmt: skip
+    record_save(
+        SalvageTherapy(
+            subject=subject, start_date=datetime.date(2026, 10, 1), regimen="other",
+            regimen_other="=hyper-CVAD", indication="relapse",
+        ),
+        user=investigator,
+    )  # fmt: skip
+
+
+COURSE_HEADER = ["id", "entered_in_error", "subject", "start_date", "end_date", "cycles",
+                 "dose_ug_per_day", "cd19_reconfirmed", "cd19_date", "mrd_after_class",
+                 "mrd_after_value", "comment"]  # fmt: skip
+SALVAGE_HEADER = ["id", "entered_in_error", "subject", "start_date", "end_date", "regimen",
+                  "regimen_other", "indication", "outcome", "comment"]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_treatment_after_induction_is_imported_with_history(small_files):
+    _write(small_files, "mrd_triggered_blinatumomab.csv", [
+        COURSE_HEADER,
+        ["901", "false", "9-01", "2026-07-06", "2026-08-30", "2", "28.0", "true", "2026-07-01",
+         "negative", "", ""],
+    ])  # fmt: skip
+    _write(small_files, "salvage_therapies.csv", [
+        SALVAGE_HEADER,
+        ["902", "false", "9-01", "2026-06-01", "", "inotuzumab", "", "relapse", "", ""],
+    ])  # fmt: skip
+    result = study_import(small_files)
+    assert result.counts["mrd_triggered_blinatumomab.csv"] == 1
+    assert result.counts["salvage_therapies.csv"] == 1
+    course = MrdTriggeredBlinatumomab.objects.get(pk=901)
+    assert (course.subject.study_id, course.cycles, course.mrd_after_class) == (
+        "9-01",
+        2,
+        "negative",
+    )
+    assert course.history.get().history_change_reason == "imported"
+    assert SalvageTherapy.objects.get(pk=902).end_date is None
+
+
+@pytest.mark.django_db
+def test_treatment_after_induction_passes_the_pipeline_checks_on_import(small_files):
+    _write(small_files, "mrd_triggered_blinatumomab.csv", [
+        COURSE_HEADER,
+        ["901", "false", "9-01", "2026-07-06", "2026-07-01", "3", "0", "true", "",
+         "negative", "0.0002", ""],
+    ])  # fmt: skip
+    _write(small_files, "salvage_therapies.csv", [
+        SALVAGE_HEADER,
+        ["902", "false", "9-01", "2026-06-01", "", "other", "", "relapse", "", ""],
+    ])  # fmt: skip
+    with pytest.raises(StudyImportFailed) as failed:
+        study_import(small_files)
+    text = [str(e) for e in failed.value.errors]
+    where = "mrd_triggered_blinatumomab.csv, row 2, column"
+    for column, message in (
+        ("end_date", "The end date (2026-07-01) is before the start date (2026-07-06)"),
+        ("cycles", "3 cycles: MRD-triggered blinatumomab is given for 1 or 2 cycles (MR-4)"),
+        ("dose_ug_per_day", "The dose 0 µg/day is not above zero"),
+        ("cd19_date", "Give the date on which CD19 expression was reconfirmed."),
+        ("mrd_after_value", "A negative result has no value"),
+    ):
+        assert any(t.startswith(f"{where} {column}: {message}") for t in text), (column, text)
+    assert "salvage_therapies.csv, row 2, column regimen_other: Name the other regimen." in text
+    assert not Subject.objects.filter(study_id="9-01").exists()
+    assert not MrdTriggeredBlinatumomab.objects.exists()
 
 
 @pytest.mark.django_db

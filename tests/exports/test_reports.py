@@ -13,8 +13,10 @@ d = days from day 1):
     F  2    2022-07-01 M   37                                  withdrew 2022-07-20, before day 40
 
     later: A alive 2025-03-01 (1096 d); B molecular relapse 2023-04-01 (365 d), MRD referral
-    with 2 blinatumomab cycles, HSCT 2023-06-01 (MRD-triggered), alive 2025-06-01 (1157 d);
-    C died 2023-05-02 (365 d); D died 2024-01-10 (588 d); E HSCT in CR1, alive 2025-02-01.
+    with 2 blinatumomab cycles, 2 cycles given 2023-04-20 to 2023-05-31 (MR-5), HSCT 2023-06-01
+    (MRD-triggered), alive 2025-06-01 (1157 d); C died 2023-05-02 (365 d); D salvage therapy
+    (refractory) 2022-07-20 to 2022-09-01, died 2024-01-10 (588 d); E HSCT in CR1, alive
+    2025-02-01.
 """
 
 import datetime
@@ -34,9 +36,12 @@ from crf.models import (
     Death,
     EndOfStudy,
     FollowUpContact,
+    MrdTriggeredBlinatumomab,
     Relapse,
     ResponseAssessment,
     Role,
+    SalvageTherapy,
+    Subject,
     Transplant,
 )
 from crf.services import record_save
@@ -139,6 +144,19 @@ def cohort_subjects(site_a, site_b, investigator_a, investigator_b):
         user=inv_a,
     )
     record_save(
+        MrdTriggeredBlinatumomab(
+            subject=b,
+            start_date=D(2023, 4, 20),
+            end_date=D(2023, 5, 31),
+            cycles=2,
+            dose_ug_per_day=Decimal(28),
+            cd19_reconfirmed=True,
+            cd19_date=D(2023, 4, 10),
+            mrd_after_class="negative",
+        ),
+        user=inv_a,
+    )
+    record_save(
         Transplant(
             subject=b, transplant_date=D(2023, 6, 1), in_first_cr=False, reason="mrd_triggered"
         ),
@@ -176,6 +194,17 @@ def cohort_subjects(site_a, site_b, investigator_a, investigator_b):
     )
     day11_for(d, by=inv_a, blasts="95")
     _day40(d, inv_a, "refractory")
+    record_save(
+        SalvageTherapy(
+            subject=d,
+            start_date=D(2022, 7, 20),
+            end_date=D(2022, 9, 1),
+            regimen="inotuzumab",
+            indication="refractory",
+            outcome="no_response",
+        ),
+        user=inv_a,
+    )
     record_save(Death(subject=d, death_date=D(2024, 1, 10), cause="ALL"), user=inv_a)
 
     e = enrol(site_b, by=inv_b, day1_date=D(2022, 2, 1))
@@ -268,7 +297,11 @@ def test_mrd_by_timepoint_and_flow_of_the_hand_made_cohort(cohort_subjects, data
     assert (flow.enrolled, flow.withdrew_during_induction, flow.assessed_day40) == (6, 1, 5)
     assert (flow.complete_remission, flow.refractory) == (4, 1)
     assert (flow.cr_with_target, flow.cr_without_target) == (3, 1)
-    assert flow.mrd_triggered_blinatumomab == 1  # B
+    assert flow.mrd_triggered_blinatumomab_referred == 1  # B
+    assert flow.mrd_triggered_blinatumomab_given == 1  # B
+    assert (flow.salvage_therapy, flow.salvage_indications) == (  # D
+        1, (("Refractory after induction", 1),),
+    )  # fmt: skip
     assert (flow.transplanted, flow.transplanted_in_cr1, flow.transplanted_mrd_triggered) == (
         2, 1, 1,
     )  # fmt: skip
@@ -328,6 +361,49 @@ def test_entered_in_error_records_are_left_out(cohort_subjects, data_manager, in
     assert _report(data_manager).flow.died == 1
 
 
+def test_flow_counts_mrd_triggered_blinatumomab_given_apart_from_referred(
+    cohort_subjects, data_manager, investigator_a
+):
+    """MR-4, MR-5: a referral decision is not a treatment; the course records say what was
+    given, and a course entered in error was not given."""
+    from audit.services import audited_save
+
+    course = MrdTriggeredBlinatumomab.objects.get(subject=cohort_subjects["B"])
+    course.entered_in_error = True
+    audited_save(course, user=investigator_a, reason="entered for the wrong patient")
+    flow = _report(data_manager).flow
+    assert (flow.mrd_triggered_blinatumomab_referred, flow.mrd_triggered_blinatumomab_given) == (
+        1, 0,
+    )  # fmt: skip
+    # C: given (a course recorded) with no referral decision on file
+    record_save(
+        MrdTriggeredBlinatumomab(
+            subject=cohort_subjects["C"], start_date=D(2022, 9, 1), cycles=1,
+            dose_ug_per_day=Decimal(28), cd19_reconfirmed=True, cd19_date=D(2022, 8, 25),
+        ),
+        user=investigator_a,
+    )  # fmt: skip
+    flow = _report(data_manager).flow
+    assert (flow.mrd_triggered_blinatumomab_referred, flow.mrd_triggered_blinatumomab_given) == (
+        1, 1,
+    )  # fmt: skip
+
+
+def test_a_salvage_therapy_is_a_date_known_alive(cohort_subjects, data_manager, investigator_a):
+    """DEFINITIONS["last_known_alive"]: a therapy running or ended after the last contact."""
+    record_save(
+        SalvageTherapy(subject=cohort_subjects["A"], start_date=D(2025, 5, 1),
+                       regimen="car_t", indication="relapse"),
+        user=investigator_a,
+    )  # fmt: skip
+    overall = _report(data_manager).survival.overall
+    # A is censored on 2025-05-01 (1157 d) instead of 2025-03-01: still no event, same subjects
+    assert (overall.subjects, overall.events) == (5, 2)
+    records = report_selectors.patient_records(Subject.objects.filter(pk=cohort_subjects["A"].pk))
+    assert records[0].last_known_alive == D(2025, 5, 1)
+    assert records[0].salvage_indications == ("Relapse",)
+
+
 # --- Pages, JSON and roles -------------------------------------------------------------------
 
 
@@ -344,6 +420,10 @@ def test_json_of_the_hand_made_cohort(client, cohort_subjects, data_manager):
     assert (endpoint["mrd_negative"], endpoint["n"]) == (2, 3)
     assert endpoint["p_value_one_sided"] == pytest.approx(0.648)
     assert data["flow"]["enrolled"] == 6
+    assert data["flow"]["mrd_triggered_blinatumomab_referred"] == 1
+    assert data["flow"]["mrd_triggered_blinatumomab_given"] == 1
+    assert data["flow"]["salvage_therapy"] == 1
+    assert data["flow"]["salvage_therapy_indications"] == {"Refractory after induction": 1}
     assert data["survival"]["overall"]["rates"][1]["months"] == 24
     assert data["survival"]["overall"]["rates"][1]["estimate"] == pytest.approx(0.6)
     assert data["sites"] == [1, 2]
@@ -449,6 +529,26 @@ def test_section_pages_and_json(client, cohort_subjects, data_manager, section, 
     data = client.get(reverse("exports:report_section_json", args=[section])).json()
     assert {"as_of", "definitions", "sites"} < set(data)
     assert len(data) == 4  # the section and nothing else
+
+
+def test_flow_page_shows_referred_given_and_salvage(client, cohort_subjects, data_manager):
+    client.force_login(data_manager)
+    body = client.get(reverse("exports:report_section", args=["flow"])).content.decode()
+    assert "MRD-triggered blinatumomab (MR-4, MR-5)" in body
+    assert "Referred (referral decision with cycles planned)</td><td>1</td>" in body
+    assert "Given (a course recorded)</td><td>1</td>" in body
+    assert "<th>Salvage therapy</th><td>1 (refractory after induction 1)</td>" in body
+    svg = client.get(reverse("exports:report_plot", args=["flow", "svg"])).content.decode()
+    assert "given n = 1" in svg and "(referred 1)" in svg and "Salvage therapy" in svg
+
+
+def test_command_summary_counts_referred_given_and_salvage(cohort_subjects, capsys):
+    call_command("study_report")
+    out = capsys.readouterr().out
+    assert (
+        "MRD-triggered blinatumomab: referred 1, given 1; salvage therapy 1 "
+        "{'Refractory after induction': 1}"
+    ) in out
 
 
 def test_unknown_section_or_plot_is_404(client, data_manager, site_a):

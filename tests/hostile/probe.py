@@ -100,9 +100,10 @@ def forms_in(context) -> list[forms.BaseForm]:
 
 
 def kind_of(form_field: forms.Field) -> str:
+    from crf.forms.records import MrdValueField as CrfMrdValueField
     from mrd.forms import MrdValueField
 
-    if isinstance(form_field, MrdValueField):
+    if isinstance(form_field, MrdValueField | CrfMrdValueField):
         return "number"
     if isinstance(
         form_field,

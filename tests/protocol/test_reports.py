@@ -111,7 +111,8 @@ def test_flow_counts_each_patient_once_per_box():
     patients = [
         patient(day40_response="CR", igtr_target=True, mrd=w11(NEG)),
         patient(day40_response="CR", igtr_target=True, mrd=w11(PNQ),
-                mrd_triggered_blinatumomab=True,
+                mrd_triggered_blinatumomab_referred=True,
+                mrd_triggered_blinatumomab_given=True,
                 relapses=(RelapseEvent(date(2023, 1, 1), "Molecular"),
                           RelapseEvent(date(2023, 6, 1), "Haematological")),
                 transplants=(TransplantEvent(date(2023, 3, 1), False, True),)),
@@ -128,13 +129,55 @@ def test_flow_counts_each_patient_once_per_box():
     assert (flow.complete_remission, flow.refractory) == (3, 1)
     assert (flow.cr_with_target, flow.cr_without_target) == (2, 1)
     assert (flow.week11.negative, flow.week11.pnq, flow.week11.quantifiable) == (1, 1, 0)
-    assert flow.mrd_triggered_blinatumomab == 1
+    assert flow.mrd_triggered_blinatumomab_referred == 1
+    assert flow.mrd_triggered_blinatumomab_given == 1
+    assert (flow.salvage_therapy, flow.salvage_indications) == (0, ())
     assert (flow.transplanted, flow.transplanted_in_cr1, flow.transplanted_mrd_triggered) == (
         2, 1, 1,
     )  # fmt: skip
     assert flow.relapsed == 1  # the first relapse only
     assert flow.relapse_kinds == (("Molecular", 1),)
     assert flow.died == 2
+
+
+# MR-4, MR-5: a referral is a decision, a course is a treatment; the flow counts them apart.
+@pytest.mark.parametrize(
+    ("treated", "referred", "given"),
+    [
+        ([], 0, 0),
+        ([(False, False)], 0, 0),
+        ([(True, False)], 1, 0),  # referred, not (yet) given
+        ([(False, True)], 0, 1),  # given without a referral decision on file
+        ([(True, True)], 1, 1),
+        ([(True, True), (True, False), (False, True), (False, False)], 2, 2),
+    ],
+)
+def test_flow_counts_mrd_triggered_blinatumomab_referred_and_given_apart(treated, referred, given):
+    patients = [
+        patient(day40_response="CR", igtr_target=True, mrd_triggered_blinatumomab_referred=r,
+                mrd_triggered_blinatumomab_given=g)
+        for r, g in treated
+    ]  # fmt: skip
+    flow = reports.patient_flow(patients)
+    assert flow.mrd_triggered_blinatumomab_referred == referred
+    assert flow.mrd_triggered_blinatumomab_given == given
+
+
+@pytest.mark.parametrize(
+    ("indications", "patients_with", "by_indication"),
+    [
+        ([()], 0, ()),
+        ([("Relapse",)], 1, (("Relapse", 1),)),
+        # a patient is counted once, and once per indication
+        ([("Relapse", "Relapse")], 1, (("Relapse", 1),)),
+        ([("Refractory after induction", "Relapse"), ("Relapse",), ()], 2,
+         (("Refractory after induction", 1), ("Relapse", 2))),
+    ],
+)  # fmt: skip
+def test_flow_counts_patients_with_salvage_therapy(indications, patients_with, by_indication):
+    flow = reports.patient_flow([patient(salvage_indications=i) for i in indications])
+    assert flow.salvage_therapy == patients_with
+    assert flow.salvage_indications == by_indication
 
 
 def test_overall_survival_data():
@@ -192,8 +235,9 @@ def test_enrolment_by_site_cumulative_by_month():
 def test_report_json_is_aggregate_and_serialisable():
     patients = [
         patient(day40_response="CR", igtr_target=True, mrd=w11(NEG), sex="F", age_years=33),
-        patient(day40_response="refractory", death_on=date(2022, 6, 1), sex="M", age_years=50),
-    ]
+        patient(day40_response="refractory", death_on=date(2022, 6, 1), sex="M", age_years=50,
+                salvage_indications=("Refractory after induction",)),
+    ]  # fmt: skip
     report = reports.study_report(
         patients,
         sites=[(1, "Prague")],
@@ -204,6 +248,17 @@ def test_report_json_is_aggregate_and_serialisable():
     data = json.loads(json.dumps(reports.report_json(report)))
     assert data["primary_endpoint"]["n"] == 1
     assert data["flow"]["refractory"] == 1
+    assert {
+        key: data["flow"][key]
+        for key in (
+            "mrd_triggered_blinatumomab_referred", "mrd_triggered_blinatumomab_given",
+            "salvage_therapy", "salvage_therapy_indications",
+        )
+    } == {
+        "mrd_triggered_blinatumomab_referred": 0, "mrd_triggered_blinatumomab_given": 0,
+        "salvage_therapy": 1, "salvage_therapy_indications": {"Refractory after induction": 1},
+    }  # fmt: skip
+    assert "mrd_triggered_blinatumomab" not in data["flow"]  # referred or given: say which
     assert set(data) == {
         "as_of", "definitions", "enrolment", "table_1", "primary_endpoint", "mrd_by_timepoint",
         "adverse_events", "flow", "survival", "counts_only",

@@ -87,10 +87,12 @@ def summary_lines(report: reports.StudyReport) -> list[str]:
         f"CR with IG/TR target {flow.cr_with_target}, without {flow.cr_without_target}",
         f"  week 11: negative {flow.week11.negative}, PNQ {flow.week11.pnq}, quantifiable "
         f"{flow.week11.quantifiable}",
-        f"  MRD-triggered blinatumomab {flow.mrd_triggered_blinatumomab}; HSCT "
-        f"{flow.transplanted} (in CR1 {flow.transplanted_in_cr1}); relapse {flow.relapsed} "
-        f"{dict(flow.relapse_kinds)}; second malignancy {flow.second_malignancy}; "
-        f"died {flow.died}",
+        f"  MRD-triggered blinatumomab: referred {flow.mrd_triggered_blinatumomab_referred}, "
+        f"given {flow.mrd_triggered_blinatumomab_given}; salvage therapy "
+        f"{flow.salvage_therapy} {dict(flow.salvage_indications)}",
+        f"  HSCT {flow.transplanted} (in CR1 {flow.transplanted_in_cr1}); relapse "
+        f"{flow.relapsed} {dict(flow.relapse_kinds)}; second malignancy "
+        f"{flow.second_malignancy}; died {flow.died}",
         "",
         "Survival (from study day 1)",
     ]
