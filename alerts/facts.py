@@ -13,8 +13,10 @@ from crf.models import (
     EndOfStudy,
     InfusionDoseChange,
     InfusionInterruption,
+    MrdTriggeredBlinatumomab,
     Relapse,
     ResponseAssessment,
+    SalvageTherapy,
     Subject,
     Visit,
 )
@@ -115,6 +117,18 @@ def subjects_facts(subjects: list[Subject]) -> dict[int, rules.SubjectFacts]:
         ],
         lambda row: row[0],
     )
+    courses = _group(
+        MrdTriggeredBlinatumomab.objects.filter(
+            subject_id__in=ids, entered_in_error=False
+        ).values_list("subject_id", "start_date"),
+        lambda row: row[0],
+    )
+    salvage = _group(
+        SalvageTherapy.objects.filter(subject_id__in=ids, entered_in_error=False).values_list(
+            "subject_id", "start_date"
+        ),
+        lambda row: row[0],
+    )
     targets = dict(
         Baseline.objects.filter(subject_id__in=ids, entered_in_error=False).values_list(
             "subject_id", "igtr_target_available"
@@ -134,6 +148,8 @@ def subjects_facts(subjects: list[Subject]) -> dict[int, rules.SubjectFacts]:
             relapses=tuple(sorted(day for _, day in relapses.get(s.pk, []))),
             ended_on=min((day for _, day in ends.get(s.pk, [])), default=None),
             igtr_target=targets.get(s.pk),
+            mrd_blinatumomab_started=tuple(sorted(d for _, d in courses.get(s.pk, []))),
+            salvage_started=tuple(sorted(d for _, d in salvage.get(s.pk, []))),
         )
         for s in subjects
     }

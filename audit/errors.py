@@ -1,5 +1,7 @@
 from django.core.exceptions import ValidationError
 
+from .clock import local_time_text
+
 
 class ReasonForChangeRequired(ValidationError):
     """A change to a saved record was attempted without a reason."""
@@ -21,7 +23,7 @@ class StaleVersionError(Exception):
 
     @property
     def message(self) -> str:
-        when = self.changed_at.strftime("%Y-%m-%d %H:%M UTC") if self.changed_at else "meanwhile"
+        when = local_time_text(self.changed_at) if self.changed_at else "meanwhile"
         return (
             f"Not saved: {self.changed_by} changed this record ({when}) after you opened it. "
             "Your input is kept below; the current values are shown beside it. "

@@ -2,8 +2,8 @@ from datetime import datetime
 
 from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.utils import timezone
 
+from .clock import local_time_text
 from .errors import StaleVersionError
 from .services import audited_save
 
@@ -160,7 +160,7 @@ def _shown(model_field, record) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        return local_time_text(value)
     return str(value)
 
 

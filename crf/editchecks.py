@@ -35,6 +35,7 @@ from .models import (
 )
 from .records import subject_of
 from .services import infusion as infusion_services
+from .services.enrolment import visit_done
 from .services.records import common_errors_register, record_rules_register
 from .services.treatment import course_plan_administrations, next_consolidation_plan
 
@@ -233,13 +234,6 @@ def _cycle_errors(record: BlinatumomabInfusion) -> dict[str, str]:
 # --- What follows a save -------------------------------------------------------------------
 
 
-def _visit_done(subject, code: str, on, user) -> None:
-    visit = Visit.objects.filter(subject=subject, code=code).first()
-    if visit and visit.actual_date != on:
-        visit.actual_date = on
-        audited_save(visit, user=user, reason=f"assessment recorded on {on.isoformat()}")
-
-
 def _after_course(record: TreatmentCourse, user) -> None:
     course_plan_administrations(course=record, user=user)
     next_consolidation_plan(course=record, user=user)
@@ -289,12 +283,12 @@ def register() -> None:
     record_rules_register(
         Day11Assessment,
         soft_checks=_window(schedule.VisitCode.DAY_11),
-        after_save=lambda r, user: _visit_done(r.subject, "D11", r.assessed_on, user),
+        after_save=lambda r, user: visit_done(r.subject, "D11", r.assessed_on, user),
     )
     record_rules_register(
         ResponseAssessment,
         soft_checks=_window(schedule.VisitCode.DAY_40),
-        after_save=lambda r, user: _visit_done(r.subject, "D40", r.assessed_on, user),
+        after_save=lambda r, user: visit_done(r.subject, "D40", r.assessed_on, user),
     )
     record_rules_register(BlinatumomabInfusion, hard_checks=_cycle_errors)
     record_rules_register(InfusionInterruption, hard_checks=_interruption_errors)

@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from audit.clock import local_time_text
+
 
 def not_in_future(value) -> None:
     """Clinical dates are recorded after the fact: today at the latest (site's local date)."""
@@ -20,6 +22,6 @@ def not_in_future_datetime(value) -> None:
     if value > timezone.now() + timedelta(minutes=5):
         raise ValidationError(
             "%(value)s is in the future; enter a time that has already happened.",
-            params={"value": timezone.localtime(value).strftime("%Y-%m-%d %H:%M")},
+            params={"value": local_time_text(value)},
             code="future_datetime",
         )

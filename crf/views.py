@@ -6,8 +6,8 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 
+from audit.clock import local_time_text
 from audit.forms import add_errors
 from protocol import schedule
 
@@ -213,7 +213,7 @@ def _entered_meanwhile_form(form_class, posted, existing, spec):
     form = form_class(data, instance=type(existing).objects.get(pk=existing.pk))
     form.is_valid()  # the user's own values are checked as usual
     who = existing.created_by.get_username() if existing.created_by else "another user"
-    when = timezone.localtime(existing.created_at).strftime("%Y-%m-%d %H:%M")
+    when = local_time_text(existing.created_at)
     form.add_error(
         None,
         f"Not saved: {who} entered the {spec.title.lower()} of this subject ({when}) after you "

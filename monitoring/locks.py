@@ -7,7 +7,6 @@ it holds on every route that writes: web forms, services, uploads and management
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +14,7 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
+from audit.clock import local_time_text
 from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import Site, Subject
@@ -48,9 +48,10 @@ def lock_target(lock: Lock) -> str:
 
 
 def lock_description(lock: Lock) -> str:
-    """Who locked it, when (UTC) and why: "locked by dm on 2026-11-25 14:02 UTC: interim"."""
-    at = lock.locked_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    return f"locked by {lock.locked_by.get_username()} on {at} UTC: {lock.reason}"
+    """Who locked it, when (the site's time) and why: "locked by dm on 2026-11-25 15:02 CET:
+    interim"."""
+    at = local_time_text(lock.locked_at)
+    return f"locked by {lock.locked_by.get_username()} on {at}: {lock.reason}"
 
 
 def lock_message(lock: Lock) -> str:

@@ -18,9 +18,9 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import resolve, reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from audit.clock import local_time_text
 from audit.forms import add_errors
 from crf.access import Capability, require, sites_where, subject_for, subjects_visible_to, user_can
 from crf.models import Subject
@@ -71,7 +71,7 @@ def display_value(record: models.Model, fld: models.Field) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        return local_time_text(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, list | tuple):

@@ -163,7 +163,9 @@ class SubjectFacts:
     day-11 marrow blast % (BD-1 needs it), `day40_response` "CR", "CRi" or "refractory".
     `day40_response_record` names the day-40 response for AL-REFRACTORY. `relapses` are the
     dates of haematological relapses; `igtr_target` whether the patient has an IG/TR target
-    (None: not recorded); `ended_on` the end of study or death, whichever came first.
+    (None: not recorded); `ended_on` the end of study or death, whichever came first;
+    `mrd_blinatumomab_started` and `salvage_started` the start dates of the MRD-triggered
+    blinatumomab courses and salvage therapies given.
     """
 
     study_id: str
@@ -182,3 +184,5 @@ class SubjectFacts:
     relapses: tuple[date, ...] = ()
     igtr_target: bool | None = None
     ended_on: date | None = None
+    mrd_blinatumomab_started: tuple[date, ...] = ()  # MR-4/MR-5 courses given, by start date
+    salvage_started: tuple[date, ...] = ()  # salvage (off-protocol) therapies, by start date

@@ -768,6 +768,9 @@ def al_mrd_referral(facts: SubjectFacts, now: datetime) -> list[Finding]:
     for fact, result in results:
         if _decided(facts, DecisionKind.MRD_REFERRAL, fact.record):
             continue
+        sampled_on = facts.day1 + timedelta(days=fact.study_day - 1)
+        if any(start >= sampled_on for start in facts.mrd_blinatumomab_started):
+            continue  # the referral was acted on: the course is given (MR-4, MR-5)
         if _relapsed_by(facts, fact.study_day):
             continue  # a marrow at or after a haematological relapse is not MR-4's or MR-5's
         previous = [r for f, r in results if f.study_day < fact.study_day]
@@ -866,8 +869,8 @@ def al_refractory(facts: SubjectFacts, now: datetime) -> list[Finding]:
     recorded."""
     if facts.day40_response != REFRACTORY_RESPONSE:
         return []
-    if _decided(facts, DecisionKind.OFF_PROTOCOL_TREATMENT):
-        return []
+    if _decided(facts, DecisionKind.OFF_PROTOCOL_TREATMENT) or facts.salvage_started:
+        return []  # the off-protocol treatment is recorded: a decision, or the therapy given
     message = (
         "Day-40 response (end of Induction I) is refractory: the patient leaves protocol "
         "treatment; record the off-protocol treatment."
@@ -1057,7 +1060,8 @@ ALERT_RULES: Mapping[str, AlertRule] = _registry(
         severity=Severity.WARNING,
         actors=frozenset({_I, _DM}),
         clears_when=(
-            "referral decision recorded (CD19 result, blinatumomab cycles or reason not given)"
+            "referral decision recorded (CD19 result, blinatumomab cycles or reason not given), "
+            "or the course given"
         ),
         decision=DecisionKind.MRD_REFERRAL,
         implements=("MR-4",),
@@ -1071,7 +1075,7 @@ ALERT_RULES: Mapping[str, AlertRule] = _registry(
         ),
         severity=Severity.WARNING,
         actors=frozenset({_I, _DM}),
-        clears_when="referral decision recorded",
+        clears_when="referral decision recorded, or the course given",
         decision=DecisionKind.MRD_REFERRAL,
         implements=("MR-5",),
         check=al_mol_relapse,
@@ -1101,7 +1105,7 @@ ALERT_RULES: Mapping[str, AlertRule] = _registry(
         text="The day-40 response is refractory: off-protocol treatment.",
         severity=Severity.WARNING,
         actors=frozenset({_I, _DM}),
-        clears_when="off-protocol treatment recorded",
+        clears_when="off-protocol treatment recorded (a decision, or the salvage therapy given)",
         decision=DecisionKind.OFF_PROTOCOL_TREATMENT,
         implements=(),
         check=al_refractory,

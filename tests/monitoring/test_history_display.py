@@ -100,7 +100,7 @@ def test_a_baseline_change_reads_the_same_on_the_review_page_and_the_audit_trail
     utc, local, user, _, old, new, reason = weight
     changed_at = baseline.history.order_by("-history_id").first().history_date
     assert utc == changed_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    assert local == timezone.localtime(changed_at).strftime("%Y-%m-%d %H:%M")
+    assert local == timezone.localtime(changed_at).strftime("%Y-%m-%d %H:%M %Z")
     assert user.startswith(investigator_a.username) and "Investigator (site 1)" in user
     assert (old, new, reason) == ("75.0", "74.5", "source re-read")
     assert _by_field(review, "CD20-positive (any positivity)")[0][4:6] == ("no", "yes")

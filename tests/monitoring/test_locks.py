@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -70,9 +71,10 @@ def _lock(level, subject, by, record=None):
 
 
 def _expected_message(lock, target):
-    at = lock.locked_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    # the site's time with its zone, as the rest of the page (Europe/Prague)
+    at = lock.locked_at.astimezone(ZoneInfo("Europe/Prague")).strftime("%Y-%m-%d %H:%M %Z")
     return (
-        f"{target} is locked (locked by datamanager on {at} UTC: {REASON}). "
+        f"{target} is locked (locked by datamanager on {at}: {REASON}). "
         "Ask a data manager to unlock it before changing its data."
     )
 

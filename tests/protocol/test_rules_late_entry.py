@@ -223,3 +223,26 @@ def test_28_times_24_hours_are_28_infusion_days_across_a_clock_change(start, exp
     end = (begin.astimezone(ZoneInfo("UTC")) + 28 * DAY).astimezone(PRAGUE)
     course = InfusionCourse(start=begin, end=end, dose_changes=(DoseChange(begin, D(28)),))
     assert infusion_days_given(course, end + HOUR) == expected
+
+
+# --- What was given clears what was asked for -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("started", "fires"),
+    [
+        ((), True),
+        ((date(2026, 7, 10),), False),  # the MRD-triggered course, after the week-18 sample
+        ((date(2026, 5, 1),), True),  # a course before the sample does not answer it
+    ],
+)
+def test_the_course_given_clears_the_referral(started, fires):
+    facts = subject(mrd=[mrd("W18", 120, quant("5E-3"), "mrd:w18")],
+                    mrd_blinatumomab_started=started)  # fmt: skip
+    assert ("AL-MRD-TRIGGER" in _rules(facts)) is fires
+
+
+@pytest.mark.parametrize(("salvage", "fires"), [((), True), ((date(2026, 4, 20),), False)])
+def test_a_salvage_therapy_clears_the_refractory_alert(salvage, fires):
+    facts = subject(day40_response="refractory", salvage_started=salvage)
+    assert ("AL-REFRACTORY" in _rules(facts)) is fires
