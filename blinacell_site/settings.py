@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "simple_history",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django.forms",
     "axes",
 ]
 
@@ -73,6 +74,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "blinacell_site.urls"
+# Form widgets render with the project's templates (templates/widgets/: a number with its unit).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "blinacell_site.wsgi.application"
 
 TEMPLATES = [

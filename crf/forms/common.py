@@ -4,6 +4,8 @@ from django import forms
 
 from audit.forms import AuditedModelForm
 
+from .numbers import DecimalTextField, WholeNumberTextField
+
 ISO_DATE = "%Y-%m-%d"
 ISO_DATETIME = "%Y-%m-%dT%H:%M"
 DATE_FORMAT_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2026-03-14."
@@ -115,6 +117,20 @@ class ClinicalRecordForm(SoftCheckMixin, AuditedModelForm):
                 field, IsoDateField | forms.DateTimeField
             ):
                 self.fields[name] = _replace(field, IsoDateField)
+            elif isinstance(field, forms.DecimalField) and not isinstance(field, DecimalTextField):
+                self.fields[name] = _replace_number(field, DecimalTextField)
+            elif (
+                isinstance(field, forms.IntegerField)
+                and not isinstance(field, WholeNumberTextField)
+                and not field.widget.is_hidden
+            ):
+                self.fields[name] = _replace_number(field, WholeNumberTextField)
+
+
+def _replace_number(field: forms.Field, cls):
+    """The same number field, typed as text (see numbers.py). Its limits (minimum, maximum,
+    digits) are among the validators it carries over."""
+    return _replace(field, cls)
 
 
 def _replace(field: forms.Field, cls):
