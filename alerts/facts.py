@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from crf.models import (
     Baseline,
@@ -274,3 +275,16 @@ def record_of_key(subject: Subject, key: str):
     if model is None or not pk.isdigit():
         return None
     return model.objects.filter(**{subject_path(model): subject.pk}).filter(pk=int(pk)).first()
+
+
+def trigger_name(alert, record) -> str:
+    """The record that triggered an alert as people name it (the model's own name, e.g. "Lab
+    panel 2026-11-25 08:00 CET, ALT 250 U/L"); a record no longer kept by its kind."""
+    if record is not None:
+        return str(record)
+    kind = alert.record.partition(":")[0]
+    if kind == "response":
+        return "Day-40 response (not entered)"
+    model = RECORD_KINDS.get(kind)
+    what = capfirst(str(model._meta.verbose_name)) if model is not None else "Record"
+    return f"{what} (no longer recorded)"

@@ -2,6 +2,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from audit.models import AuditedModel, ClinicalRecord
+from audit.naming import day_text
 from crf.models import Subject
 from crf.validators import not_in_future
 
@@ -27,7 +28,7 @@ class Alert(AuditedModel):
     record = models.CharField("triggering record", max_length=40)
     severity = models.CharField(max_length=8, choices=Severity.choices)
     message = models.TextField()
-    reference = models.CharField(max_length=120, blank=True)
+    reference = models.CharField("protocol reference", max_length=120, blank=True)
     clears_when = models.CharField(max_length=200, blank=True)
     actors = ArrayField(models.CharField(max_length=20), default=list)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
@@ -46,7 +47,8 @@ class Alert(AuditedModel):
         indexes = [models.Index(fields=["status", "severity"])]
 
     def __str__(self) -> str:
-        return f"{self.rule} {self.subject} ({self.get_status_display()})"
+        status = self.get_status_display().lower()
+        return f"Alert {self.rule} ({status}, raised {day_text(self.raised_at)})"
 
 
 class EvaluationMark(models.Model):
@@ -88,4 +90,4 @@ class ProtocolDecision(ClinicalRecord):
         ordering = ["subject", "-decided_on"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.decided_on:%Y-%m-%d})"
+        return f"Decision: {self.get_kind_display()} ({self.decided_on:%Y-%m-%d})"

@@ -17,9 +17,10 @@ from django.utils import timezone
 from audit.services import audited_save
 from crf.access import memberships_of
 from crf.models import Membership, Role, Subject
+from crf.protocol_rules import reference_text
 from protocol import rules
 
-from .facts import subjects_facts
+from .facts import record_of_key, subjects_facts, trigger_name
 from .models import Alert, EvaluationMark
 
 log = logging.getLogger(__name__)
@@ -209,8 +210,19 @@ def _notify(subject: Subject, alerts: list[Alert], now: datetime) -> None:
         _send_after_commit(subject, mailed, recipients)
 
 
+def _mail_text(subject: Subject, alert: Alert) -> str:
+    """One alert in an e-mail: what it says, the record that triggered it (by name), the
+    protocol rules it cites (in words), and what clears it."""
+    record = record_of_key(subject, alert.record)
+    lines = [f"{alert.rule}: {alert.message}", f"Triggered by: {trigger_name(alert, record)}"]
+    if reference := reference_text(alert.reference):
+        lines.append(f"Protocol reference: {reference}")
+    lines.append(f"Clears when: {alert.clears_when}")
+    return "\n".join(lines)
+
+
 def _send_after_commit(subject: Subject, alerts: list[Alert], recipients: Recipients) -> None:
-    body = "\n\n".join(f"{a.rule}: {a.message}\nClears when: {a.clears_when}" for a in alerts)
+    body = "\n\n".join(_mail_text(subject, a) for a in alerts)
     subject_line = f"[BlinaCell] Urgent protocol alert for subject {subject.study_id}"
     alert_ids = [a.pk for a in alerts]
 

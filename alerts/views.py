@@ -6,12 +6,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.forms import add_errors
 from crf.access import Capability, subject_for
+from crf.protocol_rules import reference_parts
 from crf.records import record_page_url
 from crf.services import record_save
 from protocol import rules
 
 from .actions import offered, offered_for_page
-from .facts import record_of_key
+from .facts import record_of_key, trigger_name
 from .forms import AcknowledgeForm, AlertFilterForm, DecisionForm
 from .models import Alert, ProtocolDecision
 from .services import MAILED, alert_acknowledge, alerts_for, notification_of
@@ -19,10 +20,12 @@ from .services import MAILED, alert_acknowledge, alerts_for, notification_of
 PER_PAGE = 25
 
 
-def record_url(alert: Alert) -> str | None:
-    """Where the triggering record of an alert is shown (the record's own page)."""
+def trigger(alert: Alert) -> tuple[str, str | None]:
+    """The record that triggered the alert, by its name in the trial's words, and its page."""
     record = record_of_key(alert.subject, alert.record)
-    return record_page_url(record) if record is not None else None
+    if record is None:
+        return trigger_name(alert, None), None
+    return trigger_name(alert, record), record_page_url(record)
 
 
 @login_required
@@ -89,7 +92,8 @@ def alert_detail(request, pk):
             "actions": offered(alert, request.user),
             "notification": notification,
             "mailed_at": alert.notified_at if notification.startswith(MAILED) else None,
-            "record_url": record_url(alert),
+            "trigger": trigger(alert),
+            "reference": reference_parts(alert.reference),
             "history": history,
         },
     )

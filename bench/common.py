@@ -111,7 +111,7 @@ def generate_study(
                 subject=s, sex="F", year_of_birth=1980, height_cm=Decimal(170),
                 weight_kg=Decimal(70), bsa_m2=Decimal("1.82"), bsa_formula="Mosteller",
                 diagnosis_date=s.day1_date, leukocytes=Decimal(6), marrow_blasts_percent=80,
-                immunophenotype="B-II", cd20_positive=False, karyotype="normal", ph_like=False,
+                immunophenotype="B-II", cd20_positive="no", karyotype="normal", ph_like=False,
                 ikzf1plus=False, kmt2a_rearranged=False, cns_status="CNS1",
                 igtr_target_available=True,
             )

@@ -64,3 +64,44 @@ def record_page_url(record: models.Model) -> str:
     if page is not None:
         return page()
     return subject_of(record).get_absolute_url()
+
+
+def record_name(record: models.Model, *, with_subject: bool = True) -> str:
+    """A record as people name it: its own name in the trial's words (the model's `__str__`),
+    and, where the page does not already say whose it is, its subject: "Baseline, subject 1-03",
+    "Lab panel 2026-11-25 08:00 CET, ALT 250 U/L, subject 1-03"."""
+    name = str(record)
+    if not with_subject or isinstance(record, Subject) or subject_parent(type(record)) is None:
+        return name
+    return f"{name}, subject {subject_of(record).study_id}"
+
+
+def naming_relations(model: type[models.Model], depth: int = 3) -> list[str]:
+    """The relations a record's name reads (its parent records up to the subject, its terms):
+    what to select_related to name many records in one query."""
+    from django.conf import settings
+    from django.contrib.contenttypes.models import ContentType
+
+    out: list[str] = []
+    if depth == 0 or model is Subject:
+        return out
+    for f in model._meta.concrete_fields:
+        if not (f.is_relation and f.many_to_one):
+            continue
+        target = f.related_model
+        if target._meta.label == settings.AUTH_USER_MODEL or target is ContentType:
+            continue
+        out.append(f.name)
+        out.extend(f"{f.name}__{sub}" for sub in naming_relations(target, depth - 1))
+    return out
+
+
+def records_named(
+    model: type[models.Model], pks, *, with_subject: bool = False
+) -> dict[object, str]:
+    """The names (record_name) of the records `pks` of `model`, read in one query."""
+    pks = {pk for pk in pks if pk is not None}
+    if not pks:
+        return {}
+    records = model._default_manager.filter(pk__in=pks).select_related(*naming_relations(model))
+    return {r.pk: record_name(r, with_subject=with_subject) for r in records}

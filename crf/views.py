@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from audit.clock import local_time_text
 from audit.forms import add_errors
-from protocol import schedule
+from protocol import rules, schedule
 
 from . import forms
 from .access import (
@@ -30,6 +30,7 @@ from .models import (
     Screening,
     TreatmentCourse,
 )
+from .protocol_rules import protocol_sections
 from .services import infusion as infusion_services
 from .services import record_save, subject_screen
 from .services.records import SoftChecksPending, correction_answers_query
@@ -401,6 +402,16 @@ def _infusion_action(request, subject, action: str, data: dict) -> None:
 
 
 @login_required
+def _rule_sections() -> list[tuple]:
+    """The protocol's sections with their rules, each rule by its ID and what it says (an
+    alert: the registry's own text)."""
+    alerts = {alert.id: alert.text for alert in rules.ALERT_RULES.values()}
+    return [
+        (section, [(rule, alerts.get(rule.id, rule.title)) for rule in section.rules])
+        for section in protocol_sections()
+    ]
+
+
 def protocol_page(request):
     """The protocol versions in use and their settings, as every user may read them."""
     versions = ProtocolVersion.objects.all()
@@ -413,5 +424,6 @@ def protocol_page(request):
             "visits": schedule.VISITS,
             "consolidation": schedule.CONSOLIDATION_CYCLES,
             "intrathecal_planned": schedule.INTRATHECAL_ADMINISTRATIONS_PLANNED,
+            "rule_sections": _rule_sections(),
         },
     )

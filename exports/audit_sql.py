@@ -15,6 +15,7 @@ and literals quoted by _literal (labels from the code, never user input); hence 
 
 from __future__ import annotations
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 from django.db.models import F, Window
 from django.db.models.functions import Lag
@@ -23,11 +24,19 @@ from audit.cells import FORMULA_STARTS_SQL
 from crf.models import Role
 from monitoring.audit_review import (
     REFERENCE_LABELS,
+    UNNAMED,
     AuditScope,
     AuditTrail,
+    _generic_pair,
+    _kind_name,
     _Source,
+    field_label,
+    record_names,
 )
 from monitoring.records import BOOKKEEPING_FIELDS
+
+# The names of the records the trail names (_names_fill), for this connection only.
+NAMES_TABLE = "pg_temp.audit_record_names"
 
 # The review's time and the export's: ISO 8601 in UTC, microseconds only when there are some.
 _ISO_T = (
@@ -58,20 +67,31 @@ def _cell(expr: str) -> str:
     return f"NULLIF({expr}, '')"
 
 
-def _display(f: models.Field, x: str) -> str:
-    """monitoring.audit_review._display in SQL, for the column expression `x`."""
+def _name_lookup(ct: str, x: str, fallback: str) -> str:
+    """The name (NAMES_TABLE) of the record `x` of the content type `ct`, else `fallback`."""
+    lookup = f"(SELECT n.name FROM {NAMES_TABLE} n WHERE n.ct = {ct} AND n.id = {x})"
+    return f"coalesce({lookup}, {fallback})"
+
+
+def _display(f: models.Field, x: str, ct_column: str | None = None) -> str:
+    """monitoring.audit_review._display in SQL, for the column expression `x`; `ct_column`: the
+    content type column of a generic pointer whose id `x` is."""
+    if ct_column is not None:
+        lookup = _name_lookup(ct_column, f"{x}::bigint", _literal(UNNAMED))
+        return f"(CASE WHEN {x} IS NULL THEN '' ELSE {lookup} END)"
     if f.is_relation and f.many_to_one:
         target = f.related_model
         key = REFERENCE_LABELS.get(target._meta.label)
-        title = _literal(str(target._meta.verbose_name).capitalize() + " #")
+        gone = _literal(f"{_kind_name(target)} ({UNNAMED})")
         if key is None:
-            return f"(CASE WHEN {x} IS NULL THEN '' ELSE {title} || {x}::text END)"
+            ct = str(ContentType.objects.get_for_model(target).pk)
+            return f"(CASE WHEN {x} IS NULL THEN '' ELSE {_name_lookup(ct, x, gone)} END)"
         key_column = target._meta.get_field(key).column
         lookup = (
             f'(SELECT r."{key_column}"::text FROM "{target._meta.db_table}" r '
             f'WHERE r."{target._meta.pk.column}" = {x})'
         )
-        return f"(CASE WHEN {x} IS NULL THEN '' ELSE coalesce({lookup}, {title} || {x}::text) END)"
+        return f"(CASE WHEN {x} IS NULL THEN '' ELSE coalesce({lookup}, {gone}) END)"
     if f.choices:
         whens = " ".join(
             f"WHEN {_literal(code)} THEN {_literal(label)}" for code, label in f.flatchoices
@@ -80,7 +100,10 @@ def _display(f: models.Field, x: str) -> str:
             f"(CASE WHEN {x} IS NULL THEN '' ELSE (CASE {x}::text {whens} ELSE {x}::text END) END)"
         )
     if isinstance(f, models.BooleanField):
-        return f"(CASE WHEN {x} THEN 'yes' WHEN NOT {x} THEN 'no' ELSE '' END)"
+        return f"(CASE WHEN {x} THEN 'Yes' WHEN NOT {x} THEN 'No' ELSE '' END)"
+    if isinstance(f, models.DecimalField):
+        # audit.naming.plain_number: 0.002500000000000 -> 0.0025, 250.0000 -> 250
+        return f"coalesce(trim_scale({x})::text, '')"
     if isinstance(f, models.DateTimeField):
         return f"coalesce({_ISO_T.format(x=x, sep=' ')}, '')"
     if isinstance(f, models.DateField):
@@ -149,27 +172,34 @@ def _source_sql(index: int, source: _Source, qs: models.QuerySet) -> tuple[str, 
         )
         + " END"
     )
+    pair = _generic_pair(model)
+    ct_column = f'"{model._meta.get_field(pair[0]).column}"' if pair else None
     values = []
     for n, f in enumerate(fields):
         column = f'"{f.column}"'
         new, old = f"h.{column}", f"p.{column}"
+        generic = pair is not None and f.name == pair[1]
+        new_ct = f"h.{ct_column}" if generic else None
+        old_ct = f"p.{ct_column}" if generic else None
         changed = (
             f"CASE h.history_type WHEN '+' THEN NOT {_empty(f, new)} "
             f"WHEN '~' THEN {old} IS DISTINCT FROM {new} ELSE true END"
         )
         old_text = (
-            f"CASE h.history_type WHEN '-' THEN {_display(f, new)} WHEN '+' THEN '' "
-            f"ELSE {_display(f, old)} END"
+            f"CASE h.history_type WHEN '-' THEN {_display(f, new, new_ct)} WHEN '+' THEN '' "
+            f"ELSE {_display(f, old, old_ct)} END"
         )
-        new_text = f"CASE h.history_type WHEN '-' THEN '' ELSE {_display(f, new)} END"
-        values.append(f"({n}, {_literal(str(f.verbose_name))}, {old_text}, {new_text}, {changed})")
+        new_text = f"CASE h.history_type WHEN '-' THEN '' ELSE {_display(f, new, new_ct)} END"
+        values.append(f"({n}, {_literal(field_label(f))}, {old_text}, {new_text}, {changed})")
+    model_ct = str(ContentType.objects.get_for_model(model).pk)
+    record = _name_lookup(model_ct, "h.id", _literal(f"{source.form} ({UNNAMED})"))
     subject = "coalesce(h._subject::text, '')" if source.subject_id_path else "''"
     site = "coalesce(h._site::text, '')" if source.site_id_path else "''"
     form = _literal(source.form)
     sql = f"""
         SELECT {index} AS s, h.history_id AS hid, h.history_date AS at, h.history_user_id AS uid,
                {subject} AS subject, {site} AS site, {form} AS form,
-               {form} || ' #' || h.id::text AS record,
+               {record} AS record,
                coalesce(v.n, -1) AS n, coalesce(v.field, '') AS field,
                coalesce(v.old, '') AS old, coalesce(v.new, '') AS new,
                coalesce(h.history_change_reason, '') AS reason, {kind} AS kind
@@ -197,9 +227,61 @@ def _roles_sql() -> str:
     )
 
 
+def _names_fill(trail: AuditTrail) -> None:
+    """NAMES_TABLE, a temporary table of this connection, filled with the name of every record
+    the trail's rows name (the records changed, the records their references and generic
+    pointers point at), by the review's own function (record_names): the export and the review
+    name a record in the same words."""
+    wanted: dict[type[models.Model], set[int]] = {}
+    generic: dict[int, set[int]] = {}
+    for source, qs in trail._querysets:
+        wanted.setdefault(source.model, set()).update(qs.values_list("id", flat=True).distinct())
+        for f in source.model._meta.concrete_fields:
+            if f.is_relation and f.many_to_one and f.name not in BOOKKEEPING_FIELDS:
+                if f.related_model._meta.label not in REFERENCE_LABELS:
+                    values = qs.exclude(**{f"{f.attname}__isnull": True}).values_list(
+                        f.attname, flat=True
+                    )
+                    wanted.setdefault(f.related_model, set()).update(values.distinct())
+        pair = _generic_pair(source.model)
+        if pair is not None:
+            ct_attname = source.model._meta.get_field(pair[0]).attname
+            pairs = (
+                qs.exclude(**{f"{pair[1]}__isnull": True})
+                .values_list(ct_attname, pair[1])
+                .distinct()
+            )
+            for ct_id, object_id in pairs:
+                if ct_id is not None:
+                    generic.setdefault(ct_id, set()).add(object_id)
+    rows: dict[tuple[int, int], str] = {}
+    for model, ids in wanted.items():
+        ct = ContentType.objects.get_for_model(model).pk
+        for pk, name in record_names(model, ids).items():
+            rows[(ct, pk)] = name
+    for ct, ids in generic.items():
+        model = ContentType.objects.get_for_id(ct).model_class()
+        if model is not None:
+            for pk, name in record_names(model, ids).items():
+                rows[(ct, pk)] = name
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {NAMES_TABLE} "
+            "(ct integer, id bigint, name text NOT NULL, PRIMARY KEY (ct, id))"
+        )
+        cursor.execute(f"TRUNCATE {NAMES_TABLE}")
+        with cursor.copy(f"COPY {NAMES_TABLE} (ct, id, name) FROM STDIN") as copy:
+            for (ct, pk), name in rows.items():
+                copy.write_row((ct, pk, name))
+        cursor.execute(f"ANALYZE {NAMES_TABLE}")
+
+
 def audit_trail_sql(site_ids: frozenset[int] | None) -> str:
-    """The complete query (parameters inlined) whose rows are audit_trail.csv."""
+    """The complete query (parameters inlined) whose rows are audit_trail.csv. It reads the
+    record names of a temporary table filled here (_names_fill): run it on this connection."""
     trail = AuditTrail(AuditScope(site_ids=site_ids, data_only=True))
+    _names_fill(trail)
     parts, params = [], []
     for index, (source, qs) in enumerate(trail._querysets):
         sql, p = _source_sql(index, source, qs)

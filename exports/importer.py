@@ -168,7 +168,12 @@ def _parse(column: Column, cell: str, resolver: _Resolver) -> object:
             raise ValidationError(f"{cell!r} has no time zone (write it in UTC, +00:00)")
         return value
     if kind == "code":
-        if cell not in {code for code, _ in column.codes}:
+        codes = {code for code, _ in column.codes}
+        if {"yes", "no"} <= codes and cell in {"true", "false"}:
+            # a question that was yes/no and now also knows "unknown" (cd20_positive): files
+            # exported before still read
+            cell = "yes" if cell == "true" else "no"
+        if cell not in codes:
             raise ValidationError(f"{cell!r} is not one of the allowed codes")
         return cell
     if kind == "list":

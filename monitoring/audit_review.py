@@ -18,13 +18,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.apps import apps
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, models
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from accounts.models import AccountEvent
+from audit.naming import plain_number
 from crf.models import Membership, Screening, Subject
-from crf.records import subject_path
+from crf.records import records_named, subject_path
 
 from .records import BOOKKEEPING_FIELDS, clinical_models
 
@@ -161,7 +166,15 @@ def _local_midnight(day: date) -> datetime:
 
 
 def _title(model: type[models.Model]) -> str:
-    return str(model._meta.verbose_name).capitalize()
+    """A kind of record as the trail names it: "MRD result", "Lab value" (capfirst, never
+    capitalize(): that would write "Mrd result")."""
+    return capfirst(str(model._meta.verbose_name))
+
+
+def field_label(f: models.Field) -> str:
+    """A field as the trail names it: its verbose name, first letter upper case ("CNS status",
+    "IG/TR target available for MRD")."""
+    return capfirst(str(f.verbose_name))
 
 
 def _sources() -> list[_Source]:
@@ -397,58 +410,122 @@ def _render_source(
         if f.name not in BOOKKEEPING_FIELDS and not f.name.startswith("history")
     ]
     labels = _related_labels(fields, entries, previous.values())
+    names = record_names(source.model, {e.id for e in entries})
     out = {}
     for entry in entries:
         before = previous.get(entry._previous)
-        out[entry.history_id] = _event(source, entry, before, fields, roles, labels)
+        out[entry.history_id] = _event(source, entry, before, fields, roles, labels, names)
     return out
 
 
-# How a reference to a record is shown: by the key people know it by; other records by their
-# kind and id ("Lab panel #3"), as the trail names records.
+# How a reference to these records is shown: by the key people know them by (a subject by its
+# study ID, a user by their username); every other record by its name in the trial's words
+# (record_names), never by its id.
 REFERENCE_LABELS = {
     "auth.User": "username",
     "crf.Subject": "study_id",
     "crf.Site": "number",
     "crf.ProtocolVersion": "number",
     "safety.CtcaeTerm": "term",
-    "contenttypes.ContentType": "model",
 }
+# A record the trail names that is no longer kept, and whose last version cannot be named.
+UNNAMED = "record no longer kept"
+
+
+def _kind_name(model: type[models.Model] | None) -> str:
+    return _title(model) if model is not None else "Record"
+
+
+def record_names(model: type[models.Model], ids: Iterable[int]) -> dict[int, str]:
+    """The names of the records `ids` of `model` as the trail shows them (crf.records.
+    record_name, without the subject: the trail has a subject column); a record no longer kept
+    by the name of its last version. One query per kind (two when some are gone)."""
+    ids = {pk for pk in ids if pk is not None}
+    if not ids:
+        return {}
+    if model is ContentType:
+        return {
+            ct.pk: _kind_name(ct.model_class()) for ct in ContentType.objects.filter(pk__in=ids)
+        }
+    names = records_named(model, ids)
+    missing = ids - names.keys()
+    history = getattr(model, "history", None)
+    if missing and history is not None:
+        last = (
+            history.model.objects.filter(id__in=missing)
+            .order_by("id", "-history_id")
+            .distinct("id")
+        )
+        for version in last:
+            try:
+                names[version.id] = str(version.instance)
+            except ObjectDoesNotExist:
+                names[version.id] = f"{_kind_name(model)} ({UNNAMED})"
+    return names
+
+
+def _generic_pair(model: type[models.Model]) -> tuple[str, str] | None:
+    """(content type field, object id field) of a model that points at any record."""
+    for f in model._meta.private_fields:
+        if isinstance(f, GenericForeignKey):
+            return f.ct_field, f.fk_field
+    return None
 
 
 def _related_labels(fields, entries, previous) -> dict[tuple[type, object], str]:
-    """Display names of the records that foreign keys on the page point at: one query per kind."""
+    """Display names of the records that foreign keys (and generic pointers) on the page point
+    at: one query per kind."""
     wanted: dict[type, set] = {}
+    rows = list(itertools.chain(entries, previous))
     for f in fields:
-        if f.is_relation and f.many_to_one and f.related_model._meta.label in REFERENCE_LABELS:
-            for entry in itertools.chain(entries, previous):
+        if f.is_relation and f.many_to_one:
+            for entry in rows:
                 value = getattr(entry, f.attname)
                 if value is not None:
                     wanted.setdefault(f.related_model, set()).add(value)
+    pair = _generic_pair(fields[0].model) if fields else None
+    generic: dict[int, set] = {}
+    if pair is not None:
+        ct_attname = fields[0].model._meta.get_field(pair[0]).attname
+        for entry in rows:
+            ct_id, object_id = getattr(entry, ct_attname), getattr(entry, pair[1])
+            if ct_id is not None and object_id is not None:
+                generic.setdefault(ct_id, set()).add(object_id)
     labels = {}
     for model, pks in wanted.items():
-        key = REFERENCE_LABELS[model._meta.label]
+        key = REFERENCE_LABELS.get(model._meta.label)
+        if key is None:
+            for pk, name in record_names(model, pks).items():
+                labels[(model, pk)] = name
+            continue
         for pk, label in model._default_manager.filter(pk__in=pks).values_list("pk", key):
             labels[(model, pk)] = str(label)
+    for ct_id, pks in generic.items():
+        target = ContentType.objects.get_for_id(ct_id).model_class()
+        if target is not None:
+            for pk, name in record_names(target, pks).items():
+                labels[(ct_id, pk)] = name
     return labels
 
 
-def _display(f: models.Field, value, labels) -> str:
+def _display(f: models.Field, value, labels, ct_id=None) -> str:
     """A value of a history change as every page shows it: the audit trail, a record's review
     page (record_history) and the audit export (exports/audit_sql.py writes the same in SQL).
-    Codes by their label, references by their key (REFERENCE_LABELS), yes/no, decimals in plain
-    notation, times in UTC (ISO 8601)."""
+    Codes by their label, references by the record's name (REFERENCE_LABELS, record_names),
+    Yes/No, decimals as people write them (0.0025, never 0.002500000000000 or 2.5E-3), times in
+    UTC (ISO 8601)."""
     if value is None or value == "":
         return ""
     if f.is_relation and f.many_to_one:
-        title = str(f.related_model._meta.verbose_name).capitalize()
-        return labels.get((f.related_model, value), f"{title} #{value}")
+        return labels.get((f.related_model, value), f"{_kind_name(f.related_model)} ({UNNAMED})")
+    if ct_id is not None:  # the id of a generic pointer: the record it points at
+        return labels.get((ct_id, value), UNNAMED)
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return "Yes" if value else "No"
     if isinstance(value, Decimal):
-        return format(value, "f")  # plain notation, never 1E-7
+        return plain_number(value)  # plain notation, no trailing zeros, never 1E-7
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(sep=" ")
     if isinstance(value, list | dict):
@@ -456,10 +533,18 @@ def _display(f: models.Field, value, labels) -> str:
     return str(value)
 
 
-def _event(source, entry, before, fields, roles, labels) -> AuditEvent:
+def _event(source, entry, before, fields, roles, labels, names) -> AuditEvent:
     kind = {"+": "created", "~": "changed", "-": "deleted"}[entry.history_type]
     shown_kind = kind
     changes = []
+    pair = _generic_pair(source.model)
+    ct_attname = source.model._meta.get_field(pair[0]).attname if pair else None
+
+    def pointed(version, f):
+        if pair is None or f.name != pair[1] or version is None:
+            return None
+        return getattr(version, ct_attname)
+
     for f in fields:
         new = getattr(entry, f.attname)
         old = getattr(before, f.attname) if before is not None else None
@@ -469,11 +554,14 @@ def _event(source, entry, before, fields, roles, labels) -> AuditEvent:
             continue
         if f.name == "entered_in_error" and new and not old and kind == "changed":
             shown_kind = "entered in error"
-        label = str(f.verbose_name)
+        label = field_label(f)
+        new_text = _display(f, new, labels, pointed(entry, f))
         if kind == "deleted":
-            changes.append(FieldChange(label, _display(f, new, labels), ""))
+            changes.append(FieldChange(label, new_text, ""))
         else:
-            changes.append(FieldChange(label, _display(f, old, labels), _display(f, new, labels)))
+            changes.append(
+                FieldChange(label, _display(f, old, labels, pointed(before, f)), new_text)
+            )
     site = getattr(entry, "_site_number", None)
     return AuditEvent(
         at=entry.history_date,
@@ -482,7 +570,7 @@ def _event(source, entry, before, fields, roles, labels) -> AuditEvent:
         subject=getattr(entry, "_study_id", None) or "",
         site="" if site is None else str(site),
         form=source.form,
-        record=f"{source.form} #{entry.id}",
+        record=names.get(entry.id) or f"{source.form} ({UNNAMED})",
         reason=entry.history_change_reason or "",
         kind=shown_kind,
         changes=changes,

@@ -13,12 +13,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from audit.clock import local_time_text
 from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import Site, Subject
-from crf.records import subject_of, subject_parent, subject_path
+from crf.records import record_name, records_named, subject_of, subject_parent, subject_path
 
 from .models import Lock
 from .records import is_clinical
@@ -36,15 +37,37 @@ class RecordLocked(ValidationError):
 
 
 def lock_target(lock: Lock) -> str:
-    """What a lock covers, as people name it: "Site 1 Prague", "Subject 1-01", "Baseline #3 of
-    subject 1-01"."""
+    """What a lock covers, as people name it: "Site 1 Prague", "Subject 1-01", "Baseline,
+    subject 1-01" (the record's name in the trial's words, crf.records.record_name)."""
     if lock.level == Lock.Level.SITE:
         return f"Site {lock.site}"
     if lock.level == Lock.Level.SUBJECT:
         return f"Subject {lock.subject.study_id}"
-    model = ContentType.objects.get_for_id(lock.content_type_id).model_class()
-    kind = model._meta.verbose_name.capitalize() if model else "Record"
-    return f"{kind} #{lock.object_id} of subject {lock.subject.study_id}"
+    record = lock.record
+    if record is None:
+        model = ContentType.objects.get_for_id(lock.content_type_id).model_class()
+        kind = capfirst(model._meta.verbose_name) if model else "Record"
+        return f"{kind} of subject {lock.subject.study_id} (no longer recorded)"
+    return record_name(record)
+
+
+def lock_targets(locks: Sequence[Lock]) -> list[tuple[Lock, str]]:
+    """Each lock with what it covers (lock_target), the locked records named in one query per
+    kind of record."""
+    wanted: dict[int, set[int]] = {}
+    for lock in locks:
+        if lock.level == Lock.Level.FORM:
+            wanted.setdefault(lock.content_type_id, set()).add(lock.object_id)
+    names: dict[tuple[int, int], str] = {}
+    for ct_id, pks in wanted.items():
+        model = ContentType.objects.get_for_id(ct_id).model_class()
+        if model is not None:
+            for pk, name in records_named(model, pks, with_subject=True).items():
+                names[(ct_id, pk)] = name
+    return [
+        (lock, names.get((lock.content_type_id, lock.object_id)) or lock_target(lock))
+        for lock in locks
+    ]
 
 
 def lock_description(lock: Lock) -> str:

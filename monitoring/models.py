@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditedModel
 from crf.models import EditCheckConfirmation, Site, Subject
+from crf.records import record_name
 
 
 class Query(AuditedModel):
@@ -27,12 +28,14 @@ class Query(AuditedModel):
         EDIT_CHECK = "edit_check", "Soft edit check overridden at entry"
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="queries")
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", verbose_name="kind of record"
+    )
+    object_id = models.PositiveBigIntegerField("record")
     record = GenericForeignKey("content_type", "object_id")
     # The model field's name; empty when the query is about the record as a whole.
-    field_name = models.CharField(max_length=100, blank=True)
-    field_label = models.CharField(max_length=200, blank=True)
+    field_name = models.CharField("field (name in the data)", max_length=100, blank=True)
+    field_label = models.CharField("field", max_length=200, blank=True)
     text = models.TextField("question")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.MANUAL)
@@ -75,8 +78,8 @@ class Query(AuditedModel):
         ]
 
     def __str__(self) -> str:
-        where = self.field_label or "record"
-        return f"Query #{self.pk} on {where} ({self.get_status_display()})"
+        where = self.field_label or "the whole record"
+        return f"Query on {where} of {self.record} ({self.get_status_display().lower()})"
 
 
 class QueryMessage(models.Model):
@@ -113,8 +116,10 @@ class SourceVerification(AuditedModel):
     subject = models.ForeignKey(
         Subject, on_delete=models.PROTECT, related_name="source_verifications"
     )
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
-    object_id = models.PositiveBigIntegerField()
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", verbose_name="kind of record"
+    )
+    object_id = models.PositiveBigIntegerField("record")
     record = GenericForeignKey("content_type", "object_id")
     # Model field names verified; empty means the whole record.
     fields = models.JSONField(default=list, blank=True)
@@ -128,6 +133,7 @@ class SourceVerification(AuditedModel):
     withdrawn = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = "source data verification"
         ordering = ["-verified_at", "-id"]
         indexes = [
             models.Index(fields=["content_type", "object_id"]),
@@ -135,7 +141,7 @@ class SourceVerification(AuditedModel):
         ]
 
     def __str__(self) -> str:
-        return f"SDV of {self.content_type.name} #{self.object_id} by {self.verified_by}"
+        return f"SDV of {self.record} by {self.verified_by.get_username()}"
 
 
 class Lock(AuditedModel):
@@ -154,9 +160,14 @@ class Lock(AuditedModel):
         Subject, null=True, blank=True, on_delete=models.PROTECT, related_name="locks"
     )
     content_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="kind of record",
     )
-    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    object_id = models.PositiveBigIntegerField("record", null=True, blank=True)
     record = GenericForeignKey("content_type", "object_id")
     reason = models.TextField("reason for locking")
     locked_by = models.ForeignKey(
@@ -186,10 +197,10 @@ class Lock(AuditedModel):
 
     def __str__(self) -> str:
         if self.level == self.Level.SITE:
-            return f"site {self.site} locked"
+            return f"Lock of site {self.site}"
         if self.level == self.Level.SUBJECT:
-            return f"subject {self.subject} locked"
-        return f"{self.content_type.name} #{self.object_id} of {self.subject} locked"
+            return f"Lock of subject {self.subject.study_id}"
+        return f"Lock of {record_name(self.record) if self.record else 'a record'}"
 
 
 class Signature(AuditedModel):
@@ -205,9 +216,14 @@ class Signature(AuditedModel):
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="signatures")
     # Empty for a casebook signature; the record for a form signature.
     content_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="kind of record",
     )
-    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    object_id = models.PositiveBigIntegerField("record", null=True, blank=True)
     record = GenericForeignKey("content_type", "object_id")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     printed_name = models.CharField(max_length=200)

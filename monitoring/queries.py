@@ -13,11 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import EditCheckConfirmation
-from crf.records import subject_of
+from crf.records import records_named, subject_of
 
 from .models import Query, QueryMessage
 from .records import content_fields, field_label, is_clinical
@@ -62,7 +63,7 @@ def query_open(*, record: models.Model, field_name: str = "", text: str, user) -
     field_name = (field_name or "").strip()
     if field_name and field_name not in {f.name for f in content_fields(model)}:
         raise ValidationError(
-            {"field_name": f"{record._meta.verbose_name.capitalize()} has no field {field_name}."}
+            {"field_name": f"{capfirst(record._meta.verbose_name)} has no field {field_name}."}
         )
     with transaction.atomic():
         query = audited_save(
@@ -222,8 +223,28 @@ def query_age_days(query: Query, now: datetime | None = None) -> int | None:
 class QueryRow:
     query: Query
     age_days: int | None
+    record_name: str = ""  # the queried record in the trial's words (crf.records.record_name)
 
 
 def query_rows(queries, now: datetime | None = None) -> list[QueryRow]:
+    """The rows of a list of queries: each with its age and its record's name (one query per
+    kind of record queried)."""
     now = now or timezone.now()
-    return [QueryRow(q, query_age_days(q, now)) for q in queries]
+    queries = list(queries)
+    wanted: dict[int, set[int]] = {}
+    for q in queries:
+        wanted.setdefault(q.content_type_id, set()).add(q.object_id)
+    names: dict[tuple[int, int], str] = {}
+    for ct_id, pks in wanted.items():
+        model = ContentType.objects.get_for_id(ct_id).model_class()
+        if model is not None:
+            for pk, name in records_named(model, pks).items():
+                names[(ct_id, pk)] = name
+    return [
+        QueryRow(
+            q,
+            query_age_days(q, now),
+            names.get((q.content_type_id, q.object_id), "record no longer recorded"),
+        )
+        for q in queries
+    ]

@@ -18,9 +18,10 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import Http404
+from django.utils.text import capfirst
 
 from crf.models import Subject
-from crf.records import subject_path
+from crf.records import naming_relations, record_name, subject_path
 
 # Apps whose models hold a subject's clinical data (locks, SDV and signatures apply to these).
 CLINICAL_APPS = ("crf", "mrd", "safety")
@@ -59,12 +60,13 @@ def content_fields(model: type[models.Model]) -> list[models.Field]:
 
 def field_label(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
-    return str(field.verbose_name).capitalize()
+    return capfirst(str(field.verbose_name))  # "CNS status", never capitalize()'s "Cns status"
 
 
-def record_title(record: models.Model) -> str:
-    """How people name a record: its kind and number, e.g. "Lab value #12"."""
-    return f"{record._meta.verbose_name.capitalize()} #{record.pk}"
+def record_title(record: models.Model, *, with_subject: bool = False) -> str:
+    """How people name a record on a page of its subject: the model's own name in the trial's
+    words ("Lab panel 2026-11-25 08:00 CET, ALT 250 U/L"); `with_subject` adds whose it is."""
+    return record_name(record, with_subject=with_subject)
 
 
 def record_resolve(subject: Subject, content_type_id: int, object_id: int) -> models.Model:
@@ -126,7 +128,8 @@ def subject_records(subject: Subject) -> Iterator[models.Model]:
     """Every clinical record of a subject, entered-in-error ones included, in a stable order."""
     for model in clinical_models():
         path = subject_path(model)
-        yield from model.objects.filter(**{path: subject.pk}).order_by("pk")
+        records = model.objects.filter(**{path: subject.pk}).order_by("pk")
+        yield from records.select_related(*naming_relations(model))
 
 
 def casebook_hash(subject: Subject) -> str:

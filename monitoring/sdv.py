@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import F, IntegerField, Value
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from audit.services import audited_save
 from crf.access import Capability, user_can
@@ -43,7 +44,7 @@ def record_verify(
     unknown = [n for n in chosen if n not in names]
     if unknown:
         raise ValidationError(
-            {"fields": f"{record._meta.verbose_name.capitalize()} has no field {unknown[0]}."}
+            {"fields": f"{capfirst(record._meta.verbose_name)} has no field {unknown[0]}."}
         )
     if set(chosen) == set(names):
         chosen = []  # every field: the whole record

@@ -19,12 +19,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 
 from audit.clock import local_time_text
 from audit.forms import add_errors
 from crf.access import Capability, require, sites_where, subject_for, subjects_visible_to, user_can
 from crf.models import Subject
-from crf.records import record_page_url, subject_path
+from crf.records import record_page_url, records_named, subject_path
 
 from . import sdv
 from .audit_review import record_history
@@ -95,7 +96,7 @@ def record_field_rows(record, queries: list[Query], verified: set[str]) -> list[
     return [
         FieldRow(
             name=f.name,
-            label=str(f.verbose_name).capitalize(),
+            label=capfirst(str(f.verbose_name)),
             value=display_value(record, f),
             verified=f.name in verified,
             queries=by_field.get(f.name, []),
@@ -177,6 +178,7 @@ def subject_review(request, study_id):
         )
     rows.sort(key=lambda r: (r["kind"], r["pk"]))
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    _name_rows(page.object_list)
     progress = sdv.sdv_progress([subject.pk], states)[subject.pk]
     return render(
         request,
@@ -185,8 +187,24 @@ def subject_review(request, study_id):
     )
 
 
+def _name_rows(rows: list[dict]) -> None:
+    """Each row's record by its name in the trial's words (one query per kind on the page)."""
+    wanted: dict[int, set[int]] = {}
+    for row in rows:
+        wanted.setdefault(row["ct"], set()).add(row["pk"])
+    names = {
+        (ct_id, pk): name
+        for ct_id, pks in wanted.items()
+        for pk, name in records_named(
+            ContentType.objects.get_for_id(ct_id).model_class(), pks
+        ).items()
+    }
+    for row in rows:
+        row["name"] = names.get((row["ct"], row["pk"]), row["kind"])
+
+
 def _kind(ct_id: int) -> str:
-    return str(ContentType.objects.get_for_id(ct_id).model_class()._meta.verbose_name).capitalize()
+    return capfirst(str(ContentType.objects.get_for_id(ct_id).model_class()._meta.verbose_name))
 
 
 # --- Queries ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .locks import (
     lock_create,
     lock_release,
     lock_target,
+    lock_targets,
     locks_of_subject,
     locks_visible_to,
 )
@@ -89,7 +90,7 @@ def lock_list(request):
         "monitoring/locks.html",
         {
             "page": page,
-            "rows": [(lock, lock_target(lock)) for lock in page],
+            "rows": lock_targets(list(page)),
             "filters": filters,
             "status": status,
             "site_form": site_form,

@@ -31,15 +31,19 @@ class MrdSample(ClinicalRecord):
     accession = models.CharField(
         max_length=24, unique=True, editable=False, help_text="The label on the tube."
     )
-    timepoint = models.CharField(max_length=3, choices=TIMEPOINT_CHOICES)
+    timepoint = models.CharField("MRD timepoint", max_length=3, choices=TIMEPOINT_CHOICES)
     material = models.CharField(max_length=16, choices=Material.choices)
     sampled_on = models.DateField("sampling date", validators=[not_in_future])
 
     class Meta:
+        verbose_name = "MRD sample"
         ordering = ["subject", "sampled_on", "id"]
 
     def __str__(self) -> str:
-        return self.accession
+        material = self.get_material_display().lower()
+        return (
+            f"MRD sample {self.timepoint} {material} {self.sampled_on:%Y-%m-%d} ({self.accession})"
+        )
 
     def get_absolute_url(self) -> str:
         return reverse("mrd:subject", args=[self.subject.study_id])
@@ -67,7 +71,7 @@ class MrdResult(ClinicalRecord):
         ],
     )
     value = models.DecimalField(
-        null=True, blank=True, validators=[MinValueValidator(0)], **MRD_DIGITS
+        "MRD value", null=True, blank=True, validators=[MinValueValidator(0)], **MRD_DIGITS
     )
     sensitivity = models.DecimalField("sensitivity reached", null=True, blank=True, **MRD_DIGITS)
     quantitative_range = models.DecimalField(null=True, blank=True, **MRD_DIGITS)
@@ -76,6 +80,7 @@ class MrdResult(ClinicalRecord):
     comment = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "MRD result"
         ordering = ["sample", "method"]
         constraints = [
             models.UniqueConstraint(fields=["sample", "method"], name="mrd_result_per_method"),
@@ -92,7 +97,8 @@ class MrdResult(ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sample} {self.get_method_display()}"
+        method = {"qpcr": "qPCR", "ngs": "NGS"}.get(self.method, self.method)
+        return f"MRD {self.sample.timepoint} {method} ({self.sample.sampled_on:%Y-%m-%d})"
 
     def as_protocol(self) -> mrd.MrdResult:
         return mrd.MrdResult(
@@ -131,6 +137,7 @@ class MrdUpload(models.Model):
     preview = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = "MRD upload"
         ordering = ["-uploaded_at"]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from audit.models import AuditedModel, ClinicalRecord
+from audit.naming import day_text, moment_text, plain_number
 from crf.models import InfusionInterruption, Site, Subject
 from crf.validators import not_in_future, not_in_future_datetime
 from protocol import astct, ctcae
@@ -20,13 +21,14 @@ class CtcaeTerm(models.Model):
     """The CTCAE v5.0 term list: the terms this trial needs ship with the project; the full NCI
     list is loaded with `manage.py import_ctcae FILE`."""
 
-    meddra_code = models.PositiveBigIntegerField(unique=True)
+    meddra_code = models.PositiveBigIntegerField("MedDRA code", unique=True)
     term = models.CharField(max_length=200, db_index=True)
     soc = models.CharField("system organ class", max_length=200)
     grades = models.CharField(max_length=9, help_text="The grades the term has, e.g. 1,2,3,4,5.")
-    version = models.CharField(max_length=10, default="5.0")
+    version = models.CharField("CTCAE version", max_length=10, default="5.0")
 
     class Meta:
+        verbose_name = "CTCAE term"
         ordering = ["term"]
 
     def __str__(self) -> str:
@@ -46,10 +48,15 @@ class SiteLabRange(AuditedModel):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="lab_ranges")
     test = models.CharField(max_length=12, choices=LAB_TEST_CHOICES)
     unit = models.CharField(max_length=12)
-    lln = models.DecimalField("lower limit of normal", null=True, blank=True, **LAB_VALUE_DIGITS)
-    uln = models.DecimalField("upper limit of normal", null=True, blank=True, **LAB_VALUE_DIGITS)
+    lln = models.DecimalField(
+        "lower limit of normal (LLN)", null=True, blank=True, **LAB_VALUE_DIGITS
+    )
+    uln = models.DecimalField(
+        "upper limit of normal (ULN)", null=True, blank=True, **LAB_VALUE_DIGITS
+    )
 
     class Meta:
+        verbose_name = "site laboratory range"
         ordering = ["site", "test"]
         constraints = [
             models.UniqueConstraint(fields=["site", "test"], name="lab_range_per_site_test")
@@ -68,7 +75,7 @@ class LabPanel(ClinicalRecord):
         ordering = ["subject", "-sampled_at"]
 
     def __str__(self) -> str:
-        return f"{self.subject} labs {self.sampled_at:%Y-%m-%d %H:%M}"
+        return f"Lab panel {moment_text(self.sampled_at)}"
 
     def get_absolute_url(self) -> str:
         return reverse("safety:labs", args=[self.subject.study_id])
@@ -86,9 +93,11 @@ class LabValue(ClinicalRecord):
     unit = models.CharField(max_length=12)
     lln = models.DecimalField("LLN", null=True, blank=True, **LAB_VALUE_DIGITS)
     uln = models.DecimalField("ULN", null=True, blank=True, **LAB_VALUE_DIGITS)
-    standard_value = models.DecimalField(editable=False, **LAB_VALUE_DIGITS)
+    standard_value = models.DecimalField(
+        "value in the standard unit", editable=False, **LAB_VALUE_DIGITS
+    )
     standard_unit = models.CharField(max_length=12, editable=False)
-    grade = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    grade = models.PositiveSmallIntegerField("CTCAE grade", null=True, blank=True, editable=False)
     grading_system = models.CharField(max_length=20, editable=False)
     grade_note = models.CharField(max_length=200, blank=True, editable=False)
 
@@ -99,7 +108,7 @@ class LabValue(ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_test_display()} {self.value} {self.unit}"
+        return f"{self.panel}, {self.get_test_display()} {plain_number(self.value)} {self.unit}"
 
     def get_absolute_url(self) -> str:
         return reverse("safety:lab_value", args=[self.panel.subject.study_id, self.pk])
@@ -134,11 +143,11 @@ class AdverseEvent(ClinicalRecord):
     onset_date = models.DateField(validators=[not_in_future])
     end_date = models.DateField(null=True, blank=True, validators=[not_in_future])
     grade = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+        "CTCAE grade", validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     grading_system = models.CharField(max_length=20, editable=False)
     grade_justification = models.TextField("why the grade differs from the derived one", blank=True)
-    serious = models.BooleanField(default=False)
+    serious = models.BooleanField("serious (SAE)", default=False)
     criterion_death = models.BooleanField("results in death", default=False)
     criterion_life_threatening = models.BooleanField("life-threatening", default=False)
     criterion_hospitalisation = models.BooleanField(
@@ -158,36 +167,50 @@ class AdverseEvent(ClinicalRecord):
     )
     outcome = models.CharField(max_length=14, choices=Outcome.choices)
     # ASTCT 2019 cytokine release syndrome (rules §6)
-    crs_fever = models.BooleanField("fever ≥ 38 °C", null=True, blank=True)
+    crs_fever = models.BooleanField("CRS: fever ≥ 38 °C", null=True, blank=True)
     crs_hypotension = models.CharField(
-        "hypotension", max_length=24, blank=True,
+        "CRS: hypotension", max_length=24, blank=True,
         choices=_choices(astct.Hypotension),
     )  # fmt: skip
     crs_oxygen = models.CharField(
-        "oxygen support", max_length=24, blank=True,
+        "CRS: oxygen support", max_length=24, blank=True,
         choices=_choices(astct.OxygenSupport),
     )  # fmt: skip
     crs_after_antipyretics = models.BooleanField(
-        "after antipyretics or anti-cytokine therapy", default=False
+        "CRS: after antipyretics or anti-cytokine therapy", default=False
     )
     # ICANS (rules §6): ICE sub-scores and the other domains
-    ice_orientation = models.PositiveSmallIntegerField(null=True, blank=True)
-    ice_naming = models.PositiveSmallIntegerField(null=True, blank=True)
-    ice_commands = models.PositiveSmallIntegerField(null=True, blank=True)
-    ice_writing = models.PositiveSmallIntegerField(null=True, blank=True)
-    ice_attention = models.PositiveSmallIntegerField(null=True, blank=True)
-    icans_unarousable = models.BooleanField(default=False)
+    ice_orientation = models.PositiveSmallIntegerField(
+        "ICE: orientation (0–4 points)", null=True, blank=True
+    )
+    ice_naming = models.PositiveSmallIntegerField("ICE: naming (0–3 points)", null=True, blank=True)
+    ice_commands = models.PositiveSmallIntegerField(
+        "ICE: commands (0–3 points)", null=True, blank=True
+    )
+    ice_writing = models.PositiveSmallIntegerField(
+        "ICE: writing (0–1 points)", null=True, blank=True
+    )
+    ice_attention = models.PositiveSmallIntegerField(
+        "ICE: attention (0–1 points)", null=True, blank=True
+    )
+    icans_unarousable = models.BooleanField("ICANS: patient unarousable", default=False)
     icans_consciousness = models.CharField(
-        "level of consciousness", max_length=40, blank=True, choices=_choices(astct.Consciousness)
+        "ICANS: level of consciousness",
+        max_length=40,
+        blank=True,
+        choices=_choices(astct.Consciousness),
     )
     icans_seizure = models.CharField(
-        "seizure", max_length=40, blank=True, choices=_choices(astct.Seizure)
+        "ICANS: seizure", max_length=40, blank=True, choices=_choices(astct.Seizure)
     )
     icans_motor = models.CharField(
-        "motor findings", max_length=40, blank=True, choices=_choices(astct.MotorFinding)
+        "ICANS: motor findings", max_length=40, blank=True, choices=_choices(astct.MotorFinding)
     )
     icans_raised_icp = models.CharField(
-        "raised ICP / cerebral oedema", max_length=60, blank=True, choices=_choices(astct.RaisedIcp)
+        "ICANS: raised ICP / cerebral oedema",
+        max_length=60,
+        blank=True,
+        choices=_choices(astct.RaisedIcp),
     )
     # Serious adverse events (rules §8)
     awareness_at = models.DateTimeField(
@@ -196,7 +219,9 @@ class AdverseEvent(ClinicalRecord):
     sponsor_notified_at = models.DateTimeField(
         "sponsor notified", null=True, blank=True, validators=[not_in_future_datetime]
     )
-    susar = models.BooleanField("suspected unexpected serious adverse reaction", default=False)
+    susar = models.BooleanField(
+        "SUSAR (suspected unexpected serious adverse reaction)", default=False
+    )
     sponsor_awareness_date = models.DateField(
         "sponsor became aware", null=True, blank=True, validators=[not_in_future]
     )
@@ -217,7 +242,8 @@ class AdverseEvent(ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.term.term} grade {self.grade} ({self.onset_date:%Y-%m-%d})"
+        kind = "SAE" if self.serious else "AE"
+        return f"{kind} {self.term.term}, grade {self.grade} (onset {self.onset_date:%Y-%m-%d})"
 
     CRITERIA = (
         "criterion_death",
@@ -243,9 +269,13 @@ class AdverseEventLabLink(AuditedModel):
     lab_value = models.ForeignKey(LabValue, on_delete=models.PROTECT, related_name="ae_links")
 
     class Meta:
+        verbose_name = "AE–lab value link"
         constraints = [
             models.UniqueConstraint(fields=["adverse_event", "lab_value"], name="ae_lab_link_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.adverse_event} related to {self.lab_value}"
 
     def get_absolute_url(self) -> str:
         return self.adverse_event.get_absolute_url()
@@ -264,11 +294,15 @@ class AdverseEventInterruptionLink(AuditedModel):
     )
 
     class Meta:
+        verbose_name = "AE–interruption link"
         constraints = [
             models.UniqueConstraint(
                 fields=["adverse_event", "interruption"], name="ae_interruption_link_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.adverse_event} related to {self.interruption}"
 
     def get_absolute_url(self) -> str:
         return self.adverse_event.get_absolute_url()
@@ -282,11 +316,15 @@ class SaeFollowUp(ClinicalRecord):
     adverse_event = models.ForeignKey(
         AdverseEvent, on_delete=models.PROTECT, related_name="follow_ups"
     )
-    reported_at = models.DateTimeField(validators=[not_in_future_datetime])
+    reported_at = models.DateTimeField("reported", validators=[not_in_future_datetime])
     report = models.TextField()
 
     class Meta:
+        verbose_name = "SAE follow-up"
         ordering = ["adverse_event", "reported_at"]
+
+    def __str__(self) -> str:
+        return f"Follow-up {day_text(self.reported_at)} of {self.adverse_event}"
 
     @property
     def subject(self):

@@ -111,7 +111,7 @@ def baseline_for(subject, *, by, **overrides):
         leukocytes=Decimal("5.9"),
         marrow_blasts_percent=Decimal("81"),
         immunophenotype="B-II",
-        cd20_positive=False,
+        cd20_positive="no",
         karyotype="normal",
         ph_like=False,
         ikzf1plus=False,

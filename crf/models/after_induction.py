@@ -5,6 +5,7 @@ records say what the patient actually received."""
 from django.db import models
 
 from audit.models import ClinicalRecord
+from audit.naming import plain_number
 from protocol import mrd
 from protocol.after_induction import TARGET_DOSE_UG_PER_DAY
 
@@ -61,7 +62,10 @@ class MrdTriggeredBlinatumomab(FormPage, ClinicalRecord):
     def __str__(self) -> str:
         cycles = f"{self.cycles} cycle{'s' if self.cycles != 1 else ''}"
         end = f" to {self.end_date:%Y-%m-%d}" if self.end_date else ", running"
-        return f"{self.start_date:%Y-%m-%d}{end}: {cycles} at {self.dose_ug_per_day} µg/day"
+        dose = plain_number(self.dose_ug_per_day)
+        return (
+            f"MRD-triggered blinatumomab {self.start_date:%Y-%m-%d}{end}: {cycles} at {dose} µg/day"
+        )
 
     @property
     def mrd_after_text(self) -> str:
@@ -117,7 +121,8 @@ class SalvageTherapy(FormPage, ClinicalRecord):
         ordering = ["subject", "start_date", "id"]
 
     def __str__(self) -> str:
-        return f"{self.start_date:%Y-%m-%d}: {self.regimen_name} ({self.get_indication_display()})"
+        indication = self.get_indication_display()
+        return f"Salvage therapy {self.start_date:%Y-%m-%d}: {self.regimen_name} ({indication})"
 
     @property
     def regimen_name(self) -> str:

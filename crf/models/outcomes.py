@@ -22,8 +22,11 @@ class ResponseAssessment(FormPage, ClinicalRecord):
     assessed_on = models.DateField(validators=[not_in_future])
     response = models.CharField(max_length=10, choices=Response.choices)
 
+    class Meta:
+        verbose_name = "day-40 response"
+
     def __str__(self) -> str:
-        return f"Day-40 response of {self.subject}"
+        return f"Day-40 response: {self.get_response_display()} ({self.assessed_on:%Y-%m-%d})"
 
 
 class Transplant(FormPage, ClinicalRecord):
@@ -43,6 +46,8 @@ class Transplant(FormPage, ClinicalRecord):
     reason_other = models.CharField("other reason", max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "HSCT"
+        verbose_name_plural = "HSCTs"
         ordering = ["subject", "transplant_date"]
         constraints = [
             models.CheckConstraint(
@@ -53,7 +58,7 @@ class Transplant(FormPage, ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.transplant_date:%Y-%m-%d} ({self.get_reason_display()})"
+        return f"HSCT {self.transplant_date:%Y-%m-%d} ({self.get_reason_display()})"
 
 
 class Relapse(FormPage, ClinicalRecord):
@@ -88,7 +93,7 @@ class SecondMalignancy(FormPage, ClinicalRecord):
         ordering = ["subject", "diagnosis_date"]
 
     def __str__(self) -> str:
-        return f"{self.diagnosis} {self.diagnosis_date:%Y-%m-%d}"
+        return f"Second malignancy {self.diagnosis_date:%Y-%m-%d}: {self.diagnosis}"
 
 
 class Death(FormPage, ClinicalRecord):
@@ -99,7 +104,7 @@ class Death(FormPage, ClinicalRecord):
     cause = models.CharField(max_length=200)
 
     def __str__(self) -> str:
-        return f"{self.death_date:%Y-%m-%d}: {self.cause}"
+        return f"Death {self.death_date:%Y-%m-%d}: {self.cause}"
 
 
 class EndOfStudy(FormPage, ClinicalRecord):
@@ -119,6 +124,8 @@ class EndOfStudy(FormPage, ClinicalRecord):
     details = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "end of study"
+        verbose_name_plural = "ends of study"
         constraints = [
             models.CheckConstraint(
                 condition=~Q(reason="other") | ~Q(details=""),
@@ -128,7 +135,7 @@ class EndOfStudy(FormPage, ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.end_date:%Y-%m-%d}: {self.get_reason_display()}"
+        return f"End of study {self.end_date:%Y-%m-%d}: {self.get_reason_display()}"
 
 
 class FollowUpContact(FormPage, ClinicalRecord):
@@ -141,7 +148,8 @@ class FollowUpContact(FormPage, ClinicalRecord):
     in_remission = models.BooleanField("in continuous remission")
 
     class Meta:
+        verbose_name = "follow-up contact"
         ordering = ["subject", "-last_known_alive"]
 
     def __str__(self) -> str:
-        return f"alive on {self.last_known_alive:%Y-%m-%d}"
+        return f"Follow-up: alive on {self.last_known_alive:%Y-%m-%d}"

@@ -58,7 +58,7 @@ class Screening(AuditedModel):
         ]
 
     def __str__(self) -> str:
-        return self.screening_number
+        return f"Screening {self.screening_number}"
 
     @property
     def eligible(self) -> bool:
@@ -109,7 +109,7 @@ class Subject(AuditedModel):
         ]
 
     def __str__(self) -> str:
-        return self.study_id
+        return f"Subject {self.study_id}"
 
     def get_absolute_url(self) -> str:
         return reverse("crf:subject_detail", args=[self.study_id])
@@ -144,6 +144,11 @@ class Baseline(FormPage, ClinicalRecord):
         OTHER = "other", "Other"
         UNSUCCESSFUL = "unsuccessful", "Unsuccessful cultivation"
 
+    class Cd20(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        UNKNOWN = "unknown", "Unknown"
+
     class CnsStatus(models.TextChoices):
         CNS1 = "CNS1", "CNS1"
         CNS2 = "CNS2", "CNS2"
@@ -159,7 +164,7 @@ class Baseline(FormPage, ClinicalRecord):
     height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1)
     weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1)
     bsa_m2 = models.DecimalField("BSA (m²)", max_digits=3, decimal_places=2, editable=False)
-    bsa_formula = models.CharField(max_length=20, editable=False)
+    bsa_formula = models.CharField("BSA formula", max_length=20, editable=False)
     diagnosis_date = models.DateField(validators=[not_in_future])
     leukocytes = models.DecimalField(
         "blood leukocytes (×10⁹/L)",
@@ -174,7 +179,12 @@ class Baseline(FormPage, ClinicalRecord):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     immunophenotype = models.CharField(max_length=5, choices=Immunophenotype.choices)
-    cd20_positive = models.BooleanField("CD20-positive (any positivity)")
+    cd20_positive = models.CharField(
+        "CD20-positive (any positivity)",
+        max_length=7,
+        choices=Cd20.choices,
+        help_text="Unknown when CD20 was not assessed.",
+    )
     karyotype = models.CharField(max_length=20, choices=Karyotype.choices)
     ph_like = models.BooleanField("Ph-like")
     ikzf1plus = models.BooleanField("IKZF1plus")
@@ -186,7 +196,7 @@ class Baseline(FormPage, ClinicalRecord):
     igtr_target_available = models.BooleanField("IG/TR target available for MRD")
 
     def __str__(self) -> str:
-        return f"Baseline of {self.subject}"
+        return "Baseline"
 
 
 class EditCheckConfirmation(models.Model):

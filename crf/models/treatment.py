@@ -4,6 +4,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from audit.models import ClinicalRecord
+from audit.naming import day_text, moment_text, plain_number
 from protocol import schedule
 
 from ..validators import not_in_future, not_in_future_datetime
@@ -40,7 +41,7 @@ class TreatmentCourse(FormPage, ClinicalRecord):
     height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1)
     weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1)
     bsa_m2 = models.DecimalField("BSA (m²)", max_digits=3, decimal_places=2, editable=False)
-    bsa_formula = models.CharField(max_length=20, editable=False)
+    bsa_formula = models.CharField("BSA formula", max_length=20, editable=False)
 
     class Meta:
         ordering = ["subject", "start_date"]
@@ -49,7 +50,7 @@ class TreatmentCourse(FormPage, ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subject} {self.get_phase_display()}"
+        return f"{self.get_phase_display()} course ({self.start_date:%Y-%m-%d})"
 
 
 class DrugAdministration(ClinicalRecord):
@@ -85,7 +86,8 @@ class DrugAdministration(ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.drug} day {self.protocol_day}"
+        phase = self.course.get_phase_display()
+        return f"{self.drug} {self.route} day {self.protocol_day} of {phase}"
 
     def get_absolute_url(self) -> str:
         return reverse("crf:administration", args=[self.course.subject.study_id, self.pk])
@@ -105,10 +107,11 @@ class IntrathecalAdministration(FormPage, ClinicalRecord):
     methotrexate_mg = models.DecimalField("MTX (mg)", max_digits=5, decimal_places=1)
 
     class Meta:
+        verbose_name = "intrathecal administration"
         ordering = ["subject", "administered_on"]
 
     def __str__(self) -> str:
-        return f"{self.administered_on:%Y-%m-%d} ({self.get_phase_display()})"
+        return f"Intrathecal {self.administered_on:%Y-%m-%d} ({self.get_phase_display()})"
 
 
 class Day11Assessment(FormPage, ClinicalRecord):
@@ -125,8 +128,11 @@ class Day11Assessment(FormPage, ClinicalRecord):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
 
+    class Meta:
+        verbose_name = "day-11 assessment"
+
     def __str__(self) -> str:
-        return f"Day 11 of {self.subject}"
+        return f"Day-11 marrow ({self.assessed_on:%Y-%m-%d})"
 
 
 class BlinatumomabInfusion(InfusionPage, ClinicalRecord):
@@ -146,6 +152,7 @@ class BlinatumomabInfusion(InfusionPage, ClinicalRecord):
     discontinuation_reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "blinatumomab cycle"
         ordering = ["subject", "cycle"]
         constraints = [
             models.UniqueConstraint(fields=["subject", "cycle"], name="infusion_cycle_per_subject"),
@@ -162,7 +169,7 @@ class BlinatumomabInfusion(InfusionPage, ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subject} blinatumomab cycle {self.cycle}"
+        return f"Blinatumomab cycle {self.cycle} (from {day_text(self.started_at)})"
 
 
 class InfusionDoseChange(InfusionPage, ClinicalRecord):
@@ -181,11 +188,16 @@ class InfusionDoseChange(InfusionPage, ClinicalRecord):
         BlinatumomabInfusion, on_delete=models.PROTECT, related_name="dose_changes"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    at = models.DateTimeField(validators=[not_in_future_datetime])
+    at = models.DateTimeField("from", validators=[not_in_future_datetime])
     ug_per_day = models.DecimalField("dose (µg/day)", max_digits=4, decimal_places=1)
 
     class Meta:
+        verbose_name = "blinatumomab dose change"
         ordering = ["infusion", "at"]
+
+    def __str__(self) -> str:
+        dose = plain_number(self.ug_per_day)
+        return f"{self.get_kind_display()} {dose} µg/day, {moment_text(self.at)}"
 
 
 class InfusionInterruption(InfusionPage, ClinicalRecord):
@@ -201,12 +213,15 @@ class InfusionInterruption(InfusionPage, ClinicalRecord):
     infusion = models.ForeignKey(
         BlinatumomabInfusion, on_delete=models.PROTECT, related_name="interruptions"
     )
-    started_at = models.DateTimeField(validators=[not_in_future_datetime])
-    ended_at = models.DateTimeField(null=True, blank=True, validators=[not_in_future_datetime])
+    started_at = models.DateTimeField("interrupted", validators=[not_in_future_datetime])
+    ended_at = models.DateTimeField(
+        "restarted or ended", null=True, blank=True, validators=[not_in_future_datetime]
+    )
     reason = models.CharField(max_length=12, choices=Reason.choices)
     reason_other = models.CharField("other reason", max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "blinatumomab interruption"
         ordering = ["infusion", "started_at"]
         constraints = [
             models.CheckConstraint(
@@ -215,6 +230,25 @@ class InfusionInterruption(InfusionPage, ClinicalRecord):
                 violation_error_message="Describe the other reason.",
             )
         ]
+
+    # The reason as clinicians say it in a sentence ("interruption for hepatotoxicity").
+    REASON_WORDS = {
+        Reason.HEPATIC: "hepatotoxicity",
+        Reason.CRS: "CRS",
+        Reason.NEUROLOGICAL: "neurotoxicity",
+        Reason.INFECTION: "infection",
+    }
+
+    def __str__(self) -> str:
+        start = day_text(self.started_at)
+        if self.ended_at is None:
+            when = f"from {start}, ongoing"
+        elif day_text(self.ended_at) == start:
+            when = start
+        else:
+            when = f"{start} to {day_text(self.ended_at)}"
+        why = self.REASON_WORDS.get(self.reason) or self.reason_other.strip() or "other reason"
+        return f"Interruption {when} ({why})"
 
 
 class Premedication(InfusionPage, ClinicalRecord):
@@ -237,4 +271,12 @@ class Premedication(InfusionPage, ClinicalRecord):
     before = models.CharField(max_length=8, choices=Before.choices)
 
     class Meta:
+        verbose_name = "dexamethasone premedication"
         ordering = ["infusion", "given_at"]
+
+    def __str__(self) -> str:
+        before = self.get_before_display().lower()
+        dose = plain_number(self.dexamethasone_mg)
+        return (
+            f"Premedication dexamethasone {dose} mg before {before}, {moment_text(self.given_at)}"
+        )

@@ -50,4 +50,6 @@ class Visit(FormPage, ClinicalRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subject} {self.name}"
+        day = self.actual_date or self.planned_date
+        name = self.name[:1].lower() + self.name[1:] if self.name[1:2].islower() else self.name
+        return f"Visit {name}" + (f" ({day:%Y-%m-%d})" if day else "")

@@ -57,7 +57,9 @@ def consolidation_number(phase: str) -> int | None:
 def phase_drugs(course: TreatmentCourse) -> tuple[schedule.DrugDose, ...]:
     number = consolidation_number(course.phase)
     if number:
-        cd20 = Baseline.objects.filter(subject=course.subject, cd20_positive=True).exists()
+        cd20 = Baseline.objects.filter(
+            subject=course.subject, cd20_positive=Baseline.Cd20.YES
+        ).exists()
         return schedule.consolidation_drugs(number, cd20_positive=cd20)
     return schedule.phase(_FIXED_PHASES[TreatmentPhase(course.phase)]).drugs
 

@@ -8,7 +8,7 @@ from monitoring.locks import (
     lock_description,
     lock_message,
     lock_refusing,
-    lock_target,
+    lock_targets,
     locks_of_subject,
 )
 from monitoring.records import is_clinical, record_pointer
@@ -36,7 +36,8 @@ def subject_signoff_panel(context, subject):
     if user is None:
         return ""
     locks = [
-        (lock, lock_target(lock), lock_description(lock)) for lock in locks_of_subject(subject)
+        (lock, target, lock_description(lock))
+        for lock, target in lock_targets(locks_of_subject(subject))
     ]
     return get_template("monitoring/_signoff_panel.html").render(
         {

@@ -18,7 +18,7 @@ BASELINE = {
     "leukocytes": "5.9",
     "marrow_blasts_percent": "81",
     "immunophenotype": "B-II",
-    "cd20_positive": "",
+    "cd20_positive": "no",
     "karyotype": "normal",
     "cns_status": "CNS1",
     "igtr_target_available": "on",

@@ -102,7 +102,7 @@ def test_weight_change_over_10_percent_since_baseline_needs_confirmation(
 
 @pytest.mark.django_db
 def test_consolidation_cycles_are_planned_as_the_previous_is_entered(subject_a, investigator_a):
-    baseline_for(subject_a, by=investigator_a, cd20_positive=True)
+    baseline_for(subject_a, by=investigator_a, cd20_positive="yes")
     course_for(
         subject_a, by=investigator_a, phase="induction_2", start_date=datetime.date(2026, 4, 20)
     )

@@ -24,7 +24,7 @@ BASELINE_FORM = {
     "leukocytes": "5.9",
     "marrow_blasts_percent": "81",
     "immunophenotype": "B-II",
-    "cd20_positive": "",
+    "cd20_positive": "no",
     "karyotype": "normal",
     "cns_status": "CNS1",
     "igtr_target_available": "on",

@@ -193,7 +193,7 @@ def _demo_treatment(subject: Subject, user) -> None:
             leukocytes=Decimal("5.9"),
             marrow_blasts_percent=Decimal("81"),
             immunophenotype="B-II",
-            cd20_positive=True,
+            cd20_positive="yes",
             karyotype="normal",
             ph_like=False,
             ikzf1plus=False,
