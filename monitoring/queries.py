@@ -18,7 +18,7 @@ from django.utils.text import capfirst
 from audit.services import audited_save
 from crf.access import Capability, sites_where, user_can
 from crf.models import EditCheckConfirmation
-from crf.records import records_named, subject_of
+from crf.records import record_name, records_named, subject_of
 
 from .models import Query, QueryMessage
 from .records import content_fields, field_label, is_clinical
@@ -226,15 +226,21 @@ class QueryRow:
     record_name: str = ""  # the queried record in the trial's words (crf.records.record_name)
 
 
-def query_rows(queries, now: datetime | None = None) -> list[QueryRow]:
+def query_rows(
+    queries, now: datetime | None = None, *, record: models.Model | None = None
+) -> list[QueryRow]:
     """The rows of a list of queries: each with its age and its record's name (one query per
-    kind of record queried)."""
+    kind of record queried; none for the queries of `record`, a record already loaded)."""
     now = now or timezone.now()
     queries = list(queries)
+    names: dict[tuple[int, int], str] = {}
+    if record is not None:
+        ct = ContentType.objects.get_for_model(type(record)).pk
+        names[(ct, record.pk)] = record_name(record, with_subject=False)
     wanted: dict[int, set[int]] = {}
     for q in queries:
-        wanted.setdefault(q.content_type_id, set()).add(q.object_id)
-    names: dict[tuple[int, int], str] = {}
+        if (q.content_type_id, q.object_id) not in names:
+            wanted.setdefault(q.content_type_id, set()).add(q.object_id)
     for ct_id, pks in wanted.items():
         model = ContentType.objects.get_for_id(ct_id).model_class()
         if model is not None:

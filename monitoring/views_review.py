@@ -138,7 +138,7 @@ def _render_review(request, subject, record, *, open_form=None, verify_form=None
         "record_url": record_page_url(record),
         "rows": record_field_rows(record, queries, state.verified_fields),
         "record_queries": [q for q in queries if not q.field_name],
-        "queries": query_rows(queries),
+        "queries": query_rows(queries, record=record),
         "unresolved": sum(q.status in UNRESOLVED for q in queries),
         "sdv": state,
         "history": record_history(record, subject),

@@ -49,7 +49,7 @@ def record_review_panel(context, record):
             "subject": subject,
             "record": record,
             "ct": ct,
-            "queries": query_rows(unresolved),
+            "queries": query_rows(unresolved, record=record),
             "answering": next((q for q in unresolved if str(q.pk) == answering), None),
             "can_answer": bool(
                 user and user_can(user, Capability.ENTER_CLINICAL_DATA, subject.site)

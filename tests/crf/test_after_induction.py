@@ -72,7 +72,9 @@ def test_a_course_is_entered_with_its_history(client, subject_a, investigator_a)
     (row,) = course.history.all()
     assert (row.history_type, row.history_user, row.version) == ("+", investigator_a, 1)
     assert course.created_by == investigator_a
-    assert str(course) == "2026-07-06 to 2026-08-30: 2 cycles at 28.0 µg/day"
+    assert (
+        str(course) == "MRD-triggered blinatumomab 2026-07-06 to 2026-08-30: 2 cycles at 28 µg/day"
+    )
     assert course.get_absolute_url() == _url(subject_a, "mrd-blinatumomab", course.pk)
 
 
@@ -173,7 +175,7 @@ def test_a_salvage_therapy_is_entered_with_its_history(client, subject_a, invest
     therapy = SalvageTherapy.objects.get(subject=subject_a)
     assert (therapy.regimen, therapy.indication, therapy.outcome) == ("inotuzumab", "relapse", "CR")
     assert therapy.history.get().history_type == "+"
-    assert str(therapy) == "2026-06-01: Inotuzumab ozogamicin (Relapse)"
+    assert str(therapy) == "Salvage therapy 2026-06-01: Inotuzumab ozogamicin (Relapse)"
     url = _url(subject_a, "salvage-therapy", therapy.pk)
     changed = {**SALVAGE, "outcome": "no_response", "version": "1"}
     client.post(url, {**changed, "reason_for_change": "response reassessed"})
@@ -217,7 +219,7 @@ def test_an_other_regimen_is_named_in_the_casebook(subject_a, investigator_a):
         ),
         user=investigator_a,
     )
-    assert str(therapy) == "2026-06-01: hyper-CVAD (Refractory after induction)"
+    assert str(therapy) == "Salvage therapy 2026-06-01: hyper-CVAD (Refractory after induction)"
 
 
 @pytest.mark.django_db
@@ -260,8 +262,8 @@ def test_the_casebook_lists_them_and_draws_them_on_the_timeline(client, subject_
     client.force_login(investigator_a)
     page = client.get(reverse("crf:subject_detail", args=[subject_a.study_id])).content.decode()
     assert "After induction" in page
-    assert "MRD-triggered blinatumomab · 2026-07-06 to 2026-08-30: 2 cycles" in page
-    assert "Salvage therapy · 2026-10-01: CAR-T cell therapy (Relapse)" in page
+    assert "MRD-triggered blinatumomab 2026-07-06 to 2026-08-30: 2 cycles" in page
+    assert "Salvage therapy 2026-10-01: CAR-T cell therapy (Relapse)" in page
     assert _url(subject_a, "mrd-blinatumomab", course.pk) in page
     assert _url(subject_a, "salvage-therapy", therapy.pk) in page
     assert 'class="therapy therapy-mrd-blinatumomab"' in page

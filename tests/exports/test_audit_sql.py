@@ -2,6 +2,7 @@
 (computed in Python), in the same order, for a study with every kind of change."""
 
 import csv
+import re
 import datetime
 import io
 import zipfile
@@ -108,5 +109,6 @@ def test_the_exported_trail_is_the_reviewed_trail(tmp_path, busy_study, site_a, 
     kinds = {row[-1] for row in exported}
     assert {"created", "changed", "entered in error"} <= kinds
     assert ["'=pi.a"] == sorted({row[1] for row in exported if "pi.a" in row[1]})
-    mrd = [row for row in exported if row[5] == "Mrd result" and row[7] == "value"]
-    assert mrd and mrd[0][9] == "0.000000120000000"  # plain notation, never 1.2E-7
+    mrd = [row for row in exported if row[5] == "MRD result" and row[7] == "MRD value"]
+    assert mrd and mrd[0][9] == "0.00000012"  # as written: plain, no trailing zeros, never 1.2E-7
+    assert not any(re.search(r"#\d", row[6]) for row in exported)  # records by their names

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from crf.models import Role
 from crf.services import record_save
@@ -67,7 +68,7 @@ def _rows(body: str, table_id: str) -> list[tuple[str, ...]]:
 def _pages(client, subject, record) -> tuple[list, list]:
     ct, pk = record_pointer(record)
     review = client.get(reverse("monitoring:record_review", args=[subject.study_id, ct, pk]))
-    form = str(record._meta.verbose_name).capitalize()
+    form = capfirst(str(record._meta.verbose_name))
     trail = client.get(reverse("monitoring:subject_audit", args=[subject.study_id]), {"form": form})
     return _rows(review.content.decode(), "record-history"), _rows(
         trail.content.decode(), "audit-trail"
@@ -89,22 +90,22 @@ def test_a_baseline_change_reads_the_same_on_the_review_page_and_the_audit_trail
 ):
     baseline = baseline_for(subject_a, by=investigator_a)
     baseline.weight_kg = Decimal("74.5")
-    baseline.cd20_positive = True
+    baseline.cd20_positive = "yes"
     baseline.immunophenotype = "B-III"
     record_save(baseline, user=investigator_a, reason="source re-read")
     client.force_login(monitor_a)
     review, trail = _pages(client, subject_a, baseline)
 
     assert review and review == trail  # every row, cell by cell, in the same order
-    [weight] = _by_field(review, "weight (kg)")[:1]
+    [weight] = _by_field(review, "Weight (kg)")[:1]
     utc, local, user, _, old, new, reason = weight
     changed_at = baseline.history.order_by("-history_id").first().history_date
     assert utc == changed_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert local == timezone.localtime(changed_at).strftime("%Y-%m-%d %H:%M %Z")
     assert user.startswith(investigator_a.username) and "Investigator (site 1)" in user
-    assert (old, new, reason) == ("75.0", "74.5", "source re-read")
-    assert _by_field(review, "CD20-positive (any positivity)")[0][4:6] == ("no", "yes")
-    assert _by_field(review, "immunophenotype")[0][4:6] == ("B-II (common B)", "B-III (pre-B)")
+    assert (old, new, reason) == ("75", "74.5", "source re-read")  # as written: no "75.0"
+    assert _by_field(review, "CD20-positive (any positivity)")[0][4:6] == ("No", "Yes")
+    assert _by_field(review, "Immunophenotype")[0][4:6] == ("B-II (common B)", "B-III (pre-B)")
 
 
 @pytest.mark.django_db
@@ -121,9 +122,9 @@ def test_references_by_their_key_and_times_in_utc_on_both_pages(
     review, trail = _pages(client, subject_a, event)
 
     assert review and review == trail
-    assert _by_field(review, "term")[0][4:6] == ("Hyperkalemia", "Hypokalemia")
+    assert _by_field(review, "Term")[0][4:6] == ("Hyperkalemia", "Hypokalemia")
     aware = event.awareness_at.astimezone(datetime.UTC).isoformat(sep=" ")
-    assert _by_field(review, "site became aware")[0][5] == aware  # e.g. 2026-03-15 10:30:00+00:00
+    assert _by_field(review, "Site became aware")[0][5] == aware  # e.g. 2026-03-15 10:30:00+00:00
 
 
 @pytest.mark.django_db
@@ -145,5 +146,5 @@ def test_decimals_in_plain_notation_on_both_pages(client, subject_a, investigato
 
     assert review and review == trail
     [value] = [r for r in review if r[CELLS.index("reason")] == "recalculated"]
-    # as stored (15 decimal places), never 1.2E-7
-    assert value[4:6] == ("0.000000120000000", "0.000000150000000")
+    # as people write it: no trailing zeros of the 15 stored places, never 1.2E-7
+    assert value[4:6] == ("0.00000012", "0.00000015")

@@ -98,14 +98,14 @@ def _page(client, subject) -> str:
     [
         (Lock.Level.SITE, "Site 1 Prague"),
         (Lock.Level.SUBJECT, "Subject 1-01"),
-        (Lock.Level.FORM, "Baseline #{pk} of subject 1-01"),
+        (Lock.Level.FORM, "Baseline, subject 1-01"),
     ],
 )
 def test_a_lock_refuses_the_record_form_and_names_the_lock(
     client, subject_a, investigator_a, data_manager, baseline, level, target
 ):
     lock = _lock(level, subject_a, data_manager, record=baseline)
-    message = _expected_message(lock, target.format(pk=baseline.pk))
+    message = _expected_message(lock, target)
     client.force_login(investigator_a)
     url = reverse("crf:record_edit", args=[subject_a.study_id, "baseline", baseline.pk])
 
@@ -163,7 +163,8 @@ def test_a_lock_refuses_the_infusion_services_as_a_command_would_call_them(
             reason_other="",
             user=investigator_a,
         )
-    target = f"Blinatumomab infusion #{infusion.pk} of subject 1-01"
+    day = timezone.localdate(infusion.started_at)
+    target = f"Blinatumomab cycle 1 (from {day:%Y-%m-%d}), subject 1-01"
     assert refused.value.messages == [_expected_message(lock, target)]
     assert not InfusionInterruption.objects.exists()
 
@@ -207,7 +208,8 @@ def test_a_lock_of_the_panel_refuses_a_lab_value_edit(
         {"value": "90", "unit": "U/L", "uln": "40", "version": "1", "reason_for_change": "typo"},
     )
     assert response.status_code == 200
-    assert _expected_message(lock, f"Lab panel #{panel.pk} of subject 1-01") in (
+    sampled = timezone.localtime(panel.sampled_at).strftime("%Y-%m-%d %H:%M %Z")
+    assert _expected_message(lock, f"Lab panel {sampled}, subject 1-01") in (
         response.content.decode()
     )
     assert LabValue.objects.get().value == Decimal("250")
@@ -311,7 +313,12 @@ def test_a_locked_sample_is_a_row_error_of_the_upload_and_nothing_is_saved(
     rows = preview.context["preview"].rows
     assert rows[0].errors == []
     assert rows[1].errors == [
-        ("accession", _expected_message(lock, f"Mrd sample #{locked.pk} of subject 1-01"))
+        (
+            "accession",
+            _expected_message(
+                lock, f"MRD sample W11 bone marrow 2026-05-12 ({locked.accession}), subject 1-01"
+            ),
+        )
     ]
     client.post(reverse("mrd:upload_commit", args=[upload.pk]))
     assert not MrdResult.objects.exists()
@@ -433,11 +440,11 @@ def test_data_manager_locks_one_form_from_the_subject_pages(
 
     lock = Lock.objects.get()
     assert (lock.level, lock.record, lock.reason) == ("form", baseline, "baseline source verified")
-    with pytest.raises(RecordLocked, match=f"Baseline #{baseline.pk} of subject 1-01 is locked"):
+    with pytest.raises(RecordLocked, match="Baseline, subject 1-01 is locked"):
         _change_weight(subject_a, investigator_a)
     day11_for(subject_a, by=investigator_a)  # the subject's other forms stay open
     page = client.get(reverse("crf:subject_detail", args=[subject_a.study_id])).content.decode()
-    assert f"Baseline #{baseline.pk} of subject 1-01 is locked" in page
+    assert "Baseline, subject 1-01 is locked" in page
 
 
 @pytest.mark.django_db

@@ -151,7 +151,7 @@ def test_a_form_signature_is_invalidated_only_by_a_change_of_that_form(
 
     _change_visit(casebook, investigator_a)
     page = _subject_page(client, casebook)
-    assert f"Baseline #{baseline.pk}" in page and INVALID not in page
+    assert "Baseline" in page and f"#{baseline.pk}" not in page and INVALID not in page
 
     _change_baseline(casebook, investigator_a)
     assert INVALID in _subject_page(client, casebook)

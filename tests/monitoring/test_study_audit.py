@@ -65,7 +65,7 @@ def test_role_changes_appear_in_the_trail(client, site_a):
     events = _events(client.get(reverse(URL), {"form": "Membership"}))
     granted = [e for e in events if any(c.new == "new.investigator" for c in e.changes)]
     assert granted and granted[0].kind == "created"
-    assert any(c.field == "role" and c.new == "Investigator" for c in granted[0].changes)
+    assert any(c.field == "Role" and c.new == "Investigator" for c in granted[0].changes)
 
 
 @pytest.mark.django_db
@@ -132,9 +132,10 @@ def test_study_csv_names_subject_and_site_and_neutralises_formulas(client, two_s
     assert (change["subject"], change["site"], change["field"], change["new_value"]) == (
         subject_a.study_id,
         "1",
-        "weight (kg)",
-        "66.0",
+        "Weight (kg)",
+        "66",
     )
+    assert change["record"] == "Baseline"  # named, not "Baseline #3"
     assert any(r["form"] == "Account" and r["user"] == "nobody.known" for r in rows)
 
 
