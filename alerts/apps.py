@@ -6,9 +6,21 @@ class AlertsConfig(AppConfig):
     verbose_name = "Protocol alerts"
 
     def ready(self):
+        from crf.records import record_keys_register
         from crf.services.records import on_subjects_changed
 
+        from .facts import RECORD_KINDS
         from .marking import subjects_changed
+        from .models import Alert, ProtocolDecision
+
+        # The keys of triggering records ("lab:13") read as the records' names (audit trail).
+        record_keys_register(
+            kinds={
+                "response": "crf.ResponseAssessment",
+                **{kind: model._meta.label for kind, model in RECORD_KINDS.items()},
+            },
+            fields={(Alert._meta.label, "record"), (ProtocolDecision._meta.label, "about")},
+        )
 
         # Every save that changes a subject's data marks it for rule evaluation.
         on_subjects_changed(subjects_changed)

@@ -105,3 +105,19 @@ def records_named(
         return {}
     records = model._default_manager.filter(pk__in=pks).select_related(*naming_relations(model))
     return {r.pk: record_name(r, with_subject=with_subject) for r in records}
+
+
+# Records named by a key ("lab:13" is lab value 13): the kinds of key, and the fields that hold
+# such keys (an alert's triggering record). The app that writes the keys registers them (alerts,
+# in its ready()); pages and the audit trail show the record's name instead of the key.
+RECORD_KEY_KINDS: dict[str, str] = {}  # key prefix -> model label
+RECORD_KEY_FIELDS: set[tuple[str, str]] = set()  # (model label, field name)
+
+
+def record_keys_register(*, kinds: dict[str, str], fields) -> None:
+    RECORD_KEY_KINDS.update(kinds)
+    RECORD_KEY_FIELDS.update(fields)
+
+
+def is_record_key_field(field: models.Field) -> bool:
+    return (field.model._meta.label, field.name) in RECORD_KEY_FIELDS

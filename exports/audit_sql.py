@@ -15,6 +15,7 @@ and literals quoted by _literal (labels from the code, never user input); hence 
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 from django.db.models import F, Window
@@ -22,12 +23,14 @@ from django.db.models.functions import Lag
 
 from audit.cells import FORMULA_STARTS_SQL
 from crf.models import Role
+from crf.records import RECORD_KEY_KINDS, is_record_key_field
 from monitoring.audit_review import (
     REFERENCE_LABELS,
     UNNAMED,
     AuditScope,
     AuditTrail,
     _generic_pair,
+    _keyed_record,
     _kind_name,
     _Source,
     field_label,
@@ -79,6 +82,22 @@ def _display(f: models.Field, x: str, ct_column: str | None = None) -> str:
     if ct_column is not None:
         lookup = _name_lookup(ct_column, f"{x}::bigint", _literal(UNNAMED))
         return f"(CASE WHEN {x} IS NULL THEN '' ELSE {lookup} END)"
+    if is_record_key_field(f):  # monitoring.audit_review.key_display
+        pk = f"split_part({x}, ':', 2)"
+        whens = []
+        for kind, label in RECORD_KEY_KINDS.items():
+            model = apps.get_model(label)
+            ct = str(ContentType.objects.get_for_model(model).pk)
+            gone = _literal(f"{_kind_name(model)} ({UNNAMED})")
+            named = _name_lookup(ct, f"{pk}::bigint", gone)
+            whens.append(
+                f"WHEN {_literal(kind)} THEN (CASE WHEN {pk} ~ '^[0-9]+$' THEN {named} "
+                f"ELSE {_literal(_kind_name(model))} END)"
+            )
+        return (
+            f"(CASE WHEN {x} IS NULL OR {x} = '' THEN '' "
+            f"ELSE (CASE split_part({x}, ':', 1) {' '.join(whens)} ELSE {x} END) END)"
+        )
     if f.is_relation and f.many_to_one:
         target = f.related_model
         key = REFERENCE_LABELS.get(target._meta.label)
@@ -235,6 +254,7 @@ def _names_fill(trail: AuditTrail) -> None:
     wanted: dict[type[models.Model], set[int]] = {}
     generic: dict[int, set[int]] = {}
     for source, qs in trail._querysets:
+        qs = qs.order_by()
         wanted.setdefault(source.model, set()).update(qs.values_list("id", flat=True).distinct())
         for f in source.model._meta.concrete_fields:
             if f.is_relation and f.many_to_one and f.name not in BOOKKEEPING_FIELDS:
@@ -243,6 +263,11 @@ def _names_fill(trail: AuditTrail) -> None:
                         f.attname, flat=True
                     )
                     wanted.setdefault(f.related_model, set()).update(values.distinct())
+            if is_record_key_field(f):
+                for key in qs.values_list(f.attname, flat=True).distinct():
+                    model, pk = _keyed_record(key)
+                    if pk is not None:
+                        wanted.setdefault(model, set()).add(pk)
         pair = _generic_pair(source.model)
         if pair is not None:
             ct_attname = source.model._meta.get_field(pair[0]).attname

@@ -29,7 +29,7 @@ from django.utils.text import capfirst
 from accounts.models import AccountEvent
 from audit.naming import plain_number
 from crf.models import Membership, Screening, Subject
-from crf.records import records_named, subject_path
+from crf.records import RECORD_KEY_KINDS, is_record_key_field, records_named, subject_path
 
 from .records import BOOKKEEPING_FIELDS, clinical_models
 
@@ -491,7 +491,17 @@ def _related_labels(fields, entries, previous) -> dict[tuple[type, object], str]
             ct_id, object_id = getattr(entry, ct_attname), getattr(entry, pair[1])
             if ct_id is not None and object_id is not None:
                 generic.setdefault(ct_id, set()).add(object_id)
+    keys: dict[type, set] = {}
+    for f in fields:
+        if is_record_key_field(f):
+            for entry in rows:
+                model, pk = _keyed_record(getattr(entry, f.attname))
+                if pk is not None:
+                    keys.setdefault(model, set()).add(pk)
     labels = {}
+    for model, pks in keys.items():
+        for pk, name in record_names(model, pks).items():
+            labels[("key", model, pk)] = name
     for model, pks in wanted.items():
         key = REFERENCE_LABELS.get(model._meta.label)
         if key is None:
@@ -508,6 +518,27 @@ def _related_labels(fields, entries, previous) -> dict[tuple[type, object], str]
     return labels
 
 
+def _keyed_record(key) -> tuple[type[models.Model] | None, int | None]:
+    """(model, id) a record key ("lab:13") names; (model, None) for a key of a kind without an
+    id ("response:D40"); (None, None) for anything else."""
+    kind, _, pk = str(key or "").partition(":")
+    label = RECORD_KEY_KINDS.get(kind)
+    if label is None:
+        return None, None
+    return apps.get_model(label), int(pk) if pk.isdigit() else None
+
+
+def key_display(key: str, labels) -> str:
+    """A record key as people read it: the record's name; a record no longer kept, or a kind
+    without an id, by its kind."""
+    model, pk = _keyed_record(key)
+    if model is None:
+        return key
+    if pk is None:
+        return _kind_name(model)
+    return labels.get(("key", model, pk), f"{_kind_name(model)} ({UNNAMED})")
+
+
 def _display(f: models.Field, value, labels, ct_id=None) -> str:
     """A value of a history change as every page shows it: the audit trail, a record's review
     page (record_history) and the audit export (exports/audit_sql.py writes the same in SQL).
@@ -520,6 +551,8 @@ def _display(f: models.Field, value, labels, ct_id=None) -> str:
         return labels.get((f.related_model, value), f"{_kind_name(f.related_model)} ({UNNAMED})")
     if ct_id is not None:  # the id of a generic pointer: the record it points at
         return labels.get((ct_id, value), UNNAMED)
+    if is_record_key_field(f):
+        return key_display(value, labels)
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):

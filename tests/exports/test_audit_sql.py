@@ -2,9 +2,9 @@
 (computed in Python), in the same order, for a study with every kind of change."""
 
 import csv
-import re
 import datetime
 import io
+import re
 import zipfile
 from datetime import UTC
 from decimal import Decimal
