@@ -401,7 +401,6 @@ def _infusion_action(request, subject, action: str, data: dict) -> None:
         )
 
 
-@login_required
 def _rule_sections() -> list[tuple]:
     """The protocol's sections with their rules, each rule by its ID and what it says (an
     alert: the registry's own text)."""
@@ -412,6 +411,7 @@ def _rule_sections() -> list[tuple]:
     ]
 
 
+@login_required
 def protocol_page(request):
     """The protocol versions in use and their settings, as every user may read them."""
     versions = ProtocolVersion.objects.all()

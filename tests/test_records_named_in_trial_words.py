@@ -154,7 +154,7 @@ def test_an_alert_names_and_links_its_record_and_cites_the_rules_in_words(
     # the anchors are there on the protocol page, with what each rule says
     rules = _main(client.get(protocol))
     assert 'id="TX-HEP"' in rules and 'id="AL-HEP"' in rules and 'id="section-4"' in rules
-    assert "liver values" in rules[rules.index('id="TX-HEP"') :]
+    assert "Liver values" in rules[rules.index('id="TX-HEP"') :]
 
 
 @pytest.mark.django_db
@@ -321,7 +321,7 @@ def casebook(subject_a, investigator_a, monitor, treated):
         MrdTriggeredBlinatumomab(
             subject=subject_a, start_date=datetime.date(2026, 7, 6),
             end_date=datetime.date(2026, 8, 30), cycles=2, dose_ug_per_day=Decimal("28.0"),
-            cd19_reconfirmed=True,
+            cd19_reconfirmed=True, cd19_date=datetime.date(2026, 7, 1),
         ),
         user=by,
     )  # fmt: skip

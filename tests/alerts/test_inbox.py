@@ -69,7 +69,9 @@ def test_acknowledging_needs_a_comment_and_is_audited(client, site_a, investigat
     client.force_login(investigator_a)
     url = reverse("alerts:detail", args=[alert.pk])
     detail = client.get(url).content.decode()
-    assert "docs/protocol-rules.md" in detail and "Clears when" in detail
+    # the rules it cites, on the app's protocol page; never a file name
+    assert f'href="{reverse("protocol")}#TX-HEP"' in detail and "Clears when" in detail
+    assert "protocol-rules.md" not in detail
     value = LabValue.objects.get(panel__subject=subject)  # the triggering lab value, its own page
     assert f'href="/subjects/{subject.study_id}/labs/values/{value.pk}/"' in detail
     refused = client.post(url, {"comment": ""})
