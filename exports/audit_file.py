@@ -14,7 +14,10 @@ AUDIT_COLUMNS = (
     ("subject", "study ID of the subject the record belongs to"),
     ("site", "site number"),
     ("form", "kind of record"),
-    ("record", "record (kind and id)"),
+    (
+        "record",
+        'the record, by its name in the trial\'s words (e.g. "Lab panel 2026-11-25 08:00 CET")',
+    ),
     ("field", "field changed"),
     ("old_value", "value before"),
     ("new_value", "value after"),

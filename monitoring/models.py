@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from audit.models import AuditedModel
 from crf.models import EditCheckConfirmation, Site, Subject
@@ -142,6 +143,18 @@ class SourceVerification(AuditedModel):
 
     def __str__(self) -> str:
         return f"SDV of {self.record} by {self.verified_by.get_username()}"
+
+    @property
+    def field_labels(self) -> list[str]:
+        """The verified fields as the record's form labels them ("Weight (kg)")."""
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        names = {f.name: f for f in model._meta.get_fields()} if model else {}
+        return [
+            capfirst(str(names[n].verbose_name))
+            if n in names and hasattr(names[n], "verbose_name")
+            else n
+            for n in self.fields
+        ]
 
 
 class Lock(AuditedModel):

@@ -241,6 +241,10 @@ class ChangedMark:
         return record_title(self.record)
 
     @property
+    def field_labels(self) -> list[str]:
+        return self.mark.field_labels
+
+    @property
     def description(self) -> str:
         on = timezone.localtime(self.mark.verified_at)
         return f"changed after verification on {on:%Y-%m-%d}, now version {self.record.version}"

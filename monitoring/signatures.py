@@ -118,7 +118,7 @@ def signatures_of(subject: Subject) -> list[SignatureStatus]:
             continue
         record = records.get((s.content_type_id, s.object_id))
         if record is None:
-            statuses.append(SignatureStatus(s, f"Record #{s.object_id}", False))
+            statuses.append(SignatureStatus(s, "A record no longer kept", False))
             continue
         statuses.append(
             SignatureStatus(s, record_title(record), s.content_hash == record_hash(record))

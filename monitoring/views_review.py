@@ -300,7 +300,7 @@ def query_detail(request, study_id, pk):
             "age_days": query_rows([query])[0].age_days,
             "conversation": query.messages.select_related("author"),
             "history": query.history.select_related("history_user").order_by("-history_date"),
-            "record_title": record_title(record) if record else f"record #{object_pk}",
+            "record_title": record_title(record) if record else "a record no longer kept",
             "review_url": reverse("monitoring:record_review", args=[study_id, ct, object_pk]),
             "can_answer": query.status == Query.Status.OPEN
             and user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),

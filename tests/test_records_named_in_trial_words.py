@@ -466,3 +466,33 @@ def test_cd20_is_yes_no_or_unknown_and_only_yes_plans_rituximab(subject_a, inves
     baseline.cd20_positive = Baseline.Cd20.YES
     audited_save(baseline, user=investigator_a, reason="flow report")
     assert "RIT" in {d.drug for d in phase_drugs(course)}
+
+
+@pytest.mark.django_db
+def test_the_alert_email_names_the_record_and_the_rules(subject_a, investigator_a, treated):
+    from alerts.services import _mail_text
+
+    subject_evaluate(subject_a.pk)
+    value = treated["panel"].values.get()
+    alert = Alert.objects.get(subject=subject_a, rule="AL-HEP", record=f"lab:{value.pk}")
+    text = _mail_text(subject_a, alert)
+    assert "Triggered by: Lab panel 2026-03-14 08:00 CET, ALT 250 U/L" in text
+    assert "Protocol reference: Protocol rules TX-HEP, AL-HEP" in text
+    _no_internal_names(text)
+
+
+@pytest.mark.django_db
+def test_sdv_pages_name_the_verified_fields_by_their_labels(
+    client, subject_a, investigator_a, monitor
+):
+    from crf.models import Baseline
+
+    baseline = baseline_for(subject_a, by=investigator_a)
+    record_verify(record=baseline, user=monitor, fields=["weight_kg", "cns_status"])
+    baseline = Baseline.objects.get(pk=baseline.pk)
+    baseline.weight_kg = Decimal("74")
+    record_save(baseline, user=investigator_a, reason="re-weighed")
+    client.force_login(monitor)
+    page = _main(client.get(reverse("monitoring:sdv_changed")))
+    assert "Weight (kg), CNS status" in page and "weight_kg" not in page
+    _no_internal_names(page)
