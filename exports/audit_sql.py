@@ -5,7 +5,8 @@ Python, which suits a page of fifty changes. For the export of a whole study, th
 runs inside PostgreSQL: each history table's rows are paired with their previous version by a
 window function, every field becomes a row through a LATERAL list of (field, old, new), and the
 values are displayed by the review's own rules (codes by their labels, references by their keys,
-records by their names, Yes/No, decimals as written, UTC times). The result streams out with COPY, at the database's speed.
+records by their names, Yes/No, decimals as written, UTC times). The result streams out with
+COPY, at the database's speed.
 tests/exports/test_audit_sql.py checks that both give the same rows.
 
 The SQL is composed of the ORM's own compiled queries, table and column names from the models,
