@@ -472,11 +472,12 @@ def test_cd20_is_yes_no_or_unknown_and_only_yes_plans_rituximab(subject_a, inves
 def test_the_alert_email_names_the_record_and_the_rules(subject_a, investigator_a, treated):
     from alerts.services import _mail_text
 
+    late = lab_panel_for(subject_a, by=investigator_a, days=15, alt="300")
     subject_evaluate(subject_a.pk)
-    value = treated["panel"].values.get()
+    value = late.values.get()
     alert = Alert.objects.get(subject=subject_a, rule="AL-HEP", record=f"lab:{value.pk}")
     text = _mail_text(subject_a, alert)
-    assert "Triggered by: Lab panel 2026-03-14 08:00 CET, ALT 250 U/L" in text
+    assert "Triggered by: Lab panel 2026-03-17 08:00 CET, ALT 300 U/L" in text
     assert "Protocol reference: Protocol rules TX-HEP, AL-HEP" in text
     _no_internal_names(text)
 
@@ -494,5 +495,5 @@ def test_sdv_pages_name_the_verified_fields_by_their_labels(
     record_save(baseline, user=investigator_a, reason="re-weighed")
     client.force_login(monitor)
     page = _main(client.get(reverse("monitoring:sdv_changed")))
-    assert "Weight (kg), CNS status" in page and "weight_kg" not in page
+    assert "CNS status, Weight (kg)" in page and "weight_kg" not in page
     _no_internal_names(page)

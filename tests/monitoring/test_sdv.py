@@ -88,7 +88,7 @@ def test_field_marks_are_cleared_only_by_a_change_of_a_verified_field(
     state = record_sdv(baseline)
     assert state.verified_fields == set() and len(state.changed_after_verification) == 1
     changed = client.get(reverse("monitoring:sdv_changed")).content.decode()
-    assert "height_cm, sex" in changed and "now version 3" in changed
+    assert "Height (cm), Sex" in changed and "now version 3" in changed
 
 
 @pytest.mark.django_db
