@@ -181,18 +181,12 @@ class AdverseEvent(ClinicalRecord):
     )
     # ICANS (rules §6): ICE sub-scores and the other domains
     ice_orientation = models.PositiveSmallIntegerField(
-        "ICE: orientation (0–4 points)", null=True, blank=True
+        "ICE: orientation (0–4)", null=True, blank=True
     )
-    ice_naming = models.PositiveSmallIntegerField("ICE: naming (0–3 points)", null=True, blank=True)
-    ice_commands = models.PositiveSmallIntegerField(
-        "ICE: commands (0–3 points)", null=True, blank=True
-    )
-    ice_writing = models.PositiveSmallIntegerField(
-        "ICE: writing (0–1 points)", null=True, blank=True
-    )
-    ice_attention = models.PositiveSmallIntegerField(
-        "ICE: attention (0–1 points)", null=True, blank=True
-    )
+    ice_naming = models.PositiveSmallIntegerField("ICE: naming (0–3)", null=True, blank=True)
+    ice_commands = models.PositiveSmallIntegerField("ICE: commands (0–3)", null=True, blank=True)
+    ice_writing = models.PositiveSmallIntegerField("ICE: writing (0–1)", null=True, blank=True)
+    ice_attention = models.PositiveSmallIntegerField("ICE: attention (0–1)", null=True, blank=True)
     icans_unarousable = models.BooleanField("ICANS: patient unarousable", default=False)
     icans_consciousness = models.CharField(
         "ICANS: level of consciousness",

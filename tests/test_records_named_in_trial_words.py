@@ -441,8 +441,8 @@ def _monitoring_models():
 @pytest.mark.parametrize(
     ("model", "field", "label"),
     [
-        (AdverseEvent, "ice_orientation", "ICE: orientation (0–4 points)"),
-        (AdverseEvent, "ice_attention", "ICE: attention (0–1 points)"),
+        (AdverseEvent, "ice_orientation", "ICE: orientation (0–4)"),
+        (AdverseEvent, "ice_attention", "ICE: attention (0–1)"),
         (AdverseEvent, "susar", "SUSAR (suspected unexpected serious adverse reaction)"),
         (AdverseEvent, "grade", "CTCAE grade"),
         (MrdResult, "value", "MRD value"),

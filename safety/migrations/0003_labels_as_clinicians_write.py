@@ -101,27 +101,27 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='adverseevent',
             name='ice_attention',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: attention (0–1 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: attention (0–1)'),
         ),
         migrations.AlterField(
             model_name='adverseevent',
             name='ice_commands',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: commands (0–3 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: commands (0–3)'),
         ),
         migrations.AlterField(
             model_name='adverseevent',
             name='ice_naming',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: naming (0–3 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: naming (0–3)'),
         ),
         migrations.AlterField(
             model_name='adverseevent',
             name='ice_orientation',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: orientation (0–4 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: orientation (0–4)'),
         ),
         migrations.AlterField(
             model_name='adverseevent',
             name='ice_writing',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: writing (0–1 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: writing (0–1)'),
         ),
         migrations.AlterField(
             model_name='adverseevent',
@@ -196,27 +196,27 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='historicaladverseevent',
             name='ice_attention',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: attention (0–1 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: attention (0–1)'),
         ),
         migrations.AlterField(
             model_name='historicaladverseevent',
             name='ice_commands',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: commands (0–3 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: commands (0–3)'),
         ),
         migrations.AlterField(
             model_name='historicaladverseevent',
             name='ice_naming',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: naming (0–3 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: naming (0–3)'),
         ),
         migrations.AlterField(
             model_name='historicaladverseevent',
             name='ice_orientation',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: orientation (0–4 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: orientation (0–4)'),
         ),
         migrations.AlterField(
             model_name='historicaladverseevent',
             name='ice_writing',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: writing (0–1 points)'),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='ICE: writing (0–1)'),
         ),
         migrations.AlterField(
             model_name='historicaladverseevent',
