@@ -130,14 +130,12 @@ def subject_edit(request, study_id):
     return render(request, "crf/subject_edit.html", {"form": form, "subject": subject})
 
 
-def _save_record_form(request, form, *, default_reason: str = ""):
+def _save_record_form(request, form):
     """Validate and save a ClinicalRecordForm; soft checks come back to the user to confirm."""
     if not form.is_valid():
         return None
     options = {"confirmed": form.confirmed_codes()}
     try:
-        if default_reason and not form.cleaned_data.get("reason_for_change"):
-            form.cleaned_data["reason_for_change"] = default_reason
         return form.save_audited(user=request.user, saver=record_save, **options)
     except SoftChecksPending as pending:
         form.show_warnings(pending.warnings)
@@ -254,12 +252,9 @@ def administration_form(request, study_id, pk):
         DrugAdministration.objects.filter(course__subject=subject, entered_in_error=False),
         pk=pk,
     )
-    first_entry = administration.administered_dose is None
     form = forms.AdministrationForm(request.POST or None, instance=administration)
     if request.method == "POST":
-        saved = _save_record_form(
-            request, form, default_reason="dose given recorded" if first_entry else ""
-        )
+        saved = _save_record_form(request, form)
         if saved is not None:
             messages.success(request, f"{saved.drug} day {saved.protocol_day} saved.")
             return redirect("crf:course", study_id=study_id, pk=saved.course_id)

@@ -3,7 +3,7 @@ import re
 from django import forms
 
 from crf.forms import ClinicalRecordForm, IsoDateTimeField
-from protocol import ctcae
+from protocol import astct, ctcae
 
 from .models import AdverseEvent, CtcaeTerm, LabValue, SaeFollowUp
 
@@ -161,6 +161,12 @@ class AdverseEventForm(ClinicalRecordForm):
             "icans_raised_icp",
         ]
         widgets = {"grade_justification": forms.Textarea(attrs={"rows": 2})}
+
+    # Each ICE sub-score out of its maximum (ASTCT 2019), beside the input: "of 4 points".
+    number_units = {
+        f"ice_{name}": f"of {maximum} point{'' if maximum == 1 else 's'}"
+        for name, maximum in astct.ICE_MAXIMA.items()
+    }
 
     def __init__(self, *args, subject, **kwargs):
         from crf.models import InfusionInterruption

@@ -198,7 +198,7 @@ EXPECTED: dict[str, list[Row]] = {
         Row(
             DrugAdministration,
             "~",
-            "dose given recorded",
+            "First entry of the planned record's data: Administered dose, Administered on",
             {
                 "drug": "DAU",
                 "protocol_day": 6,
