@@ -47,7 +47,7 @@ class AuditedModelForm(forms.ModelForm):
                 "record and enter the change again."
             )
             self.is_first_entry = self.fills_in_planned_records and not any(
-                _has_value(self.instance, name) for name in self._meta.fields or ()
+                _has_value(self.instance, name) for name in self._record_fields()
             )
             if self.is_first_entry:
                 self.fields[
@@ -104,12 +104,21 @@ class AuditedModelForm(forms.ModelForm):
             add_errors(self, invalid)
             return None
 
+    def _record_fields(self) -> list[str]:
+        """The fields of the form that are the record's data (not its version or the reason)."""
+        return [
+            name
+            for name in self.fields
+            if name not in {"version", "reason_for_change"}
+            and _model_field(self.instance, name) is not None
+        ]
+
     def first_entry_reason(self) -> str:
         """The reason recorded for the first entry of a planned record: which fields."""
         entered = [
             str(self.fields[name].label or name)
             for name in self.changed_data
-            if name not in {"version", "reason_for_change"} and name in (self._meta.fields or ())
+            if name in self._record_fields()
         ]
         return f"{self.FIRST_ENTRY_REASON}: {', '.join(entered)}" if entered else ""
 
