@@ -418,3 +418,23 @@ def test_a_reason_given_at_the_first_entry_is_kept(client, subject_a, investigat
     assert visit.history.order_by("-history_id").first().history_change_reason == (
         "entered from the outpatient letter"
     )
+
+
+@pytest.mark.django_db
+def test_a_planned_visit_first_recorded_as_missed_needs_no_reason_either(
+    client, subject_a, investigator_a
+):
+    visit = Visit.objects.get(subject=subject_a, code="W11")
+    client.force_login(investigator_a)
+    response = client.post(
+        _record_url(subject_a, "visit", visit.pk),
+        {"missed": "on", "missed_reason": "patient in ICU", "notes": "", "version": "1"},
+    )
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert (visit.missed, visit.missed_reason) == (True, "patient in ICU")
+    assert (
+        visit.history.order_by("-history_id")
+        .first()
+        .history_change_reason.startswith("First entry of the planned record's data: ")
+    )
