@@ -196,3 +196,20 @@ def test_sponsor_sees_reports_and_exports(client, subject_a, investigator_a):
 def test_no_role_no_block(client):
     page = _page(client, UserFactory())
     assert "You hold no study role yet" in page
+
+
+@pytest.mark.django_db
+def test_the_start_page_reads_few_queries_for_every_role(
+    client, site_a, subject_a, investigator_a, django_assert_max_num_queries
+):
+    person = user_with_role(Role.INVESTIGATOR, site_a, username="all")
+    membership_grant(user=person, role=Role.MONITOR, site=site_a, granted_by=None)
+    for role in (Role.CENTRAL_LAB, Role.DATA_MANAGER, Role.SPONSOR):
+        membership_grant(user=person, role=role, site=None, granted_by=None)
+    baseline_for(subject_a, by=investigator_a)
+    client.force_login(person)
+    client.get(reverse("home"))
+    with django_assert_max_num_queries(30):  # every role's block, a few counts each
+        page = html.unescape(client.get(reverse("home")).content.decode())
+    for role in ("investigator", "central_lab", "monitor", "data_manager", "sponsor"):
+        assert f'id="start-{role}"' in page
