@@ -107,7 +107,14 @@ def upload_view(request):
             return redirect("mrd:upload_preview", pk=received.pk)
     uploads = MrdUpload.objects.filter(uploaded_by=request.user)[:20]
     return render(
-        request, "mrd/upload.html", {"form": form, "uploads": uploads, "max_rows": upload.MAX_ROWS}
+        request,
+        "mrd/upload.html",
+        {
+            "form": form,
+            "uploads": uploads,
+            "max_rows": upload.MAX_ROWS,
+            "example": upload.EXAMPLE_ACCESSION,
+        },
     )
 
 
@@ -161,6 +168,21 @@ def upload_commit(request, pk):
         f"{received.filename}: {preview.count('new')} new, {preview.count('correction')} "
         f"corrected, {preview.count('unchanged')} unchanged.",
     )
+    return redirect("mrd:upload")
+
+
+@require_POST
+@login_required
+def upload_cancel(request, pk):
+    """Set a checked file aside: none of its rows is saved."""
+    require(request.user, Capability.ENTER_MRD_RESULTS)
+    received = get_object_or_404(MrdUpload, pk=pk, uploaded_by=request.user)
+    try:
+        upload.upload_cancel(received, request.user)
+    except ValidationError as invalid:
+        messages.error(request, " ".join(invalid.messages))
+        return redirect("mrd:upload_preview", pk=pk)
+    messages.success(request, f"{received.filename}: cancelled, nothing saved.")
     return redirect("mrd:upload")
 
 

@@ -74,6 +74,7 @@ READ_ONLY_ROUTES = (
     "mrd:worklist",
     "mrd:upload_template",
     "mrd:upload_preview",
+    "mrd:upload_cancel",  # sets a checked file aside: no trial data is written
     "mrd:cohort",
     "safety:adverse_events",
     "safety:ae_summary",

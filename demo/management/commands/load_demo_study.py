@@ -153,7 +153,8 @@ class Command(BaseCommand):
 
 
 def _demo_monitoring(subject: Subject, password: str) -> None:
-    """A query answered and one open, a verified record, and the casebook signed (once)."""
+    """A query answered and one open, the other fields of the record verified (a field with an
+    unresolved query cannot be), and the casebook signed (once)."""
 
     if Query.objects.filter(subject=subject, origin=Query.Origin.MANUAL).exists():
         return
@@ -170,7 +171,11 @@ def _demo_monitoring(subject: Subject, password: str) -> None:
         record=baseline, field_name="leukocytes", text="Leukocytes on the day of diagnosis?",
         user=monitor,
     )  # fmt: skip
-    record_verify(record=baseline, user=monitor)
+    record_verify(
+        record=baseline,
+        user=monitor,
+        fields=["sex", "year_of_birth", "height_cm", "diagnosis_date"],
+    )
     signature_create(subject=subject, password=password, user=principal)
 
 
