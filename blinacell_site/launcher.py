@@ -224,8 +224,12 @@ def run() -> int:
         if not announce_when_ready(base_url, processes, banner(base_url, os.environ, env)):
             failed = [p.args for p in processes if p.poll() not in (None, 0)]
             print(
-                f"The web server did not answer at {base_url}healthz"
-                + (f"; stopped: {failed}" if failed else ""),
+                f"The site did not answer at {base_url}healthz"
+                + (
+                    f": a process stopped: {failed}"
+                    if failed
+                    else " (it reports the database and the broker: is one of them down?)"
+                ),
                 file=sys.stderr,
             )
             return 1
