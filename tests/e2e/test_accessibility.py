@@ -7,6 +7,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from alerts.services import all_subjects_evaluate
 from demo.management.commands.load_demo_study import USERS
@@ -25,8 +26,9 @@ SKIPPED = re.compile(
 REQUIRED = {
     "investigator.prague": [
         "/", "/subjects/", "/subjects/enrol/", "/subjects/S/", "/subjects/S/records/baseline/N/",
-        "/subjects/S/infusion/", "/subjects/S/labs/", "/subjects/S/adverse-events/new/",
-        "/subjects/S/mrd/", "/alerts/", "/alerts/N/", "/audit-trail/", "/exports/", "/reports/",
+        "/subjects/S/records/visit/N/", "/subjects/S/infusion/", "/subjects/S/labs/",
+        "/subjects/S/adverse-events/new/", "/subjects/S/mrd/", "/alerts/", "/alerts/N/",
+        "/audit-trail/", "/exports/", "/reports/", "/no-such-page/",
     ],
     "centrallab": ["/", "/mrd/worklist/", "/mrd/samples/A/M/", "/mrd/upload/", "/alerts/"],
     "monitor": [
@@ -39,6 +41,7 @@ REQUIRED = {
 ROLE_USERS = list(REQUIRED)
 # 1-01 is the demo's full story (every kind of record, queries, a signature): its pages first.
 FULL_STORY = "/subjects/1-01/"
+NOT_FOUND = "/no-such-page/"  # the project's 404 page
 SEES_SUBJECTS = {"investigator.prague", "centrallab", "monitor", "datamanager"}
 MAX_PAGES = 80
 
@@ -133,7 +136,7 @@ def test_the_login_page_meets_wcag_2_1_aa(wide_page, live_server, demo_study):
 @pytest.mark.parametrize("username", ROLE_USERS)
 def test_every_page_of_the_role_meets_wcag_2_1_aa(wide_page, live_server, demo_study, username):
     _log_in(wide_page, live_server.url, username)
-    start = [FULL_STORY, "/"] if username in SEES_SUBJECTS else ["/"]
+    start = ([FULL_STORY] if username in SEES_SUBJECTS else []) + ["/", NOT_FOUND]
     visited, report = _tour(wide_page, live_server.url, start)
     missing = [shape for shape in REQUIRED[username] if shape not in visited]
     assert not report and not missing, (
@@ -156,3 +159,22 @@ def test_the_navigation_is_one_line_at_1366_px(wide_page, live_server, demo_stud
     assert len(tops) == 1, f"the navigation wraps: its links start at heights {sorted(tops)}"
     # The bar is as tall as one line of it (the brand) with its padding, not two.
     assert bar["height"] < 2 * brand["height"], (bar, brand)
+
+
+def test_open_menus_a_focused_skip_link_and_a_form_with_errors_meet_wcag_2_1_aa(
+    wide_page, live_server, demo_study
+):
+    page = wide_page
+    _log_in(page, live_server.url, "investigator.prague")
+    page.keyboard.press("Tab")  # "Skip to main content", shown while focused
+    report = [f"skip link: {v}" for v in _violations(page)]
+    for menu in ("Reports & exports", "investigator.prague"):
+        page.get_by_role("button", name=menu).press("Enter")
+        expect(page.locator(".dropdown-menu.show")).to_be_visible()
+        report += [f"menu {menu}: {v}" for v in _violations(page)]
+        page.keyboard.press("Escape")
+    page.goto(f"{live_server.url}/subjects/enrol/")
+    page.get_by_role("button", name="Save").press("Enter")
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    report += [f"enrolment form with errors: {v}" for v in _violations(page)]
+    assert not report, "\n".join(report)
