@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from audit.errors import StaleVersionError
 from audit.forms import add_errors
 from crf.access import Capability, subject_for, user_can
 from crf.services.records import SoftChecksPending
@@ -11,7 +12,8 @@ from protocol import safety
 
 from . import services
 from .forms import AdverseEventForm, LabPanelForm, LabValueForm, SaeFollowUpForm
-from .models import AdverseEvent, CtcaeTerm, LabPanel, LabValue
+from .forms_ranges import SiteLabRangesForm
+from .models import AdverseEvent, CtcaeTerm, LabPanel, LabValue, SiteLabRange
 
 
 def _can_enter(user, subject) -> bool:
@@ -59,6 +61,65 @@ def subject_labs(request, study_id):
             "unreported": services.unreported_lab_abnormalities(subject),
             "can_enter": can_enter,
         },
+    )
+
+
+@login_required
+def lab_ranges(request):
+    """The sites whose laboratory reference ranges the user sets (data managers, staff)."""
+    sites = services.range_sites(request.user).order_by("number")
+    if not sites:
+        raise PermissionDenied(services.RANGES_REFUSED)
+    if len(sites) == 1:
+        return redirect("safety:lab_ranges_site", number=sites[0].number)
+    counts = {}
+    for site_id in SiteLabRange.objects.filter(site__in=sites).values_list("site_id", flat=True):
+        counts[site_id] = counts.get(site_id, 0) + 1
+    rows = [(site, counts.get(site.pk, 0)) for site in sites]
+    return render(request, "safety/lab_ranges.html", {"rows": rows})
+
+
+@login_required
+def lab_ranges_site(request, number):
+    """A site's laboratory reference ranges, each test with its unit, LLN and ULN: the defaults
+    of every new lab panel at the site. Changes are audited with their reason."""
+    sites = services.range_sites(request.user)
+    if not sites:
+        raise PermissionDenied(services.RANGES_REFUSED)
+    site = get_object_or_404(sites, number=number)
+    stored = services.site_ranges(site)
+    form = SiteLabRangesForm(request.POST or None, ranges=stored)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.site_ranges_save(
+                site,
+                form.entries(),
+                user=request.user,
+                reason=form.cleaned_data["reason_for_change"],
+            )
+        except ValidationError as invalid:
+            add_errors(form, invalid)
+        except StaleVersionError as stale:
+            form.add_error(None, stale.message)
+        else:
+            if changed:
+                messages.success(
+                    request,
+                    f"Reference ranges of site {site}: {changed} "
+                    f"{'range' if changed == 1 else 'ranges'} saved.",
+                )
+            else:
+                messages.info(request, "No range was changed, so nothing was saved.")
+            return redirect("safety:lab_ranges_site", number=site.number)
+    history = (
+        SiteLabRange.history.filter(site_id=site.pk)
+        .select_related("history_user")
+        .order_by("-history_date")[:20]
+    )
+    return render(
+        request,
+        "safety/lab_ranges_site.html",
+        {"site": site, "form": form, "history": history, "many_sites": sites.count() > 1},
     )
 
 
