@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -238,6 +238,49 @@ def lab_panel_record(
 def lab_value_correct(record: LabValue, *, user, reason: str, expected_version: int | None = None):
     """Correct a value (or its unit or range): regraded, with the reason in the audit trail."""
     return record_save(record, user=user, reason=reason, expected_version=expected_version)
+
+
+# --- What a saved panel raised -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """An active protocol alert raised by a value of a panel: the lab page names the value, the
+    alert and the action it asks for, and links to the alert."""
+
+    pk: int
+    rule: str
+    severity: str
+    message: str
+    value: LabValue
+    action: str = ""
+    action_url: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        return self.severity == "urgent"
+
+
+_PANEL_ALERTS: list[Callable[..., list[RaisedAlert] | None]] = []
+
+
+def on_lab_panel_saved(hook: Callable[..., list[RaisedAlert] | None]) -> None:
+    """Have `hook(panel, user=, evaluate=)` say which alerts a panel's values raised (alerts
+    registers its rule evaluation; safety imports nothing of it)."""
+    if hook not in _PANEL_ALERTS:
+        _PANEL_ALERTS.append(hook)
+
+
+def lab_panel_alerts(panel: LabPanel, *, user, evaluate: bool = False) -> list[RaisedAlert] | None:
+    """The active alerts the values of `panel` raised, the subject's rules evaluated first when
+    `evaluate` (just after the save); None when they could not be evaluated now."""
+    raised: list[RaisedAlert] = []
+    for hook in _PANEL_ALERTS:
+        found = hook(panel, user=user, evaluate=evaluate)
+        if found is None:
+            return None
+        raised.extend(found)
+    return raised
 
 
 @dataclass(frozen=True)

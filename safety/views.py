@@ -2,11 +2,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.errors import StaleVersionError
 from audit.forms import add_errors
 from crf.access import Capability, subject_for, user_can
+from crf.records import write_refusal
 from crf.services.records import SoftChecksPending
 from protocol import safety
 
@@ -23,18 +25,22 @@ def _can_enter(user, subject) -> bool:
 @login_required
 def subject_labs(request, study_id):
     """The subject's lab panels with each value's CTCAE grade, the abnormalities not yet
-    reported as adverse events, and a new panel (ranges default from the site's settings)."""
+    reported as adverse events, and a new panel (unit and range from the site's reference
+    ranges). After a save the page says at once which value raised which protocol alert. Locked
+    data (site or subject) is read-only: no panel form, no correction, a POST refused."""
     subject = subject_for(request.user, study_id)
     can_enter = _can_enter(request.user, subject)
+    locked = write_refusal(subject)
+    writable = can_enter and not locked
     form = None
-    if can_enter:
+    if writable:
         form = LabPanelForm(request.POST or None, ranges=services.site_ranges(subject.site))
     if request.method == "POST":
         if not can_enter:
             raise PermissionDenied("Only the site's investigators enter lab results.")
-        if form.is_valid():
+        if form is not None and form.is_valid():
             try:
-                services.lab_panel_record(
+                panel = services.lab_panel_record(
                     subject=subject,
                     sampled_at=form.cleaned_data["sampled_at"],
                     local_lab=form.cleaned_data["local_lab"],
@@ -45,12 +51,21 @@ def subject_labs(request, study_id):
                 add_errors(form, invalid)
             else:
                 messages.success(request, "Lab panel saved.")
-                return redirect("safety:labs", study_id=study_id)
+                url = reverse("safety:labs", args=[study_id])
+                if services.lab_panel_alerts(panel, user=request.user, evaluate=True) is None:
+                    messages.warning(
+                        request,
+                        "The protocol rules could not be checked at once: any alert this panel "
+                        "raises reaches the alert inbox within minutes.",
+                    )
+                    return redirect(url)
+                return redirect(f"{url}?saved={panel.pk}#saved-panel")
     panels = (
         LabPanel.objects.filter(subject=subject, entered_in_error=False)
         .prefetch_related("values")
         .order_by("-sampled_at")
     )
+    saved, raised = _saved_panel(request, subject)
     return render(
         request,
         "safety/labs.html",
@@ -60,8 +75,28 @@ def subject_labs(request, study_id):
             "form": form,
             "unreported": services.unreported_lab_abnormalities(subject),
             "can_enter": can_enter,
+            "writable": writable,
+            "locked": locked,
+            "saved": saved,
+            "raised": raised,
+            "can_set_ranges": services.may_set_ranges(request.user, subject.site),
         },
     )
+
+
+def _saved_panel(request, subject):
+    """The panel just saved (?saved=ID, this subject's only) and the alerts its values raised."""
+    pk = request.GET.get("saved", "")
+    if not pk.isdigit():
+        return None, []
+    panel = (
+        LabPanel.objects.filter(subject=subject, entered_in_error=False, pk=int(pk))
+        .prefetch_related("values")
+        .first()
+    )
+    if panel is None:
+        return None, []
+    return panel, services.lab_panel_alerts(panel, user=request.user) or []
 
 
 @login_required
@@ -129,13 +164,24 @@ def lab_value_edit(request, study_id, pk):
     value = get_object_or_404(
         LabValue.objects.filter(panel__subject=subject, entered_in_error=False), pk=pk
     )
-    form = LabValueForm(request.POST or None, instance=value)
-    if request.method == "POST" and form.is_valid():
+    locked = write_refusal(value)
+    if locked:
+        # read-only: the values as saved, no save; a POST is refused by the lock message alone
+        form = LabValueForm(instance=value)
+        for field in form.fields.values():
+            field.disabled = True
+    else:
+        form = LabValueForm(request.POST or None, instance=value)
+    if request.method == "POST" and not locked and form.is_valid():
         saved = form.save_audited(user=request.user, saver=_lab_value_saver)
         if saved is not None:
             messages.success(request, "Lab value corrected and regraded.")
             return redirect("safety:labs", study_id=study_id)
-    return render(request, "safety/lab_value_form.html", {"form": form, "subject": subject})
+    return render(
+        request,
+        "safety/lab_value_form.html",
+        {"form": form, "subject": subject, "locked": locked},
+    )
 
 
 def _lab_value_saver(record, *, user, reason, expected_version, **options):
