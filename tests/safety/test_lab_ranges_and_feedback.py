@@ -311,3 +311,28 @@ class _Fields(HTMLParser):
 
     def selected(self, name) -> str:
         return self._control(name)["selected"]
+
+
+@pytest.mark.django_db
+def test_the_demo_sites_have_plausible_ranges_in_the_protocols_units(client):
+    from django.core.management import call_command
+
+    from crf.models import Site, Subject
+    from protocol import ctcae
+
+    call_command("load_demo_study", password="demo-password-1234", force=True)
+    for site in Site.objects.all():
+        ranges = {r.test: r for r in SiteLabRange.objects.filter(site=site)}
+        assert set(ranges) == {test.value for test in ctcae.LabTest}
+        for test, stored in ranges.items():
+            assert stored.unit == ctcae.STANDARD_UNIT[ctcae.LabTest(test)]
+            ctcae.reference_range_check(stored.lln, stored.uln)
+    alt = SiteLabRange.objects.get(site__number=1, test="alt")
+    assert (alt.unit, alt.lln, alt.uln) == ("U/L", Decimal(0), Decimal(40))
+    count = SiteLabRange.objects.count()
+    call_command("load_demo_study", password="demo-password-1234", force=True)
+    assert SiteLabRange.objects.count() == count  # a second run changes nothing
+    subject = Subject.objects.filter(site__number=1).first()
+    client.force_login(subject.site.memberships.filter(role=Role.INVESTIGATOR).first().user)
+    page = client.get(reverse("safety:labs", args=[subject.study_id])).content.decode()
+    assert _Fields.of(page).value("alt_uln") == "40"
