@@ -22,6 +22,14 @@ def _can_enter(user, subject) -> bool:
     return user_can(user, Capability.ENTER_CLINICAL_DATA, subject.site)
 
 
+def _read_only(form):
+    """Locked data: the form shows the values as saved with every field disabled (the page
+    shows the lock and no save button)."""
+    for field in form.fields.values():
+        field.disabled = True
+    return form
+
+
 @login_required
 def subject_labs(request, study_id):
     """The subject's lab panels with each value's CTCAE grade, the abnormalities not yet
@@ -167,9 +175,7 @@ def lab_value_edit(request, study_id, pk):
     locked = write_refusal(value)
     if locked:
         # read-only: the values as saved, no save; a POST is refused by the lock message alone
-        form = LabValueForm(instance=value)
-        for field in form.fields.values():
-            field.disabled = True
+        form = _read_only(LabValueForm(instance=value))
     else:
         form = LabValueForm(request.POST or None, instance=value)
     if request.method == "POST" and not locked and form.is_valid():
@@ -209,10 +215,17 @@ def subject_adverse_events(request, study_id):
         )
         for e in events
     ]
+    can_enter = _can_enter(request.user, subject)
+    locked = write_refusal(subject)
     return render(
         request,
         "safety/adverse_events.html",
-        {"subject": subject, "rows": rows, "can_enter": _can_enter(request.user, subject)},
+        {
+            "subject": subject,
+            "rows": rows,
+            "can_enter": can_enter and not locked,
+            "locked": locked,
+        },
     )
 
 
@@ -228,10 +241,18 @@ def adverse_event_form(request, study_id, pk=None):
     else:
         instance = AdverseEvent(subject=subject)
     initial = _prefill_from_lab(subject, request.GET.get("lab")) if pk is None else {}
+    # Locked (site, subject or this event): shown read-only; a POST is refused by the lock's
+    # message, once.
+    locked = write_refusal(instance)
     form = AdverseEventForm(
-        request.POST or None, instance=instance, subject=subject, initial=initial
+        None if locked else request.POST or None,
+        instance=instance,
+        subject=subject,
+        initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
+    if locked:
+        _read_only(form)
+    if request.method == "POST" and not locked and form.is_valid():
         try:
             saved = form.save_audited(
                 user=request.user,
@@ -251,6 +272,7 @@ def adverse_event_form(request, study_id, pk=None):
             "form": form,
             "subject": subject,
             "record": instance,
+            "locked": locked,
             "terms": CtcaeTerm.objects.order_by("term").only("term", "meddra_code", "soc"),
         },
     )
@@ -300,15 +322,21 @@ def sae_follow_up(request, study_id, pk):
     )
     from .models import SaeFollowUp
 
-    form = SaeFollowUpForm(request.POST or None, instance=SaeFollowUp(adverse_event=event))
-    if request.method == "POST" and form.is_valid():
+    follow_up = SaeFollowUp(adverse_event=event)
+    locked = write_refusal(follow_up)
+    form = SaeFollowUpForm(None if locked else request.POST or None, instance=follow_up)
+    if locked:
+        _read_only(form)
+    if request.method == "POST" and not locked and form.is_valid():
         from crf.services import record_save
 
         if form.save_audited(user=request.user, saver=record_save) is not None:
             messages.success(request, "Follow-up report saved.")
             return redirect("safety:adverse_events", study_id=study_id)
     return render(
-        request, "safety/follow_up_form.html", {"form": form, "subject": subject, "event": event}
+        request,
+        "safety/follow_up_form.html",
+        {"form": form, "subject": subject, "event": event, "locked": locked},
     )
 
 
