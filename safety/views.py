@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from audit.errors import StaleVersionError
 from audit.forms import add_errors
@@ -107,6 +108,7 @@ def _saved_panel(request, subject):
     return panel, services.lab_panel_alerts(panel, user=request.user) or []
 
 
+@require_safe
 @login_required
 def lab_ranges(request):
     """The sites whose laboratory reference ranges the user sets (data managers, staff)."""
