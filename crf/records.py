@@ -9,7 +9,10 @@ SDV, signatures, alerts, the write pipeline and the importer all ask it.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from audit.services import write_guards_check
 
 from .models import Subject
 
@@ -64,3 +67,15 @@ def record_page_url(record: models.Model) -> str:
     if page is not None:
         return page()
     return subject_of(record).get_absolute_url()
+
+
+def write_refusal(record: models.Model) -> str | None:
+    """Why a write of `record` would be refused by audit's write guards (a lock of its site, its
+    subject or the record: the lock's message, naming who locked it, when and why), or None.
+    Pages ask it to offer no write action on locked data; for a new record of a subject pass
+    an unsaved one (`LabPanel(subject=subject)`): it answers for the site and subject locks."""
+    try:
+        write_guards_check(record)
+    except ValidationError as refused:
+        return " ".join(refused.messages)
+    return None
