@@ -29,6 +29,8 @@ chromium-installed:
 	  echo "Installing Debian's chromium for the browser tests ..."; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# The study as a site serves it (DEBUG off, gunicorn, collectstatic into staticfiles/); the URL
+# and logins are printed once /healthz answers. `DEBUG=1 make run` for development.
 run: $(VENV)/.installed-run
 	$(PY) -m blinacell_site.launcher run
 

@@ -8,8 +8,10 @@ class AlertsConfig(AppConfig):
     def ready(self):
         from crf.records import record_keys_register
         from crf.services.records import on_subjects_changed
+        from safety.services import on_lab_panel_saved
 
         from .facts import RECORD_KINDS
+        from .lab_feedback import lab_panel_alerts
         from .marking import subjects_changed
         from .models import Alert, ProtocolDecision
 
@@ -24,3 +26,5 @@ class AlertsConfig(AppConfig):
 
         # Every save that changes a subject's data marks it for rule evaluation.
         on_subjects_changed(subjects_changed)
+        # A lab panel just saved: its subject's rules at once, for the lab page to say what rose.
+        on_lab_panel_saved(lab_panel_alerts)

@@ -1,6 +1,7 @@
 from django import forms
 
 from crf.forms import ClinicalRecordForm
+from crf.forms.numbers import WholeNumberTextField
 
 from .models import Alert, ProtocolDecision
 
@@ -12,7 +13,7 @@ class AlertFilterForm(forms.Form):
     )
     rule = forms.CharField(required=False, max_length=20)
     severity = forms.ChoiceField(choices=[("", "All"), *Alert.Severity.choices], required=False)
-    site = forms.IntegerField(required=False, min_value=1, label="Site number")
+    site = WholeNumberTextField(required=False, min_value=1, label="Site number")
 
 
 class AcknowledgeForm(forms.Form):

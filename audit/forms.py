@@ -13,7 +13,16 @@ class AuditedModelForm(forms.ModelForm):
 
     Carries the record's version (optimistic locking) and, when the record already exists, asks
     for the reason for change. `save_audited` writes through audit.services.audited_save.
+
+    The first entry of a planned record's data is not a change: a form whose records are planned
+    ahead with their data still empty (a scheduled visit, a dose to give) sets
+    `fills_in_planned_records`. While every field of the form is still empty in the stored
+    record, no reason is asked, and the audit trail records FIRST_ENTRY_REASON with the fields
+    entered. Any later change of the record needs its reason.
     """
+
+    FIRST_ENTRY_REASON = "First entry of the planned record's data"
+    fills_in_planned_records = False
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     reason_for_change = forms.CharField(
@@ -27,6 +36,7 @@ class AuditedModelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.stale_record = None
+        self.is_first_entry = False
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
             # Without the version the form was loaded with, a stale save could not be told
@@ -36,7 +46,15 @@ class AuditedModelForm(forms.ModelForm):
                 "This form does not say which version of the record it changes: reload the "
                 "record and enter the change again."
             )
-            self.fields["reason_for_change"].required = True
+            self.is_first_entry = self.fills_in_planned_records and not any(
+                _has_value(self.instance, name) for name in self._record_fields()
+            )
+            if self.is_first_entry:
+                self.fields[
+                    "reason_for_change"
+                ].help_text = "Not needed: this is the first entry of this planned record's data."
+            else:
+                self.fields["reason_for_change"].required = True
         else:
             del self.fields["version"]
             del self.fields["reason_for_change"]
@@ -68,11 +86,14 @@ class AuditedModelForm(forms.ModelForm):
     def save_audited(self, *, user, saver=audited_save, **options):
         """Save through `saver` (audited_save or a service with its signature); on a stale
         version or a refused check, keep the input, show the message and return None."""
+        reason = (self.cleaned_data.get("reason_for_change") or "").strip()
+        if not reason and self.is_first_entry:
+            reason = self.first_entry_reason()
         try:
             return saver(
                 self.instance,
                 user=user,
-                reason=self.cleaned_data.get("reason_for_change", ""),
+                reason=reason,
                 expected_version=self.cleaned_data.get("version"),
                 **options,
             )
@@ -82,6 +103,24 @@ class AuditedModelForm(forms.ModelForm):
         except ValidationError as invalid:
             add_errors(self, invalid)
             return None
+
+    def _record_fields(self) -> list[str]:
+        """The fields of the form that are the record's data (not its version or the reason)."""
+        return [
+            name
+            for name in self.fields
+            if name not in {"version", "reason_for_change"}
+            and _model_field(self.instance, name) is not None
+        ]
+
+    def first_entry_reason(self) -> str:
+        """The reason recorded for the first entry of a planned record: which fields."""
+        entered = [
+            str(self.fields[name].label or name)
+            for name in self.changed_data
+            if name in self._record_fields()
+        ]
+        return f"{self.FIRST_ENTRY_REASON}: {', '.join(entered)}" if entered else ""
 
     # --- A refused stale save -------------------------------------------------------------
 
@@ -140,6 +179,18 @@ class AuditedModelForm(forms.ModelForm):
         if isinstance(shown, list):  # choice widgets format a value as a list
             shown = shown[0] if shown else ""
         self.data[key] = "" if shown is None else str(shown)
+
+
+def _has_value(record, name: str) -> bool:
+    """Whether a stored record holds a value in this field (an empty text, no date, an unticked
+    box hold none)."""
+    model_field = _model_field(record, name)
+    if model_field is None:
+        return False
+    value = model_field.value_from_object(record)
+    if value is None or value is False:
+        return False
+    return not (isinstance(value, str | list | tuple) and not value)  # 0 is a value
 
 
 def _model_field(record, name: str):

@@ -13,7 +13,11 @@ def text(name: str, *, default: str) -> str:
 
 
 def flag(name: str, *, default: bool) -> bool:
-    raw = os.environ.get(name)
+    return parse_flag(name, os.environ.get(name), default=default)
+
+
+def parse_flag(name: str, raw: str | None, *, default: bool) -> bool:
+    """`raw` (the value of the variable `name`, None where unset) read as on or off."""
     if raw is None:
         return default
     value = raw.strip().lower()

@@ -1,6 +1,7 @@
 """What `make run` and `make test` call: services first, then the project's processes.
 
     python -m blinacell_site.launcher run      migrate, load the demo, start web + worker + beat
+                                               (DEBUG off, as a site serves it; DEBUG=1 to develop)
     python -m blinacell_site.launcher test ... run pytest with the given arguments
     python -m blinacell_site.launcher manage ... any manage.py command against the same services
     python -m blinacell_site.launcher python SCRIPT ... a script (benchmarks) against them too
@@ -12,13 +13,20 @@ duration of the command (see embedded.py).
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit
 
-from .embedded import PROJECT_DIR, service_environment
+from .embedded import LOCAL_DIR, PROJECT_DIR, service_environment
+from .env import parse_flag
 
 DEMO_PASSWORD = "blina-demo-2026!"  # noqa: S105 - the demo study's shared password, printed by make run
 
@@ -82,21 +90,127 @@ def _database_setup() -> None:
     os.environ["DATABASE_URL"] = app
 
 
+def _debug(environ: Mapping[str, str]) -> bool:
+    return parse_flag("DEBUG", environ.get("DEBUG"), default=False)
+
+
+def _local_secret_key(local_dir: Path) -> str:
+    """The secret key of this machine's `make run`, kept under .local/ (sessions survive a
+    restart); made on the first run."""
+    path = local_dir / "secret_key"
+    if not path.exists():
+        local_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def run_environment(environ: Mapping[str, str], local_dir: Path = LOCAL_DIR) -> dict[str, str]:
+    """The environment of `make run`'s processes: DEBUG off (as a site serves the study) unless
+    DEBUG=1 is set; over plain http on this machine, so no HTTPS redirect and cookies without the
+    Secure flag; a secret key of this machine's own unless SECRET_KEY is set."""
+    env = dict(environ)
+    if not _debug(env):
+        env["DEBUG"] = "0"
+        if not env.get("SECRET_KEY"):
+            env["SECRET_KEY"] = _local_secret_key(local_dir)
+        env.setdefault("SECURE_SSL_REDIRECT", "0")
+        env.setdefault("SESSION_COOKIE_SECURE", "0")
+    return env
+
+
+def collect_static(env: Mapping[str, str]) -> None:
+    """With DEBUG off the stylesheets and scripts are served by whitenoise from STATIC_ROOT
+    (staticfiles/, git-ignored), under names carrying their content's hash."""
+    if _debug(env):
+        return  # DEBUG: served straight from static/ (and changes show at once)
+    result = subprocess.run(
+        _python("manage.py", "collectstatic", "--noinput", "-v", "0"), cwd=PROJECT_DIR, env=env
+    )
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)
+
+
+def web_command(port: str, env: Mapping[str, str]) -> list[str]:
+    """DEBUG off: gunicorn, the production server; DEBUG=1: Django's development server."""
+    if _debug(env):
+        return _python("manage.py", "runserver", f"127.0.0.1:{port}", "--noreload")
+    return _python(
+        "-m", "gunicorn", "blinacell_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        "--graceful-timeout", "5", "--log-level", "warning", "--no-control-socket",
+    )  # fmt: skip
+
+
+def wait_until_answers(
+    url: str,
+    alive: Callable[[], bool],
+    timeout: float = 120.0,
+    interval: float = 0.2,
+) -> bool:
+    """Poll `url` until it answers 200 (True); False if `alive()` turns false or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass  # not listening yet, or 503 while the broker or database comes up
+        time.sleep(interval)
+    return False
+
+
+def banner(base_url: str, env: Mapping[str, str], started: Mapping[str, str]) -> str:
+    return (
+        f"\nBlinaCell eCRF is running at {base_url}" + (" (DEBUG on)" if _debug(env) else "") + "\n"
+        f"  database: {'embedded PostgreSQL' if 'DATABASE_URL' in started else 'DATABASE_URL'} "
+        f"as {urlsplit(env['DATABASE_URL']).username}; "
+        f"broker: {'embedded Redis' if 'CELERY_BROKER_URL' in started else 'CELERY_BROKER_URL'}\n"
+        f"  demo logins (password {DEMO_PASSWORD!r} for all):\n"
+        "    investigator.prague   investigator, site 1 Prague\n"
+        "    investigator.brno     investigator, site 2 Brno\n"
+        "    monitor               monitor, sites 1 and 2\n"
+        "    centrallab            central MRD laboratory\n"
+        "    datamanager           data manager, all sites\n"
+        "    sponsor               sponsor (reports and exports)\n"
+        "    admin                 staff (Django admin)\n"
+        "  Press Ctrl-C to stop.\n"
+    )
+
+
+def announce_when_ready(
+    base_url: str,
+    processes: Sequence[subprocess.Popen],
+    message: str,
+    out: TextIO | None = None,
+    timeout: float = 120.0,
+) -> bool:
+    """Print `message` (the URL and the logins) only once the site's /healthz answers; False
+    (and nothing printed) if a process stops first or the site never answers."""
+    ready = wait_until_answers(
+        f"{base_url}healthz", lambda: all(p.poll() is None for p in processes), timeout
+    )
+    if ready:
+        print(message, file=out or sys.stdout, flush=True)
+    return ready
+
+
 def run() -> int:
     _interrupt_on_term()
-    os.environ.setdefault("DEBUG", "1")
     env, services = service_environment()
     os.environ.update(env)
+    os.environ.update(run_environment(os.environ))
     port = os.environ.get("PORT", "8000")
+    base_url = f"http://127.0.0.1:{port}/"
     processes: list[subprocess.Popen] = []
     try:
         _database_setup()
-        _check(_python("manage.py", "load_demo_study", "--password", DEMO_PASSWORD))
+        _check(_python("manage.py", "load_demo_study", "--password", DEMO_PASSWORD, "--force"))
+        collect_static(os.environ)
         processes = [
-            subprocess.Popen(
-                _python("manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"),
-                cwd=PROJECT_DIR,
-            ),
+            subprocess.Popen(web_command(port, os.environ), cwd=PROJECT_DIR),
             subprocess.Popen(
                 _python("-m", "celery", "-A", "blinacell_site", "worker", "-l", "warning",
                         "--concurrency", "2"),
@@ -107,22 +221,18 @@ def run() -> int:
                 cwd=PROJECT_DIR,
             ),
         ]  # fmt: skip
-        print(
-            f"\nBlinaCell eCRF is running at http://127.0.0.1:{port}/\n"
-            f"  database: {'embedded PostgreSQL' if 'DATABASE_URL' in env else 'DATABASE_URL'} "
-            f"as {urlsplit(os.environ['DATABASE_URL']).username}; "
-            f"broker: {'embedded Redis' if 'CELERY_BROKER_URL' in env else 'CELERY_BROKER_URL'}\n"
-            f"  demo logins (password {DEMO_PASSWORD!r} for all):\n"
-            "    investigator.prague   investigator, site 1 Prague\n"
-            "    investigator.brno     investigator, site 2 Brno\n"
-            "    monitor               monitor, sites 1 and 2\n"
-            "    centrallab            central MRD laboratory\n"
-            "    datamanager           data manager, all sites\n"
-            "    sponsor               sponsor (reports and exports)\n"
-            "    admin                 staff (Django admin)\n"
-            "  Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+        if not announce_when_ready(base_url, processes, banner(base_url, os.environ, env)):
+            failed = [p.args for p in processes if p.poll() not in (None, 0)]
+            print(
+                f"The site did not answer at {base_url}healthz"
+                + (
+                    f": a process stopped: {failed}"
+                    if failed
+                    else " (it reports the database and the broker: is one of them down?)"
+                ),
+                file=sys.stderr,
+            )
+            return 1
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         failed = [p.args for p in processes if p.poll() not in (None, 0)]

@@ -3,7 +3,7 @@
 DATABASE_URL        PostgreSQL (if unset, an embedded one is started under .local/)
 CELERY_BROKER_URL   Redis broker (likewise)
 SECRET_KEY          required when DEBUG is off
-DEBUG               "1"/"true" to turn on; off by default
+DEBUG               "1"/"true" to turn on; off by default (also in make run)
 ALLOWED_HOSTS       comma-separated; defaults to localhost only
 EMAIL_URL           not yet used (console e-mail backend); see README
 """
@@ -156,7 +156,8 @@ SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG and not TESTING
+# Secure cookies with DEBUG off; `make run` (plain http on this machine) turns them off.
+SESSION_COOKIE_SECURE = env.flag("SESSION_COOKIE_SECURE", default=not DEBUG and not TESTING)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- Internationalisation: times stored in UTC, shown in the trial's zone --------------------
@@ -167,7 +168,8 @@ USE_TZ = True
 
 # --- Static files: whitenoise, no CDN ------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here (make run does, with DEBUG off); git-ignored.
+STATIC_ROOT = Path(env.text("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -180,7 +182,7 @@ STORAGES = {
     },
 }
 
-# Without collectstatic (make run, tests) whitenoise serves straight from the app folders.
+# DEBUG and tests: whitenoise serves straight from the app folders, without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 

@@ -1,17 +1,11 @@
-"""The start page: the user's roles and what needs their attention across the apps."""
+"""The start page: for each role the user holds, that role's work at that role's sites."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from crf.access import Capability, user_can
-from crf.models import Membership
-from safety.services import sae_clocks
+from .start import start_blocks
 
 
 @login_required
 def home(request):
-    memberships = (
-        Membership.objects.filter(user=request.user).select_related("site").order_by("role")
-    )
-    clocks = sae_clocks(request.user) if user_can(request.user, Capability.VIEW_SUBJECTS) else []
-    return render(request, "crf/home.html", {"memberships": memberships, "clocks": clocks})
+    return render(request, "crf/home.html", {"blocks": start_blocks(request.user)})

@@ -9,7 +9,10 @@ SDV, signatures, alerts, the write pipeline and the importer all ask it.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from audit.services import write_guards_check
 
 from .models import Subject
 
@@ -121,3 +124,15 @@ def record_keys_register(*, kinds: dict[str, str], fields) -> None:
 
 def is_record_key_field(field: models.Field) -> bool:
     return (field.model._meta.label, field.name) in RECORD_KEY_FIELDS
+
+
+def write_refusal(record: models.Model) -> str | None:
+    """Why a write of `record` would be refused by audit's write guards (a lock of its site, its
+    subject or the record: the lock's message, naming who locked it, when and why), or None.
+    Pages ask it to offer no write action on locked data; for a new record of a subject pass
+    an unsaved one (`LabPanel(subject=subject)`): it answers for the site and subject locks."""
+    try:
+        write_guards_check(record)
+    except ValidationError as refused:
+        return " ".join(refused.messages)
+    return None

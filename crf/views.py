@@ -31,6 +31,7 @@ from .models import (
     TreatmentCourse,
 )
 from .protocol_rules import protocol_sections
+from .records import write_refusal
 from .services import infusion as infusion_services
 from .services import record_save, subject_screen
 from .services.records import SoftChecksPending, correction_answers_query
@@ -74,6 +75,8 @@ def screening_log(request):
 def subject_detail(request, study_id):
     subject = subject_for(request.user, study_id)
     history = subject.history.select_related("history_user").order_by("-history_date")[:50]
+    # A locked site, subject or form offers no write action: the page asks its locks, read once
+    # (subject_locks), for each link.
     return render(
         request,
         "crf/subject_detail.html",
@@ -122,23 +125,35 @@ def screening_view(request):
 @login_required
 def subject_edit(request, study_id):
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
-    form = forms.SubjectForm(request.POST or None, instance=subject)
-    if request.method == "POST" and form.is_valid():
+    locked = write_refusal(subject)
+    if locked:
+        form = _read_only(forms.SubjectForm(instance=subject))
+    else:
+        form = forms.SubjectForm(request.POST or None, instance=subject)
+    if request.method == "POST" and not locked and form.is_valid():
         saved = form.save_audited(user=request.user)
         if saved is not None:
             messages.success(request, f"Subject {saved.study_id} saved.")
             return redirect("crf:subject_detail", study_id=saved.study_id)
-    return render(request, "crf/subject_edit.html", {"form": form, "subject": subject})
+    return render(
+        request, "crf/subject_edit.html", {"form": form, "subject": subject, "locked": locked}
+    )
 
 
-def _save_record_form(request, form, *, default_reason: str = ""):
+def _read_only(form):
+    """The form with the values as saved and every field disabled: locked data is shown, not
+    offered for editing (the page shows the lock and no save button)."""
+    for field in form.fields.values():
+        field.disabled = True
+    return form
+
+
+def _save_record_form(request, form):
     """Validate and save a ClinicalRecordForm; soft checks come back to the user to confirm."""
     if not form.is_valid():
         return None
     options = {"confirmed": form.confirmed_codes()}
     try:
-        if default_reason and not form.cleaned_data.get("reason_for_change"):
-            form.cleaned_data["reason_for_change"] = default_reason
         return form.save_audited(user=request.user, saver=record_save, **options)
     except SoftChecksPending as pending:
         form.show_warnings(pending.warnings)
@@ -168,6 +183,16 @@ def record_form(request, study_id, slug, pk=None):
         if spec.prepare_new:
             spec.prepare_new(instance, subject)
     form_class = spec.new_form_class if (pk is None and spec.new_form_class) else spec.form_class
+    # Locked (the site, the subject, or this record): shown read-only, a POST refused with the
+    # lock's message once (the page's notice; the form is not submitted to the save).
+    locked = write_refusal(instance)
+    if locked:
+        return render(
+            request,
+            "crf/record_form.html",
+            {"form": _read_only(form_class(instance=instance)), "subject": subject,
+             "spec": spec, "record": instance, "locked": locked},
+        )  # fmt: skip
     if entered_meanwhile is not None:
         form = _entered_meanwhile_form(form_class, request.POST, entered_meanwhile, spec)
         return render(
@@ -236,6 +261,8 @@ def course_detail(request, study_id, pk):
     ).select_related("updated_by")
     planned = {(p.drug.drug.value, p.protocol_day): p for p in planned_administrations(course)}
     rows = [(a, planned.get((a.drug, a.protocol_day))) for a in administrations]
+    can_enter = user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site)
+    locked = write_refusal(course) if can_enter else None
     return render(
         request,
         "crf/course_detail.html",
@@ -243,7 +270,8 @@ def course_detail(request, study_id, pk):
             "subject": subject,
             "course": course,
             "rows": rows,
-            "can_edit": user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),
+            "can_edit": can_enter and not locked,
+            "locked": locked,
         },
     )
 
@@ -255,19 +283,20 @@ def administration_form(request, study_id, pk):
         DrugAdministration.objects.filter(course__subject=subject, entered_in_error=False),
         pk=pk,
     )
-    first_entry = administration.administered_dose is None
-    form = forms.AdministrationForm(request.POST or None, instance=administration)
-    if request.method == "POST":
-        saved = _save_record_form(
-            request, form, default_reason="dose given recorded" if first_entry else ""
-        )
+    locked = write_refusal(administration)
+    if locked:
+        form = _read_only(forms.AdministrationForm(instance=administration))
+    else:
+        form = forms.AdministrationForm(request.POST or None, instance=administration)
+    if request.method == "POST" and not locked:
+        saved = _save_record_form(request, form)
         if saved is not None:
             messages.success(request, f"{saved.drug} day {saved.protocol_day} saved.")
             return redirect("crf:course", study_id=study_id, pk=saved.course_id)
     return render(
         request,
         "crf/administration_form.html",
-        {"form": form, "subject": subject, "administration": administration},
+        {"form": form, "subject": subject, "administration": administration, "locked": locked},
     )
 
 
@@ -289,13 +318,16 @@ def infusion_log(request, study_id, action=None):
     """The infusion page: cycles, days given against 28, what the protocol expects next; and
     each action of the log as a small form (POST to the action's URL)."""
     subject = subject_for(request.user, study_id)
+    can_enter = user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site)
+    locked = _infusion_locked(subject) if can_enter else None
     bound = None
     if request.method == "POST":
         if action not in INFUSION_ACTIONS:
             raise Http404("No such action.")
         subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
-        bound = INFUSION_ACTIONS[action](request.POST, prefix=action)
-        if bound.is_valid():
+        if not locked:
+            bound = INFUSION_ACTIONS[action](request.POST, prefix=action)
+        if bound is not None and bound.is_valid():
             try:
                 _infusion_action(request, subject, action, bound.cleaned_data)
             except ValidationError as invalid:
@@ -322,9 +354,19 @@ def infusion_log(request, study_id, action=None):
             "summary": summary,
             "forms": action_forms,
             "failed_action": action if bound is not None else None,
-            "can_edit": user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site),
+            "can_edit": can_enter and not locked,
+            "locked": locked,
         },
     )
+
+
+def _infusion_locked(subject) -> str | None:
+    """Why the infusion log takes no entry: the site or the subject is locked, or the running
+    cycle is (its dose changes, interruptions and end are its own)."""
+    running = BlinatumomabInfusion.objects.filter(
+        subject=subject, entered_in_error=False, ended_at__isnull=True
+    ).first()
+    return write_refusal(running if running is not None else subject)
 
 
 def _actions_available(summary) -> list[str]:

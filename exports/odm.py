@@ -59,6 +59,20 @@ def _subject_domains() -> list[Domain]:
     ]
 
 
+def odm_steps() -> int:
+    """The steps of an ODM export's progress: the metadata, then each form (one XML file)."""
+    return len(_subject_domains()) + 1
+
+
+def odm_forms() -> dict[str, tuple[str, str]]:
+    """What each count of an ODM export (keyed as the CSV domain it comes from) is in the XML:
+    its FormOID and the form's name."""
+    return {
+        d.file: (f"F.{_oid(d)}", str(d.model._meta.verbose_name_plural).capitalize())
+        for d in _subject_domains()
+    }
+
+
 def _oid(domain: Domain) -> str:
     return domain.file.removesuffix(".csv").upper()
 
@@ -241,7 +255,7 @@ def study_odm_write(
     }
     content_types = {d.file: ContentType.objects.get_for_model(d.model).pk for d in subject_domains}
     counts = {d.file: 0 for d in subject_domains}
-    total = len(subject_domains) + 1
+    total = odm_steps()
     with open(path, "wb") as handle:
         w = _Writer(handle)
         w.out.startDocument()

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from crf.access import Capability, reaches_every_site, sites_where
@@ -55,12 +55,33 @@ def export_request(*, user, format: str = StudyExport.Format.CSV) -> StudyExport
         format=format,
         requested_by=user,
         site_numbers=[] if every else [s.number for s in sites],
-        steps_total=export_steps(),
+        steps_total=_steps(format),
     )
     from .tasks import run_export
 
     transaction.on_commit(lambda: run_export.apply_async((export.pk,), retry=False))
     return export
+
+
+def _steps(format: str) -> int:
+    """The steps an export's progress counts: the CSV export's files, or the ODM export's parts
+    of its one XML file."""
+    if format == StudyExport.Format.ODM:
+        from .odm import odm_steps
+
+        return odm_steps()
+    return export_steps()
+
+
+def export_contents(export: StudyExport) -> list[tuple[str, str, int]]:
+    """What a complete export holds, as (name, description, rows): the CSV files of the ZIP, or
+    the forms of the ODM XML (FormOID, form name, records)."""
+    if export.format != StudyExport.Format.ODM:
+        return [(name, "", n) for name, n in export.row_counts]
+    from .odm import odm_forms
+
+    forms = odm_forms()
+    return [(*forms.get(name, (name, "")), n) for name, n in export.row_counts]
 
 
 def export_file_path(export: StudyExport) -> Path:
@@ -133,7 +154,8 @@ def export_run(export: StudyExport) -> StudyExport:
         file_size=size,
         file_name=final.name,
         finished_at=timezone.now(),
-        steps_done=export.steps_total or export_steps(),
+        # Every step done, of the steps the writer counted (F: as the last progress wrote them).
+        steps_done=F("steps_total"),
     )
     export.refresh_from_db()
     return export

@@ -7,7 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from .models import StudyExport
-from .services import export_file_ready, export_request, export_sites_for, exports_visible_to
+from .services import (
+    export_contents,
+    export_file_ready,
+    export_request,
+    export_sites_for,
+    exports_visible_to,
+)
 
 
 @login_required
@@ -47,7 +53,12 @@ def export_detail(request, pk):
     return render(
         request,
         "exports/export_detail.html",
-        {"export": export, "ready": export_file_ready(export) is not None},
+        {
+            "export": export,
+            "ready": export_file_ready(export) is not None,
+            "odm": export.format == StudyExport.Format.ODM,
+            "contents": export_contents(export),
+        },
     )
 
 

@@ -211,6 +211,27 @@ def locks_of_subject(subject: Subject) -> list[Lock]:
     )
 
 
+class SubjectLocks:
+    """The active locks that concern one subject (its site's, its own, its records'), read in one
+    query and asked per record, so that a page offers no write action on locked data without a
+    query per record."""
+
+    def __init__(self, subject: Subject) -> None:
+        self.subject_id, self.site_id = subject.pk, subject.site_id
+        self.locks = locks_of_subject(subject)
+
+    @property
+    def wide(self) -> Lock | None:
+        """The widest lock of the site or the subject (every record of the subject), or None."""
+        return _widest(self.locks, self.subject_id, self.site_id, [])
+
+    def refusing(self, record: models.Model) -> Lock | None:
+        """The widest lock refusing a change of `record` (the subject's, or one of its records
+        or their parents), or None."""
+        _, _, pointers = _targets(record)
+        return _widest(self.locks, self.subject_id, self.site_id, pointers)
+
+
 # --- Services ---------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from crf.models import Subject
 from crf.records import subject_of
 from crf.records import subject_path as _subject_path
 
-from .models import SourceVerification
+from .models import Query, SourceVerification
 from .records import clinical_models, content_fields, is_clinical, record_hash, record_title
 
 
@@ -48,6 +48,9 @@ def record_verify(
         )
     if set(chosen) == set(names):
         chosen = []  # every field: the whole record
+    blocking = unresolved_queries_on(record, chosen)
+    if blocking:
+        raise ValidationError([_query_refusal(q) for q in blocking])
     # Hash what is stored, as every later reading will (an unsaved instance may hold 81 for 81.0).
     record = model.objects.get(pk=record.pk)
     return audited_save(
@@ -61,6 +64,30 @@ def record_verify(
             verified_by=user,
         ),
         user=user,
+    )
+
+
+def unresolved_queries_on(record: models.Model, fields: Iterable[str] = ()) -> list[Query]:
+    """The queries still waiting (open, or answered and not closed) on the record as a whole or
+    on the named fields (every field when none is named): a mark cannot be given over them."""
+    queries = Query.objects.filter(
+        content_type=ContentType.objects.get_for_model(type(record)),
+        object_id=record.pk,
+        status__in=(Query.Status.OPEN, Query.Status.ANSWERED),
+    )
+    if fields:
+        queries = queries.filter(field_name__in=["", *fields])
+    return list(queries.select_related("opened_by").order_by("opened_at", "id"))
+
+
+def _query_refusal(query: Query) -> str:
+    what = query.field_label or "The record as a whole"
+    state = "an open" if query.status == Query.Status.OPEN else "an answered, not yet closed,"
+    raised = timezone.localdate(query.opened_at).isoformat()
+    who = query.opened_by.get_username() if query.opened_by else "the edit checks"
+    return (
+        f"{what} has {state} query (#{query.pk}, raised {raised} by {who}: "
+        f"\u201c{query.text}\u201d): resolve it before verifying."
     )
 
 

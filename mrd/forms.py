@@ -2,34 +2,10 @@ from django import forms
 
 from audit.forms import AuditedModelForm
 from crf.forms import IsoDateField
+from crf.forms.numbers import MrdValueField
 from protocol import mrd
 
 from .models import MrdResult, MrdSample
-
-
-class MrdValueField(forms.CharField):
-    """An MRD value as labs write it (1.2E-4, 1,2E-4, 0.00012), stored as an exact number."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 40)
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def prepare_value(self, value):
-        if value in (None, ""):
-            return ""
-        if isinstance(value, str):
-            return value
-        return mrd.format_mrd(value)
-
-    def clean(self, value):
-        text = super().clean(value)
-        if not text:
-            return None
-        try:
-            return mrd.parse_mrd_value(text)
-        except mrd.MrdValueError as error:
-            raise forms.ValidationError(str(error)) from None
 
 
 class MrdSampleForm(forms.ModelForm):

@@ -115,19 +115,22 @@ class MrdResult(ClinicalRecord):
 
 
 class MrdUpload(models.Model):
-    """A CSV batch of results uploaded by the central laboratory: previewed, then committed
-    whole or not at all. Kept with its checksum as the record of what was loaded."""
+    """A CSV batch of results uploaded by the central laboratory: checked, then committed
+    whole or not at all (or cancelled). Kept with its checksum as the record of what was
+    loaded. The status names what happened to the file."""
 
     class Status(models.TextChoices):
-        PREVIEW = "preview", "Previewed"
+        ERRORS = "errors", "Checked — errors, nothing saved"
+        READY = "ready", "Checked — ready to commit"
         COMMITTED = "committed", "Committed"
+        CANCELLED = "cancelled", "Cancelled \u2014 nothing saved"
 
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField(auto_now_add=True)
     filename = models.CharField(max_length=200)
     sha256 = models.CharField(max_length=64)
     content = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
     committed_at = models.DateTimeField(null=True, blank=True)
     rows_created = models.PositiveIntegerField(default=0)
     rows_corrected = models.PositiveIntegerField(default=0)

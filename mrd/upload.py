@@ -104,9 +104,18 @@ class UploadPreview:
         return cls(rows=rows, errors=list(data["errors"]))
 
 
+# The template's example row: an accession no sample can have (samples are numbered
+# site-subject-timepoint, e.g. 1-01-W11), refused by name if it is left in a file.
+EXAMPLE_ACCESSION = "EXAMPLE-DELETE-ME"
+EXAMPLE_REFUSED = (
+    f"This is the template's example row ({EXAMPLE_ACCESSION}): delete it and upload the file "
+    "again."
+)
+
+
 def template_csv() -> str:
     example = {
-        "accession": "1-01-W11",
+        "accession": EXAMPLE_ACCESSION,
         "method": "qpcr",
         "result": "quantifiable",
         "value": "1.2E-4",
@@ -114,6 +123,7 @@ def template_csv() -> str:
         "quantitative_range": "1E-4",
         "markers": "IGH VDJ; IGK-Kde",
         "report_date": "2026-05-20",
+        "comment": "Example row: delete it and write one row per sample and method.",
     }
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
@@ -158,8 +168,25 @@ def preview_store(upload: MrdUpload, user) -> dict:
             for r in preview.rows
         ],
     }  # fmt: skip
-    upload.save(update_fields=["preview"])
+    fields = ["preview"]
+    if upload.status not in (MrdUpload.Status.COMMITTED, MrdUpload.Status.CANCELLED):
+        upload.status = MrdUpload.Status.READY if preview.valid else MrdUpload.Status.ERRORS
+        fields.append("status")
+    upload.save(update_fields=fields)
     return upload.preview
+
+
+def upload_cancel(upload: MrdUpload, user) -> MrdUpload:
+    """Set a checked file aside without saving any of its rows."""
+    if not user_can(user, Capability.ENTER_MRD_RESULTS):
+        raise PermissionDenied("Only the central MRD laboratory uploads MRD results.")
+    with transaction.atomic():
+        upload = MrdUpload.objects.select_for_update().get(pk=upload.pk)
+        if upload.status == MrdUpload.Status.COMMITTED:
+            raise ValidationError("This file was already committed: it cannot be cancelled.")
+        upload.status = MrdUpload.Status.CANCELLED
+        upload.save(update_fields=["status"])
+    return upload
 
 
 def _parse_decimal(text: str, column: str, row: UploadRow):
@@ -264,6 +291,9 @@ def _check_row(number, data, samples, existing, seen) -> UploadRow:
     accession = data.get("accession", "").strip()
     method_text = data.get("method", "").strip().lower()
     row = UploadRow(number=number, accession=accession, method=method_text)
+    if accession.upper() == EXAMPLE_ACCESSION:
+        row.errors.append(("accession", EXAMPLE_REFUSED))
+        return row
     sample = samples.get(accession)
     if sample is None:
         row.errors.append(("accession", f"No sample {accession!r} awaits results here."))
@@ -351,6 +381,8 @@ def _commit(upload: MrdUpload, user) -> UploadPreview:
         upload = MrdUpload.objects.select_for_update().get(pk=upload.pk)
         if upload.status == MrdUpload.Status.COMMITTED:
             raise ValidationError("This file was already committed.")
+        if upload.status == MrdUpload.Status.CANCELLED:
+            raise ValidationError("This file was cancelled: upload it again to save its rows.")
         preview = upload_preview(upload, user)
         if not preview.valid:
             raise _ErrorsNow()

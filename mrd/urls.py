@@ -11,5 +11,6 @@ urlpatterns = [
     path("mrd/upload/template.csv", views.upload_template, name="upload_template"),
     path("mrd/upload/<int:pk>/", views.upload_preview, name="upload_preview"),
     path("mrd/upload/<int:pk>/commit/", views.upload_commit, name="upload_commit"),
+    path("mrd/upload/<int:pk>/cancel/", views.upload_cancel, name="upload_cancel"),
     path("mrd/cohort/", views.cohort_view, name="cohort"),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from audit.forms import add_errors
 from crf.access import Capability, require, subject_for, user_can
+from crf.records import write_refusal
 
 from . import cohort, upload
 from .forms import MrdResultForm, MrdSampleForm, UploadForm
@@ -25,11 +26,13 @@ def subject_mrd(request, study_id):
     the site records samples here."""
     subject = subject_for(request.user, study_id)
     can_sample = user_can(request.user, Capability.ENTER_CLINICAL_DATA, subject.site)
-    form = MrdSampleForm(request.POST or None) if can_sample else None
+    # A locked site or subject: no sample form, no result entry offered, a POST refused.
+    locked = write_refusal(subject)
+    form = MrdSampleForm(request.POST or None) if can_sample and not locked else None
     if request.method == "POST":
-        if form is None:
+        if not can_sample:
             raise PermissionDenied("Only the site's investigators record samples.")
-        if form.is_valid():
+        if form is not None and form.is_valid():
             try:
                 sample = sample_record(
                     subject=subject,
@@ -57,7 +60,9 @@ def subject_mrd(request, study_id):
             "rows": cohort.result_rows(subject, samples),
             "plot": kinetics_svg(subject, samples),
             "form": form,
-            "can_enter_results": user_can(request.user, Capability.ENTER_MRD_RESULTS, subject.site),
+            "locked": locked,
+            "can_enter_results": not locked
+            and user_can(request.user, Capability.ENTER_MRD_RESULTS, subject.site),
         },
     )
 
@@ -83,14 +88,24 @@ def result_form(request, accession, method):
     instance = MrdResult.objects.filter(
         sample=sample, method=method, entered_in_error=False
     ).first() or MrdResult(sample=sample, method=method)
-    form = MrdResultForm(request.POST or None, instance=instance, initial={"method": method})
+    # Locked (site, subject, sample or result): shown read-only, a POST refused by the lock's
+    # message, once.
+    locked = write_refusal(instance)
+    form = MrdResultForm(
+        None if locked else request.POST or None, instance=instance, initial={"method": method}
+    )
     form.fields["method"].disabled = True
-    if request.method == "POST" and form.is_valid():
+    if locked:
+        for field in form.fields.values():
+            field.disabled = True
+    if request.method == "POST" and not locked and form.is_valid():
         saved = form.save_audited(user=request.user, saver=result_save)
         if saved is not None:
             messages.success(request, f"Result of {sample.accession} saved.")
             return redirect("mrd:worklist")
-    return render(request, "mrd/result_form.html", {"form": form, "sample": sample})
+    return render(
+        request, "mrd/result_form.html", {"form": form, "sample": sample, "locked": locked}
+    )
 
 
 @login_required
@@ -107,7 +122,14 @@ def upload_view(request):
             return redirect("mrd:upload_preview", pk=received.pk)
     uploads = MrdUpload.objects.filter(uploaded_by=request.user)[:20]
     return render(
-        request, "mrd/upload.html", {"form": form, "uploads": uploads, "max_rows": upload.MAX_ROWS}
+        request,
+        "mrd/upload.html",
+        {
+            "form": form,
+            "uploads": uploads,
+            "max_rows": upload.MAX_ROWS,
+            "example": upload.EXAMPLE_ACCESSION,
+        },
     )
 
 
@@ -161,6 +183,21 @@ def upload_commit(request, pk):
         f"{received.filename}: {preview.count('new')} new, {preview.count('correction')} "
         f"corrected, {preview.count('unchanged')} unchanged.",
     )
+    return redirect("mrd:upload")
+
+
+@require_POST
+@login_required
+def upload_cancel(request, pk):
+    """Set a checked file aside: none of its rows is saved."""
+    require(request.user, Capability.ENTER_MRD_RESULTS)
+    received = get_object_or_404(MrdUpload, pk=pk, uploaded_by=request.user)
+    try:
+        upload.upload_cancel(received, request.user)
+    except ValidationError as invalid:
+        messages.error(request, " ".join(invalid.messages))
+        return redirect("mrd:upload_preview", pk=pk)
+    messages.success(request, f"{received.filename}: cancelled, nothing saved.")
     return redirect("mrd:upload")
 
 

@@ -331,20 +331,38 @@ def is_baseline_abnormal(baseline_value: Decimal, baseline_uln: Decimal) -> bool
     return _number("baseline", baseline_value) > _limit("ULN of the baseline", baseline_uln)
 
 
-def _limit(name: str, limit: Decimal | None) -> Decimal:
+class LimitError(ValueError):
+    """A value or a limit that cannot be graded against; `field` names which one ("value",
+    "lln", "uln"), so that a form shows the message beside it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_FIELDS = {"LLN": "lln", "ULN": "uln"}
+
+
+def _limit(name: str, limit: Decimal | None, *, zero_allowed: bool = False) -> Decimal:
+    field = _FIELDS.get(name, "value")
     if limit is None:
-        raise ValueError(f"The {name} is missing.")
-    number = _number(name, limit)
-    if number <= 0:
-        raise ValueError(f"The {name} {number} must be above zero.")
+        raise LimitError(f"The {name} is missing.", field)
+    try:
+        number = _number(name, limit)
+    except ValueError as error:
+        raise LimitError(str(error), field) from None
+    if number < 0 or (number == 0 and not zero_allowed):
+        above = "zero or above" if zero_allowed else "above zero"
+        raise LimitError(f"The {name} {number} must be {above}.", field)
     return number
 
 
 def _needed(test: LabTest, name: str, limit: Decimal | None) -> Decimal:
     if limit is None:
-        raise ValueError(
+        raise LimitError(
             f"{test.label} is graded against the {name} of its own sample (rules §5); "
-            f"enter the {name}."
+            f"enter the {name}.",
+            _FIELDS[name],
         )
     return _limit(name, limit)
 
@@ -374,6 +392,21 @@ def _lab_grade(grade: int, direction: Direction, note: str = "") -> LabGrade:
     return LabGrade(grade, note=note if grade else "", direction=direction if grade else None)
 
 
+def reference_range_check(
+    lln: Decimal | None, uln: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """A reference range (a sample's, or a site's default): the LLN is 0 or above (ALT 0-40
+    U/L: 0 is a lower limit like any other), the ULN above zero, the LLN below the ULN. Either
+    may be missing. LimitError names the limit at fault."""
+    if lln is not None:
+        lln = _limit("LLN", lln, zero_allowed=True)
+    if uln is not None:
+        uln = _limit("ULN", uln)
+    if lln is not None and uln is not None and lln >= uln:
+        raise LimitError(f"The LLN {lln} must be below the ULN {uln}.", "lln")
+    return lln, uln
+
+
 def grade_lab(
     test: LabTest,
     value: Decimal,
@@ -396,9 +429,10 @@ def grade_lab(
     test = LabTest(test)
     value = _number("value", value)
     if value < 0:
-        raise ValueError(f"{test.label} {value} is below zero; a concentration is 0 or more.")
-    if lln is not None and uln is not None and _limit("LLN", lln) >= _limit("ULN", uln):
-        raise ValueError(f"The LLN {lln} must be below the ULN {uln}.")
+        raise LimitError(
+            f"{test.label} {value} is below zero; a concentration is 0 or more.", "value"
+        )
+    lln, uln = reference_range_check(lln, uln)
     if baseline is not None:
         baseline = _limit("baseline", baseline)
 
@@ -416,7 +450,7 @@ def grade_lab(
         return _grade_potassium(value, _needed(test, "ULN", uln), _needed(test, "LLN", lln))
     assert test is LabTest.PHOSPHATE
     # CTCAE v5.0 hypophosphatemia grades by treatment and consequences only
-    low = lln is not None and value < _limit("LLN", lln)
+    low = lln is not None and value < lln
     return LabGrade(None, note=NOT_GRADED_NOTE, direction=Direction.LOW if low else None)
 
 

@@ -3,19 +3,25 @@ import re
 from django import forms
 
 from crf.forms import ClinicalRecordForm, IsoDateTimeField
-from protocol import ctcae
+from crf.forms.numbers import DecimalTextField, NumberTextInput
+from protocol import astct, ctcae
 
 from .models import AdverseEvent, CtcaeTerm, LabValue, SaeFollowUp
 
 TERM_WITH_CODE = re.compile(r"\((\d{6,9})\)\s*$")
-SMALL_INPUT = {"class": "form-control form-control-sm", "step": "any"}
 
 
 class LabPanelForm(forms.Form):
-    """A panel: when, which laboratory, and any of the protocol's tests with unit and range."""
+    """A panel: when, which laboratory, and any of the protocol's tests with unit and range.
+
+    The unit and the range of each test start from the site's reference ranges (`ranges`, by
+    test: SiteLabRange). Numbers are typed as text (a decimal comma is a decimal point); every
+    input and select is named by its test and column for screen readers ("ALT ULN")."""
 
     sampled_at = IsoDateTimeField(label="Sampled")
     local_lab = forms.CharField(label="Local laboratory", max_length=120)
+
+    COLUMNS = (("value", "value"), ("unit", "unit"), ("lln", "LLN"), ("uln", "ULN"))
 
     def __init__(self, *args, ranges=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -25,30 +31,24 @@ class LabPanelForm(forms.Form):
             default = ranges.get(test.value)
             units = ctcae.ALLOWED_UNITS[test]
             label = ctcae.LAB_TEST_LABELS[test]
-            self.fields[f"{test}_value"] = forms.DecimalField(
-                label=label, required=False, min_value=0, max_digits=12, decimal_places=4,
-                widget=forms.NumberInput(attrs=SMALL_INPUT),
-            )  # fmt: skip
+            self.fields[f"{test}_value"] = _lab_number(f"{label} value", min_value=0)
+            unit = default.unit if default and default.unit in units else units[0]
             self.fields[f"{test}_unit"] = forms.ChoiceField(
                 label=f"{label} unit",
                 choices=[(u, u) for u in units],
                 required=False,
-                initial=default.unit if default else ctcae.STANDARD_UNIT[test],
-                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+                initial=unit,
+                widget=forms.Select(
+                    attrs={"class": "form-select form-select-sm", "aria-label": f"{label} unit"}
+                ),
             )
             for limit in ("lln", "uln"):
-                self.fields[f"{test}_{limit}"] = forms.DecimalField(
-                    label=f"{label} {limit.upper()}",
-                    required=False,
+                self.fields[f"{test}_{limit}"] = _lab_number(
+                    f"{label} {limit.upper()}",
                     min_value=0,
-                    max_digits=12,
-                    decimal_places=4,
                     initial=getattr(default, limit) if default else None,
-                    widget=forms.NumberInput(attrs=SMALL_INPUT),
                 )
-            self.tests.append(
-                (test, [self[f"{test}_{part}"] for part in ("value", "unit", "lln", "uln")])
-            )
+            self.tests.append((test, [self[f"{test}_{part}"] for part, _ in self.COLUMNS]))
 
     def entries(self):
         from .services import LabEntry
@@ -67,20 +67,47 @@ class LabPanelForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if self.errors:
+            return cleaned  # the field that was refused says why
         if not any(cleaned.get(f"{test}_value") is not None for test in ctcae.LabTest):
             raise forms.ValidationError("Enter at least one value.")
         return cleaned
 
 
+def _lab_number(label: str, **kwargs) -> DecimalTextField:
+    """A value or a limit of a lab test, typed as text, named for screen readers by its test
+    and column ("ALT value")."""
+    return DecimalTextField(
+        label=label,
+        required=False,
+        max_digits=12,
+        decimal_places=4,
+        widget=NumberTextInput(
+            attrs={"class": "form-control form-control-sm", "aria-label": label}
+        ),
+        **kwargs,
+    )
+
+
 class LabValueForm(ClinicalRecordForm):
+    """Correct one lab value: the value, its unit and its sample's range, named by the test."""
+
     class Meta:
         model = LabValue
         fields = ["value", "unit", "lln", "uln"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        units = ctcae.ALLOWED_UNITS[ctcae.LabTest(self.instance.test)]
-        self.fields["unit"] = forms.ChoiceField(choices=[(u, u) for u in units])
+        test = ctcae.LabTest(self.instance.test)
+        label = ctcae.LAB_TEST_LABELS[test]
+        units = ctcae.ALLOWED_UNITS[test]
+        self.fields["unit"] = forms.ChoiceField(
+            label=f"{label} unit", choices=[(u, u) for u in units]
+        )
+        for name, column in (("value", "value"), ("lln", "LLN"), ("uln", "ULN")):
+            required = self.fields[name].required
+            self.fields[name] = _lab_number(f"{label} {column}", min_value=0)
+            self.fields[name].required = required
 
 
 class TermField(forms.CharField):
@@ -161,6 +188,12 @@ class AdverseEventForm(ClinicalRecordForm):
             "icans_raised_icp",
         ]
         widgets = {"grade_justification": forms.Textarea(attrs={"rows": 2})}
+
+    # Each ICE sub-score out of its maximum (ASTCT 2019), beside the input: "of 4 points".
+    number_units = {
+        f"ice_{name}": f"of {maximum} point{'' if maximum == 1 else 's'}"
+        for name, maximum in astct.ICE_MAXIMA.items()
+    }
 
     def __init__(self, *args, subject, **kwargs):
         from crf.models import InfusionInterruption

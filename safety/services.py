@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.services import audited_save
-from crf.access import Capability, report_sites, sites_where
-from crf.models import BlinatumomabInfusion, Subject
+from crf.access import Capability, memberships_of, report_sites, sites_where
+from crf.models import BlinatumomabInfusion, Role, Site, Subject
 from crf.services import record_save
 from crf.services.records import record_rules_register
 from protocol import astct, ctcae, ctcae_terms, safety
@@ -45,6 +45,88 @@ class LabEntry:
 
 def site_ranges(site) -> dict[str, SiteLabRange]:
     return {r.test: r for r in SiteLabRange.objects.filter(site=site)}
+
+
+# --- The sites' reference ranges (the defaults of every new lab value) -----------------------
+
+RANGES_REFUSED = "Only data managers set a site's laboratory reference ranges."
+
+
+def range_sites(user) -> QuerySet[Site]:
+    """The sites whose reference ranges the user may set: a data manager's sites (study-wide:
+    every site); staff, every site."""
+    if not (user.is_authenticated and user.is_active):
+        return Site.objects.none()
+    if user.is_staff:
+        return Site.objects.all()
+    site_ids = {site for role, site in memberships_of(user) if role == Role.DATA_MANAGER}
+    if None in site_ids:
+        return Site.objects.all()
+    return Site.objects.filter(pk__in=site_ids)
+
+
+def may_set_ranges(user, site) -> bool:
+    return range_sites(user).filter(pk=site.pk).exists()
+
+
+@dataclass(frozen=True)
+class RangeEntry:
+    """A site's range of one test as typed: its unit and limits, and the version it was read at
+    (None for a test without a stored range)."""
+
+    test: str
+    unit: str
+    lln: Decimal | None
+    uln: Decimal | None
+    version: int | None = None
+
+
+def site_ranges_save(site, entries: Sequence[RangeEntry], *, user, reason: str) -> int:
+    """Set a site's reference ranges: each changed range is saved through the audited save with
+    the reason (its history keeps who, when and why). All or nothing; a refused range is named
+    by its test and column (ValidationError keyed "<test>_<column>"). Returns how many changed."""
+    if not may_set_ranges(user, site):
+        raise PermissionDenied(RANGES_REFUSED)
+    reason = (reason or "").strip()
+    stored = site_ranges(site)
+    errors: dict[str, list[str]] = {}
+    changes = []
+    for entry in entries:
+        test = ctcae.LabTest(entry.test)
+        label = ctcae.LAB_TEST_LABELS[test]
+        if entry.unit not in ctcae.ALLOWED_UNITS[test]:
+            allowed = ", ".join(ctcae.ALLOWED_UNITS[test])
+            errors[f"{test}_unit"] = [f"{label}: {entry.unit!r} is not a unit of it ({allowed})."]
+            continue
+        try:
+            ctcae.reference_range_check(entry.lln, entry.uln)
+        except ctcae.LimitError as error:
+            errors[f"{test}_{error.field}"] = [f"{label}: {error}"]
+            continue
+        current = stored.get(test.value)
+        if current is None:
+            if entry.lln is None and entry.uln is None and entry.unit == ctcae.STANDARD_UNIT[test]:
+                continue  # nothing set for this test
+            current = SiteLabRange(site=site, test=test.value)
+        elif (current.unit, current.lln, current.uln) == (entry.unit, entry.lln, entry.uln):
+            continue
+        current.unit, current.lln, current.uln = entry.unit, entry.lln, entry.uln
+        changes.append((current, entry.version))
+    if changes and not reason:
+        errors["reason_for_change"] = [
+            "Give the reason for the change (it is kept in the audit trail)."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        for record, version in changes:
+            audited_save(
+                record,
+                user=user,
+                reason=reason,
+                expected_version=version if record.pk else None,
+            )
+    return len(changes)
 
 
 def _day1_start(subject: Subject) -> datetime:
@@ -112,8 +194,11 @@ def lab_value_grade(record: LabValue) -> None:
             baseline=baseline_value,
             baseline_abnormal=baseline_abnormal,
         )
+    except ctcae.LimitError as error:
+        # beside the value or the limit it is about (an LLN message under the LLN)
+        raise ValidationError({error.field: str(error)}) from None
     except ValueError as error:
-        raise ValidationError({"uln": str(error)}) from None
+        raise ValidationError({"value": str(error)}) from None
     record.grade = grade.grade
     record.grading_system = grade.system
     record.grade_note = grade.note[:200]
@@ -153,6 +238,49 @@ def lab_panel_record(
 def lab_value_correct(record: LabValue, *, user, reason: str, expected_version: int | None = None):
     """Correct a value (or its unit or range): regraded, with the reason in the audit trail."""
     return record_save(record, user=user, reason=reason, expected_version=expected_version)
+
+
+# --- What a saved panel raised -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """An active protocol alert raised by a value of a panel: the lab page names the value, the
+    alert and the action it asks for, and links to the alert."""
+
+    pk: int
+    rule: str
+    severity: str
+    message: str
+    value: LabValue
+    action: str = ""
+    action_url: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        return self.severity == "urgent"
+
+
+_PANEL_ALERTS: list[Callable[..., list[RaisedAlert] | None]] = []
+
+
+def on_lab_panel_saved(hook: Callable[..., list[RaisedAlert] | None]) -> None:
+    """Have `hook(panel, user=, evaluate=)` say which alerts a panel's values raised (alerts
+    registers its rule evaluation; safety imports nothing of it)."""
+    if hook not in _PANEL_ALERTS:
+        _PANEL_ALERTS.append(hook)
+
+
+def lab_panel_alerts(panel: LabPanel, *, user, evaluate: bool = False) -> list[RaisedAlert] | None:
+    """The active alerts the values of `panel` raised, the subject's rules evaluated first when
+    `evaluate` (just after the save); None when they could not be evaluated now."""
+    raised: list[RaisedAlert] = []
+    for hook in _PANEL_ALERTS:
+        found = hook(panel, user=user, evaluate=evaluate)
+        if found is None:
+            return None
+        raised.extend(found)
+    return raised
 
 
 @dataclass(frozen=True)

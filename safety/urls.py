@@ -6,6 +6,8 @@ app_name = "safety"
 urlpatterns = [
     path("subjects/<str:study_id>/labs/", views.subject_labs, name="labs"),
     path("subjects/<str:study_id>/labs/values/<int:pk>/", views.lab_value_edit, name="lab_value"),
+    path("lab-ranges/", views.lab_ranges, name="lab_ranges"),
+    path("lab-ranges/site-<int:number>/", views.lab_ranges_site, name="lab_ranges_site"),
     path(
         "subjects/<str:study_id>/adverse-events/",
         views.subject_adverse_events,

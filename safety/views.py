@@ -2,37 +2,54 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
+from audit.errors import StaleVersionError
 from audit.forms import add_errors
 from crf.access import Capability, subject_for, user_can
+from crf.records import write_refusal
 from crf.services.records import SoftChecksPending
 from protocol import safety
 
 from . import services
 from .forms import AdverseEventForm, LabPanelForm, LabValueForm, SaeFollowUpForm
-from .models import AdverseEvent, CtcaeTerm, LabPanel, LabValue
+from .forms_ranges import SiteLabRangesForm
+from .models import AdverseEvent, CtcaeTerm, LabPanel, LabValue, SiteLabRange
 
 
 def _can_enter(user, subject) -> bool:
     return user_can(user, Capability.ENTER_CLINICAL_DATA, subject.site)
 
 
+def _read_only(form):
+    """Locked data: the form shows the values as saved with every field disabled (the page
+    shows the lock and no save button)."""
+    for field in form.fields.values():
+        field.disabled = True
+    return form
+
+
 @login_required
 def subject_labs(request, study_id):
     """The subject's lab panels with each value's CTCAE grade, the abnormalities not yet
-    reported as adverse events, and a new panel (ranges default from the site's settings)."""
+    reported as adverse events, and a new panel (unit and range from the site's reference
+    ranges). After a save the page says at once which value raised which protocol alert. Locked
+    data (site or subject) is read-only: no panel form, no correction, a POST refused."""
     subject = subject_for(request.user, study_id)
     can_enter = _can_enter(request.user, subject)
+    locked = write_refusal(subject)
+    writable = can_enter and not locked
     form = None
-    if can_enter:
+    if writable:
         form = LabPanelForm(request.POST or None, ranges=services.site_ranges(subject.site))
     if request.method == "POST":
         if not can_enter:
             raise PermissionDenied("Only the site's investigators enter lab results.")
-        if form.is_valid():
+        if form is not None and form.is_valid():
             try:
-                services.lab_panel_record(
+                panel = services.lab_panel_record(
                     subject=subject,
                     sampled_at=form.cleaned_data["sampled_at"],
                     local_lab=form.cleaned_data["local_lab"],
@@ -43,12 +60,21 @@ def subject_labs(request, study_id):
                 add_errors(form, invalid)
             else:
                 messages.success(request, "Lab panel saved.")
-                return redirect("safety:labs", study_id=study_id)
+                url = reverse("safety:labs", args=[study_id])
+                if services.lab_panel_alerts(panel, user=request.user, evaluate=True) is None:
+                    messages.warning(
+                        request,
+                        "The protocol rules could not be checked at once: any alert this panel "
+                        "raises reaches the alert inbox within minutes.",
+                    )
+                    return redirect(url)
+                return redirect(f"{url}?saved={panel.pk}#saved-panel")
     panels = (
         LabPanel.objects.filter(subject=subject, entered_in_error=False)
         .prefetch_related("values")
         .order_by("-sampled_at")
     )
+    saved, raised = _saved_panel(request, subject)
     return render(
         request,
         "safety/labs.html",
@@ -58,7 +84,87 @@ def subject_labs(request, study_id):
             "form": form,
             "unreported": services.unreported_lab_abnormalities(subject),
             "can_enter": can_enter,
+            "writable": writable,
+            "locked": locked,
+            "saved": saved,
+            "raised": raised,
+            "can_set_ranges": services.may_set_ranges(request.user, subject.site),
         },
+    )
+
+
+def _saved_panel(request, subject):
+    """The panel just saved (?saved=ID, this subject's only) and the alerts its values raised."""
+    pk = request.GET.get("saved", "")
+    if not pk.isdigit():
+        return None, []
+    panel = (
+        LabPanel.objects.filter(subject=subject, entered_in_error=False, pk=int(pk))
+        .prefetch_related("values")
+        .first()
+    )
+    if panel is None:
+        return None, []
+    return panel, services.lab_panel_alerts(panel, user=request.user) or []
+
+
+@require_safe
+@login_required
+def lab_ranges(request):
+    """The sites whose laboratory reference ranges the user sets (data managers, staff)."""
+    sites = services.range_sites(request.user).order_by("number")
+    if not sites:
+        raise PermissionDenied(services.RANGES_REFUSED)
+    if len(sites) == 1:
+        return redirect("safety:lab_ranges_site", number=sites[0].number)
+    counts = {}
+    for site_id in SiteLabRange.objects.filter(site__in=sites).values_list("site_id", flat=True):
+        counts[site_id] = counts.get(site_id, 0) + 1
+    rows = [(site, counts.get(site.pk, 0)) for site in sites]
+    return render(request, "safety/lab_ranges.html", {"rows": rows})
+
+
+@login_required
+def lab_ranges_site(request, number):
+    """A site's laboratory reference ranges, each test with its unit, LLN and ULN: the defaults
+    of every new lab panel at the site. Changes are audited with their reason."""
+    sites = services.range_sites(request.user)
+    if not sites:
+        raise PermissionDenied(services.RANGES_REFUSED)
+    site = get_object_or_404(sites, number=number)
+    stored = services.site_ranges(site)
+    form = SiteLabRangesForm(request.POST or None, ranges=stored)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.site_ranges_save(
+                site,
+                form.entries(),
+                user=request.user,
+                reason=form.cleaned_data["reason_for_change"],
+            )
+        except ValidationError as invalid:
+            add_errors(form, invalid)
+        except StaleVersionError as stale:
+            form.add_error(None, stale.message)
+        else:
+            if changed:
+                messages.success(
+                    request,
+                    f"Reference ranges of site {site}: {changed} "
+                    f"{'range' if changed == 1 else 'ranges'} saved.",
+                )
+            else:
+                messages.info(request, "No range was changed, so nothing was saved.")
+            return redirect("safety:lab_ranges_site", number=site.number)
+    history = (
+        SiteLabRange.history.filter(site_id=site.pk)
+        .select_related("history_user")
+        .order_by("-history_date")[:20]
+    )
+    return render(
+        request,
+        "safety/lab_ranges_site.html",
+        {"site": site, "form": form, "history": history, "many_sites": sites.count() > 1},
     )
 
 
@@ -68,13 +174,22 @@ def lab_value_edit(request, study_id, pk):
     value = get_object_or_404(
         LabValue.objects.filter(panel__subject=subject, entered_in_error=False), pk=pk
     )
-    form = LabValueForm(request.POST or None, instance=value)
-    if request.method == "POST" and form.is_valid():
+    locked = write_refusal(value)
+    if locked:
+        # read-only: the values as saved, no save; a POST is refused by the lock message alone
+        form = _read_only(LabValueForm(instance=value))
+    else:
+        form = LabValueForm(request.POST or None, instance=value)
+    if request.method == "POST" and not locked and form.is_valid():
         saved = form.save_audited(user=request.user, saver=_lab_value_saver)
         if saved is not None:
             messages.success(request, "Lab value corrected and regraded.")
             return redirect("safety:labs", study_id=study_id)
-    return render(request, "safety/lab_value_form.html", {"form": form, "subject": subject})
+    return render(
+        request,
+        "safety/lab_value_form.html",
+        {"form": form, "subject": subject, "locked": locked},
+    )
 
 
 def _lab_value_saver(record, *, user, reason, expected_version, **options):
@@ -102,10 +217,17 @@ def subject_adverse_events(request, study_id):
         )
         for e in events
     ]
+    can_enter = _can_enter(request.user, subject)
+    locked = write_refusal(subject)
     return render(
         request,
         "safety/adverse_events.html",
-        {"subject": subject, "rows": rows, "can_enter": _can_enter(request.user, subject)},
+        {
+            "subject": subject,
+            "rows": rows,
+            "can_enter": can_enter and not locked,
+            "locked": locked,
+        },
     )
 
 
@@ -121,10 +243,18 @@ def adverse_event_form(request, study_id, pk=None):
     else:
         instance = AdverseEvent(subject=subject)
     initial = _prefill_from_lab(subject, request.GET.get("lab")) if pk is None else {}
+    # Locked (site, subject or this event): shown read-only; a POST is refused by the lock's
+    # message, once.
+    locked = write_refusal(instance)
     form = AdverseEventForm(
-        request.POST or None, instance=instance, subject=subject, initial=initial
+        None if locked else request.POST or None,
+        instance=instance,
+        subject=subject,
+        initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
+    if locked:
+        _read_only(form)
+    if request.method == "POST" and not locked and form.is_valid():
         try:
             saved = form.save_audited(
                 user=request.user,
@@ -144,6 +274,7 @@ def adverse_event_form(request, study_id, pk=None):
             "form": form,
             "subject": subject,
             "record": instance,
+            "locked": locked,
             "terms": CtcaeTerm.objects.order_by("term").only("term", "meddra_code", "soc"),
         },
     )
@@ -193,15 +324,21 @@ def sae_follow_up(request, study_id, pk):
     )
     from .models import SaeFollowUp
 
-    form = SaeFollowUpForm(request.POST or None, instance=SaeFollowUp(adverse_event=event))
-    if request.method == "POST" and form.is_valid():
+    follow_up = SaeFollowUp(adverse_event=event)
+    locked = write_refusal(follow_up)
+    form = SaeFollowUpForm(None if locked else request.POST or None, instance=follow_up)
+    if locked:
+        _read_only(form)
+    if request.method == "POST" and not locked and form.is_valid():
         from crf.services import record_save
 
         if form.save_audited(user=request.user, saver=record_save) is not None:
             messages.success(request, "Follow-up report saved.")
             return redirect("safety:adverse_events", study_id=study_id)
     return render(
-        request, "safety/follow_up_form.html", {"form": form, "subject": subject, "event": event}
+        request,
+        "safety/follow_up_form.html",
+        {"form": form, "subject": subject, "event": event, "locked": locked},
     )
 
 

@@ -74,8 +74,8 @@ class Study:
             subject=subject, timepoint="U", material="peripheral_blood",
             sampled_on=day1 + datetime.timedelta(days=45), user=investigator,
         )  # fmt: skip
+        record_verify(record=baseline, user=self.monitor)  # before the query: it would refuse
         query_open(record=baseline, field_name="weight_kg", text="Weight?", user=self.monitor)
-        record_verify(record=baseline, user=self.monitor)
         baseline.weight_kg = Decimal("76.0")
         record_save(baseline, user=investigator, reason="transcription error")
         subject_evaluate(subject.pk)
@@ -142,10 +142,17 @@ LISTS = [
     ("monitoring:locks", "data_manager"),
     ("exports:list", "data_manager"),
     ("exports:list", "investigator"),  # their own exports only: none here
+    # The start page of each role: counts of the role's work, no rows.
+    ("home", "investigator"),
+    ("home", "lab"),
+    ("home", "monitor"),
+    ("home", "data_manager"),
+    ("home", "sponsor"),
 ]
 # Pages whose body does not grow with these rows (aggregates, or rows of another kind).
 SAME_SIZE = {"mrd:cohort-data_manager", "safety:sae-sponsor", "safety:ae_summary-data_manager",
-             "exports:list-investigator"}  # fmt: skip
+             "exports:list-investigator", "home-investigator", "home-lab", "home-monitor",
+             "home-data_manager", "home-sponsor"}  # fmt: skip
 
 
 def _user(study, who):

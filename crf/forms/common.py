@@ -1,13 +1,17 @@
 """Shared form pieces: ISO dates and times, yes/no questions, soft edit-check confirmation."""
 
+from datetime import datetime
+
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 
 from audit.forms import AuditedModelForm
 
-from .numbers import DecimalTextField, WholeNumberTextField
+from .numbers import as_typed_number
 
 ISO_DATE = "%Y-%m-%d"
-ISO_DATETIME = "%Y-%m-%dT%H:%M"
+ISO_DATETIME = "%Y-%m-%d %H:%M"
 DATE_FORMAT_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2026-03-14."
 DATETIME_FORMAT_MESSAGE = (
     "Enter the date and time as YYYY-MM-DD HH:MM, for example 2026-03-14 08:30."
@@ -26,9 +30,20 @@ def _plausible_year(value) -> None:
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    """A date typed as YYYY-MM-DD in a text input: a browser's date input shows the browser's
+    locale (03/14/2026) where every page reads 2026-03-14."""
+
+    input_type = "text"
 
     def __init__(self, attrs=None):
+        attrs = {
+            "placeholder": "YYYY-MM-DD",
+            "pattern": r"\d{4}-\d{1,2}-\d{1,2}",
+            "title": "A date as YYYY-MM-DD, for example 2026-03-14",
+            "autocomplete": "off",
+            "spellcheck": "false",
+            **(attrs or {}),
+        }
         super().__init__(attrs, format=ISO_DATE)
 
 
@@ -44,18 +59,56 @@ class IsoDateField(forms.DateField):
         _plausible_year(value)
 
 
+def site_time_zone_text(year: int | None = None) -> str:
+    """The site's time zone as a person reads it beside a time input: "Prague time (CET/CEST)",
+    the zone's winter and summer abbreviations as the pages print them after a time."""
+    zone = timezone.get_default_timezone()
+    year = year or timezone.localdate().year
+    abbreviations: list[str] = []
+    for month in (1, 7):
+        abbreviation = datetime(year, month, 1, 12, tzinfo=zone).tzname() or ""
+        if abbreviation and abbreviation not in abbreviations:
+            abbreviations.append(abbreviation)
+    place = settings.TIME_ZONE.rsplit("/", 1)[-1].replace("_", " ")
+    if abbreviations == [place]:  # UTC
+        return f"{place} time"
+    return f"{place} time ({'/'.join(abbreviations)})"
+
+
 class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
+    """A local date and time typed as YYYY-MM-DD HH:MM in a text input (a browser's own input
+    shows its locale), with the site's time zone beside it."""
+
+    input_type = "text"
+    template_name = "widgets/datetime_text.html"
 
     def __init__(self, attrs=None):
+        attrs = {
+            "placeholder": "YYYY-MM-DD HH:MM",
+            "pattern": r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(:\d{2})?",
+            "title": "A date and time as YYYY-MM-DD HH:MM, for example 2026-03-14 08:30",
+            "autocomplete": "off",
+            "spellcheck": "false",
+            **(attrs or {}),
+        }
         super().__init__(attrs, format=ISO_DATETIME)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["zone"] = site_time_zone_text()
+        if context["widget"]["attrs"].get("id"):
+            zone_id = f"{context['widget']['attrs']['id']}-zone"
+            described = context["widget"]["attrs"].get("aria-describedby", "")
+            context["widget"]["attrs"]["aria-describedby"] = f"{described} {zone_id}".strip()
+        return context
 
 
 class IsoDateTimeField(forms.DateTimeField):
     """A local date and time (the site's time zone), stored in UTC."""
 
     widget = DateTimeInput
-    input_formats = [ISO_DATETIME, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+    # As shown (2026-03-14 08:30), and as a browser's date-time input sends it (2026-03-14T08:30).
+    input_formats = [ISO_DATETIME, "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
     default_error_messages = {"invalid": DATETIME_FORMAT_MESSAGE}
 
     def validate(self, value):
@@ -101,12 +154,13 @@ class SoftCheckMixin(forms.Form):
         self.data[self.add_prefix("confirm_warnings")] = ""
 
 
-class ClinicalRecordForm(SoftCheckMixin, AuditedModelForm):
-    """A form for one clinical record: audited (reason, version) and soft-checked. Dates and
-    times are ISO; the fields of the model are otherwise Django's."""
+class TypedInputsMixin(forms.BaseForm):
+    """Every date of the form is typed as YYYY-MM-DD, every date and time as YYYY-MM-DD HH:MM
+    in the site's time zone, every number as text read on the server (numbers.py) with its unit
+    beside it: the unit its field's name ends with (weight_kg), or the one `number_units` gives
+    a field whose name says none."""
 
-    class Meta:
-        field_classes: dict = {}
+    number_units: dict[str, str] = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,20 +171,18 @@ class ClinicalRecordForm(SoftCheckMixin, AuditedModelForm):
                 field, IsoDateField | forms.DateTimeField
             ):
                 self.fields[name] = _replace(field, IsoDateField)
-            elif isinstance(field, forms.DecimalField) and not isinstance(field, DecimalTextField):
-                self.fields[name] = _replace_number(field, DecimalTextField)
-            elif (
-                isinstance(field, forms.IntegerField)
-                and not isinstance(field, WholeNumberTextField)
-                and not field.widget.is_hidden
-            ):
-                self.fields[name] = _replace_number(field, WholeNumberTextField)
+            else:
+                self.fields[name] = as_typed_number(
+                    field, name=name, unit=self.number_units.get(name)
+                )
 
 
-def _replace_number(field: forms.Field, cls):
-    """The same number field, typed as text (see numbers.py). Its limits (minimum, maximum,
-    digits) are among the validators it carries over."""
-    return _replace(field, cls)
+class ClinicalRecordForm(TypedInputsMixin, SoftCheckMixin, AuditedModelForm):
+    """A form for one clinical record: audited (reason, version) and soft-checked; dates, times
+    and numbers typed as TypedInputsMixin reads them."""
+
+    class Meta:
+        field_classes: dict = {}
 
 
 def _replace(field: forms.Field, cls):

@@ -7,7 +7,7 @@ from django import forms
 from protocol import schedule
 
 from ..models import BlinatumomabInfusion, InfusionDoseChange, InfusionInterruption, Premedication
-from .common import IsoDateTimeField
+from .common import IsoDateTimeField, TypedInputsMixin
 
 DOSE_CHOICES = [
     (schedule.BLINATUMOMAB_REDUCED_DOSE, f"{schedule.BLINATUMOMAB_REDUCED_DOSE} µg/day"),
@@ -54,10 +54,10 @@ class RestartForm(forms.Form):
     ug_per_day = dose_field("Restart dose")
 
 
-class PremedicationForm(forms.Form):
+class PremedicationForm(TypedInputsMixin, forms.Form):
     given_at = IsoDateTimeField(label="Given at")
     dexamethasone_mg = forms.DecimalField(
-        label="Dexamethasone (mg)", min_value=0, max_value=100, decimal_places=1
+        label="Dexamethasone", min_value=0, max_value=100, max_digits=4, decimal_places=1
     )
     before = forms.ChoiceField(choices=Premedication.Before.choices)
 

@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from protocol import mrd
+
 # Digits with at most one decimal separator, point or comma; an optional sign (the field's own
 # minimum refuses a negative value with its own message). No thousands separators, no exponent.
 _DECIMAL_TEXT = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$", re.ASCII)
@@ -138,3 +140,115 @@ class WholeNumberTextField(forms.IntegerField):
                 params={"field": self.label or "This field", "typed": _shown(text)},
             )
         return number
+
+
+# --- Units ----------------------------------------------------------------------------------
+
+# The unit of a number is in its field's name (height_cm, dexamethasone_mg, dose_ug_per_day):
+# that name is the one place it is stated; the input shows it beside the number. A field whose
+# name does not say its unit (leukocytes, an ICE sub-score) is given it by its form's
+# `number_units`.
+UNIT_BY_NAME_ENDING = {
+    "_ug_per_day": "µg/day",
+    "_percent": "%",
+    "_cm": "cm",
+    "_kg": "kg",
+    "_mg": "mg",
+    "_m2": "m²",
+}
+
+
+def unit_of(name: str) -> str:
+    """The unit a field's name ends with ("weight_kg" -> "kg"), or "" when it names none."""
+    for ending, unit in UNIT_BY_NAME_ENDING.items():
+        if name.endswith(ending):
+            return unit
+    return ""
+
+
+def label_without_unit(label: str, unit: str) -> str:
+    """A label that no longer repeats the unit shown beside the input: "Weight (kg)" with kg
+    beside it reads "Weight"."""
+    if unit and label:
+        for written in (f"({unit})", f"[{unit}]", f", {unit}"):
+            if label.rstrip().endswith(written):
+                return label.rstrip().removesuffix(written).rstrip()
+    return label
+
+
+def as_typed_number(field: forms.Field, *, name: str, unit: str | None = None) -> forms.Field:
+    """A form's number field as a number typed as text (DecimalTextField or
+    WholeNumberTextField) with its unit beside it; its limits, label, help and initial value
+    carry over. Any other field is returned as it is."""
+    if isinstance(field, DecimalTextField | WholeNumberTextField | MrdValueField):
+        return field  # declared as typed, with its unit
+    if isinstance(field, forms.DecimalField):
+        cls = DecimalTextField
+    elif isinstance(field, forms.IntegerField) and not field.widget.is_hidden:
+        cls = WholeNumberTextField
+    else:
+        return field
+    unit = unit_of(name) if unit is None else unit
+    typed = cls(
+        label=label_without_unit(field.label, unit) if field.label else field.label,
+        required=field.required,
+        help_text=field.help_text,
+        validators=field.validators,
+        initial=field.initial,
+        unit=unit,
+    )
+    typed.widget.attrs.update(
+        {k: v for k, v in field.widget.attrs.items() if k not in {"step", "min", "max"}}
+    )
+    typed.widget.attrs["inputmode"] = (
+        "numeric" if isinstance(typed, WholeNumberTextField) else "decimal"
+    )
+    return typed
+
+
+# --- MRD ------------------------------------------------------------------------------------
+
+
+class MrdValueField(forms.CharField):
+    """An MRD value as laboratories write it, read by protocol.mrd.parse_mrd_value: 1.2E-4,
+    1e-4, 1,2E-4, 0.00012, 0,0001, 1.2 x 10^-4 all read as the exact fraction of cells;
+    1.000 or 1,200 (thousands or decimals?), a percentage, a limit (<1E-4) and anything else are
+    refused, naming the field and the text typed. Shown as the laboratory writes it (1.2E-4).
+
+    Not a DecimalTextField: the exponent needs the letter E or "x 10^", so the input keeps the
+    full keyboard."""
+
+    def __init__(self, *args, unit: str = "fraction of cells", **kwargs):
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", NumberTextInput(unit=unit, inputmode="text"))
+        super().__init__(*args, **kwargs)
+
+    def widget_attrs(self, widget):
+        return {}  # no maxlength: a longer text is refused with its message, not cut silently
+
+    def prepare_value(self, value):
+        if value in (None, ""):
+            return ""
+        if isinstance(value, str):
+            return value
+        return mrd.format_mrd(value)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return mrd.parse_mrd_value(text)
+        except mrd.MrdValueError as error:
+            raise forms.ValidationError(
+                "%(field)s: %(message)s",
+                code="invalid",
+                params={"field": self.label or "MRD value", "message": str(error)},
+            ) from None
+
+    def has_changed(self, initial, data):
+        try:
+            return self.clean(data) != initial
+        except forms.ValidationError:
+            return True

@@ -2,8 +2,6 @@
 
 from django import forms
 
-from protocol import mrd
-
 from ..models import (
     Baseline,
     Day11Assessment,
@@ -22,6 +20,7 @@ from ..models import (
     Visit,
 )
 from .common import ClinicalRecordForm, yes_no_field
+from .numbers import MrdValueField
 
 
 class BaselineForm(ClinicalRecordForm):
@@ -46,6 +45,8 @@ class BaselineForm(ClinicalRecordForm):
             "igtr_target_available",
         ]
 
+    number_units = {"leukocytes": "×10⁹/L"}
+
 
 class Day11Form(ClinicalRecordForm):
     class Meta:
@@ -54,7 +55,10 @@ class Day11Form(ClinicalRecordForm):
 
 
 class VisitForm(ClinicalRecordForm):
-    """A planned visit: done on a date, or missed with the reason."""
+    """A planned visit: done on a date, or missed with the reason. Its first date (or its
+    first "missed") is the first entry of the planned visit, not a change."""
+
+    fills_in_planned_records = True
 
     class Meta:
         model = Visit
@@ -97,11 +101,13 @@ class AdministrationForm(ClinicalRecordForm):
         fields = ["administered_dose", "administered_on", "deviation_reason"]
         widgets = {"deviation_reason": forms.TextInput()}
 
+    # The dose given, entered for the first time, fills in the row the course planned.
+    fills_in_planned_records = True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "reason_for_change" in self.fields and self.instance.administered_dose is None:
-            # Entering the dose given for the first time fills in a planned row: no reason.
-            self.fields["reason_for_change"].required = False
+        # The unit of the dose given is the row's own (mg, IU, ...), the calculated dose's.
+        self.fields["administered_dose"].widget.unit = self.instance.dose_unit
 
 
 class IntrathecalForm(ClinicalRecordForm):
@@ -158,43 +164,11 @@ class FollowUpForm(ClinicalRecordForm):
         fields = ["last_known_alive", "in_remission"]
 
 
-class MrdValueField(forms.CharField):
-    """An MRD value as laboratories write it (1.2E-4, 1,2E-4, 0.00012), kept as an exact
-    Decimal and shown as 1.2E-4 (protocol.mrd, rules §7)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 40)
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def prepare_value(self, value):
-        if value in (None, ""):
-            return ""
-        if isinstance(value, str):
-            return value
-        return mrd.format_mrd(value)
-
-    def clean(self, value):
-        text = super().clean(value)
-        if not text:
-            return None
-        try:
-            return mrd.parse_mrd_value(text)
-        except mrd.MrdValueError as error:
-            raise forms.ValidationError(str(error)) from None
-
-    def has_changed(self, initial, data):
-        try:
-            return self.clean(data) != initial
-        except forms.ValidationError:
-            return True
-
-
 class MrdTriggeredBlinatumomabForm(ClinicalRecordForm):
     cd19_reconfirmed = yes_no_field("CD19 expression reconfirmed")
     mrd_after_value = MrdValueField(
         label="MRD value after the course",
-        help_text="Quantifiable results only, as a fraction of cells, e.g. 1.2E-4.",
+        help_text="Quantifiable results only, as the laboratory writes it, e.g. 1.2E-4.",
     )
 
     class Meta:

@@ -42,7 +42,6 @@ def record_review_panel(context, record):
     queries = list(record_queries(record))
     unresolved = [q for q in queries if q.status in UNRESOLVED]
     ct, pk = record_pointer(record)
-    answering = request.GET.get("answers_query", "") if request else ""
     return render_to_string(
         "monitoring/_review_record_panel.html",
         {
@@ -50,7 +49,6 @@ def record_review_panel(context, record):
             "record": record,
             "ct": ct,
             "queries": query_rows(unresolved, record=record),
-            "answering": next((q for q in unresolved if str(q.pk) == answering), None),
             "can_answer": bool(
                 user and user_can(user, Capability.ENTER_CLINICAL_DATA, subject.site)
             ),
@@ -58,6 +56,22 @@ def record_review_panel(context, record):
             "here": request.get_full_path() if request else "",
             "page_path": request.path if request else "",
         },
+        request=request,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def query_being_answered(context, record):
+    """On a record's correction form opened by "Correct the value and answer": the question the
+    correction answers (text, who raised it, when in local time), shown above the form."""
+    request = context.get("request")
+    query_id = request.GET.get("answers_query", "") if request else ""
+    if not query_id.isdigit():
+        return ""
+    query = record_queries(record).filter(pk=int(query_id), status=Query.Status.OPEN).first()
+    return render_to_string(
+        "monitoring/_review_answering.html",
+        {"query": query, "subject": context.get("subject")},
         request=request,
     )
 

@@ -5,6 +5,7 @@ from django.template.loader import get_template
 
 from crf.access import Capability, user_can
 from monitoring.locks import (
+    SubjectLocks,
     lock_description,
     lock_message,
     lock_refusing,
@@ -73,3 +74,16 @@ def record_lock_notice(context, record):
             "object_id": object_id,
         }
     )
+
+
+@register.simple_tag
+def subject_locks(subject):
+    """`{% subject_locks subject as locks %}`: the subject's active locks, read once, for
+    `record|locked_in:locks` (no write action is offered on locked data)."""
+    return SubjectLocks(subject)
+
+
+@register.filter
+def locked_in(record, locks) -> bool:
+    """Whether one of `locks` (subject_locks) refuses a change of `record`."""
+    return locks is not None and record is not None and locks.refusing(record) is not None

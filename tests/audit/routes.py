@@ -60,6 +60,7 @@ WRITE_ROUTES = (
     "safety:adverse_event_new",
     "safety:adverse_event",
     "safety:sae_follow_up",
+    "safety:lab_ranges_site",  # a site's laboratory reference ranges (data managers)
     "alerts:decision",
     "alerts:detail",  # acknowledge or close (POST)
 )
@@ -74,10 +75,12 @@ READ_ONLY_ROUTES = (
     "mrd:worklist",
     "mrd:upload_template",
     "mrd:upload_preview",
+    "mrd:upload_cancel",  # sets a checked file aside: no trial data is written
     "mrd:cohort",
     "safety:adverse_events",
     "safety:ae_summary",
     "safety:sae",
+    "safety:lab_ranges",  # the data manager's sites, each linked to its ranges
     "alerts:inbox",
 )
 
@@ -124,6 +127,13 @@ class World:
     investigator: object
     subject: object
     central_lab: object
+    _data_manager: object = None
+
+    def data_manager(self):
+        """The site's data manager (sets its laboratory reference ranges), made when needed."""
+        if self._data_manager is None:
+            self._data_manager = user_with_role(Role.DATA_MANAGER, self.site, username="dm.world")
+        return self._data_manager
 
 
 @dataclass
@@ -154,6 +164,8 @@ class WriteCase:
     clinical: bool = True
 
     def writer_user(self, world: World):
+        if self.writer == Role.DATA_MANAGER:
+            return world.data_manager()
         return world.central_lab if self.writer == Role.CENTRAL_LAB else world.investigator
 
 
@@ -511,6 +523,14 @@ def lab_panel(w: World) -> Submission:
     return Submission(reverse("safety:labs", args=[w.subject.study_id]), data)
 
 
+def lab_ranges(w: World) -> Submission:
+    from protocol import ctcae
+
+    data = {f"{test}_unit": ctcae.STANDARD_UNIT[test] for test in ctcae.LabTest}
+    data.update({"alt_lln": "0", "alt_uln": "40", "reason_for_change": "IHBT ranges 2026"})
+    return Submission(reverse("safety:lab_ranges_site", args=[w.site.number]), data)
+
+
 def lab_value_edit(w: World) -> Submission:
     value = lab_panel_for(w.subject, by=w.investigator).values.get()  # ALT 250, ULN 40
     data = {"value": "90", "unit": "U/L", "uln": "40", "version": "1", "reason_for_change": "typo"}
@@ -597,7 +617,7 @@ def alert_close(w: World) -> Submission:
     return Submission(reverse("alerts:detail", args=[alert.pk]), data, record=alert)
 
 
-_I, _LAB = Role.INVESTIGATOR, Role.CENTRAL_LAB
+_I, _LAB, _DM = Role.INVESTIGATOR, Role.CENTRAL_LAB, Role.DATA_MANAGER
 CASES = [
     WriteCase("enrol", "crf:subject_enrol", _I, enrol_eligible),
     WriteCase("screen_failure", "crf:subject_enrol", _I, enrol_screen_failure),
@@ -628,6 +648,7 @@ CASES = [
     WriteCase("adverse_event_new", "safety:adverse_event_new", _I, adverse_event_new),
     WriteCase("adverse_event_edit", "safety:adverse_event", _I, adverse_event_edit),
     WriteCase("sae_follow_up", "safety:sae_follow_up", _I, sae_follow_up),
+    WriteCase("lab_ranges", "safety:lab_ranges_site", _DM, lab_ranges),
     WriteCase("decision", "alerts:decision", _I, decision),
     WriteCase("alert_acknowledge", "alerts:detail", _I, alert_acknowledge),
     WriteCase("alert_close", "alerts:detail", _I, alert_close),

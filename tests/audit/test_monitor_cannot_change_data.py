@@ -113,7 +113,7 @@ def test_monitor_cannot_upload_mrd_results_nor_commit_the_labs_file(client, worl
     assert commit.post(client).status_code == 403
     assert _snapshot() == before
     received.refresh_from_db()
-    assert (received.status, received.committed_at) == (MrdUpload.Status.PREVIEW, None)
+    assert (received.status, received.committed_at) == (MrdUpload.Status.READY, None)
     assert not MrdResult.objects.filter(sample=commit.notes["first"]).exists()
 
 

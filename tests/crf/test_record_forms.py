@@ -50,7 +50,7 @@ def test_baseline_is_saved_with_its_bsa(client, subject_a, investigator_a):
         ({"year_of_birth": "2027"}, "year_of_birth", "after"),
         ({"diagnosis_date": "2026-03-05"}, "diagnosis_date", "must be on or after"),
         ({"diagnosis_date": "2099-01-01"}, "diagnosis_date", "is in the future"),
-        ({"height_cm": "tall"}, "height_cm", 'Height (cm): "tall" is not a number.'),
+        ({"height_cm": "tall"}, "height_cm", 'Height: "tall" is not a number.'),
         ({"marrow_blasts_percent": "120"}, "marrow_blasts_percent", "less than or equal to 100"),
         ({"immunophenotype": "B-V"}, "immunophenotype", "Select a valid choice"),
         ({"diagnosis_date": "25.02.2026"}, "diagnosis_date", "YYYY-MM-DD"),

@@ -44,7 +44,7 @@ def test_enrol_record_day11_and_start_the_infusion(page, live_server, log_in):
     ).click()
     day11 = day1 + datetime.timedelta(days=10)
     page.get_by_label("Assessed on").fill(day11.isoformat())
-    page.get_by_label("Bone marrow blasts (%)").fill("62")
+    page.get_by_label("Bone marrow blasts").fill("62")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Day-11 assessment saved.")).to_be_visible()
 

@@ -43,7 +43,7 @@ def test_query_answered_by_a_correction_then_closed_then_the_casebook_signed(
     expect(page.get_by_text("The source says 74 kg.")).to_be_visible()
     page.goto(f"{live_server.url}/subjects/{subject.study_id}/records/baseline/{baseline.pk}/")
     page.get_by_role("link", name="Correct the value and answer").click()
-    page.get_by_label("Weight (kg)").fill("74")
+    page.get_by_label("Weight").fill("74")
     page.get_by_label("Reason for change").fill("transcription error, source is 74 kg")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Baseline saved.")).to_be_visible()

@@ -32,7 +32,7 @@ def test_a_long_file_is_shown_a_page_at_a_time_with_its_errors_first(
     assert "150 rows" in first and "Page 1 of 2" in first
     assert "At most 10000 rows per file" in first
     assert first.count('<tr class="table-danger">') == 100
-    assert "Has errors" in client.get(reverse("mrd:upload")).content.decode()
+    assert "Checked — errors, nothing saved" in client.get(reverse("mrd:upload")).content.decode()
 
 
 @pytest.mark.django_db

@@ -39,7 +39,7 @@ from monitoring.signatures import signature_create
 from mrd.models import MrdResult
 from mrd.services import result_save, sample_record
 from protocol import schedule
-from safety.models import AdverseEvent, CtcaeTerm
+from safety.models import AdverseEvent, CtcaeTerm, SiteLabRange
 from safety.services import LabEntry, adverse_event_record, lab_panel_record
 
 SITES = [
@@ -62,6 +62,24 @@ USERS = [
 PRINCIPAL_INVESTIGATOR = "investigator.prague"
 # Subjects enrolled per site in the demo, with study day 1 this many days ago.
 DEMO_SUBJECTS = {1: [120, 60, 14], 2: [90, 30]}
+# Each demo site's laboratory reference ranges (the defaults of its lab panels): plausible adult
+# ranges in the standard unit of each test (protocol.ctcae.STANDARD_UNIT); LLN None = not given.
+DEMO_LAB_RANGES = {
+    "alt": ("U/L", "0", "40"),
+    "ast": ("U/L", "0", "40"),
+    "bilirubin": ("µmol/L", "2", "21"),
+    "ggt": ("U/L", "0", "55"),
+    "alp": ("U/L", "40", "130"),
+    "neutrophils": ("10^9/L", "2", "7"),
+    "platelets": ("10^9/L", "150", "400"),
+    "wbc": ("10^9/L", "4", "10"),
+    "haemoglobin": ("g/L", "120", "160"),
+    "fibrinogen": ("g/L", "1.8", "4"),
+    "albumin": ("g/L", "35", "52"),
+    "phosphate": ("mmol/L", "0.8", "1.5"),
+    "creatinine": ("µmol/L", "44", "104"),
+    "potassium": ("mmol/L", "3.5", "5.1"),
+}
 # Protocol version 1 and the amendment (version 2); their dates are the demo's, not published.
 PROTOCOL_VERSIONS = [
     (1, "Original protocol", date(2019, 5, 1), "BD-1"),
@@ -96,6 +114,8 @@ class Command(BaseCommand):
         for number, city, name in SITES:
             site = Site.objects.filter(number=number).first()
             sites[number] = site or site_create(number=number, name=name, city=city, user=system)
+        for site in sites.values():
+            _demo_lab_ranges(site, system)
         created = []
         for username, role, site_numbers, staff in USERS:
             user = User.objects.filter(username=username).first()
@@ -152,8 +172,21 @@ class Command(BaseCommand):
         )
 
 
+def _demo_lab_ranges(site: Site, user) -> None:
+    """The site's reference ranges, those it has not set yet (a range set since is kept)."""
+    stored = set(SiteLabRange.objects.filter(site=site).values_list("test", flat=True))
+    for test, (unit, lln, uln) in DEMO_LAB_RANGES.items():
+        if test not in stored:
+            audited_save(
+                SiteLabRange(site=site, test=test, unit=unit, lln=Decimal(lln), uln=Decimal(uln)),
+                user=user,
+                reason="demo site's laboratory reference range",
+            )
+
+
 def _demo_monitoring(subject: Subject, password: str) -> None:
-    """A query answered and one open, a verified record, and the casebook signed (once)."""
+    """A query answered and one open, the other fields of the record verified (a field with an
+    unresolved query cannot be), and the casebook signed (once)."""
 
     if Query.objects.filter(subject=subject, origin=Query.Origin.MANUAL).exists():
         return
@@ -170,7 +203,11 @@ def _demo_monitoring(subject: Subject, password: str) -> None:
         record=baseline, field_name="leukocytes", text="Leukocytes on the day of diagnosis?",
         user=monitor,
     )  # fmt: skip
-    record_verify(record=baseline, user=monitor)
+    record_verify(
+        record=baseline,
+        user=monitor,
+        fields=["sex", "year_of_birth", "height_cm", "diagnosis_date"],
+    )
     signature_create(subject=subject, password=password, user=principal)
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mrd', '0002_upload_preview_stored'),
+        ('mrd', '0003_upload_states_named'),
     ]
 
     operations = [
