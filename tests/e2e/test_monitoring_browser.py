@@ -28,9 +28,8 @@ def test_query_answered_by_a_correction_then_closed_then_the_casebook_signed(
     log_in("mon.prague", PASSWORD)
     page.goto(f"{live_server.url}/subjects/{subject.study_id}/")
     page.get_by_role("link", name="Records for review").click()
-    page.locator("tr", has_text=f"Baseline #{baseline.pk}").get_by_role(
-        "link", name="review"
-    ).click()
+    baseline_row = page.get_by_role("cell", name="Baseline", exact=True)  # named, not by its id
+    page.locator("#review-records tr", has=baseline_row).get_by_role("link", name="review").click()
     page.locator("tr", has_text="weight (kg)").get_by_role("link", name="raise a query").click()
     page.get_by_label("Question to the site").fill("The source says 74 kg.")
     page.get_by_role("button", name="Open query").click()
