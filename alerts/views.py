@@ -113,8 +113,12 @@ def decision_form(request, study_id):
             return redirect("alerts:inbox")
     kind = form["kind"].value()
     clears = [alert for alert in rules.ALERT_RULES.values() if kind and alert.decision == kind]
+    about = ""
+    if instance.about:  # the triggering record by its name, never its key ("lab:13")
+        record = record_of_key(subject, instance.about)
+        about = trigger_name(Alert(record=instance.about), record)
     return render(
         request,
         "alerts/decision_form.html",
-        {"form": form, "subject": subject, "clears": clears},
+        {"form": form, "subject": subject, "clears": clears, "about": about},
     )

@@ -193,7 +193,9 @@ def test_pages_offer_the_decision_the_registry_names(client, site_a, investigato
     assert link in inbox
     form = client.get(f"{decision}?kind=hep_justification&about={alert.record}").content.decode()
     assert 'id="decision-clears"' in form and "<strong>AL-HEP</strong>" in form
-    assert f"(triggered by {alert.record})" in form
+    value = LabValue.objects.get(panel__subject=subject)
+    assert f"(triggered by {value})" in form and value.get_test_display() in str(value)
+    assert alert.record not in form  # the record by its name, never its key
     referral = client.get(f"{decision}?kind=mrd_referral").content.decode()
     assert "<strong>AL-MRD-TRIGGER</strong>" in referral
     assert "<strong>AL-MOL-RELAPSE</strong>" in referral
