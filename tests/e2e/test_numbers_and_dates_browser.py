@@ -41,6 +41,7 @@ def test_a_decimal_comma_is_saved_and_dates_and_times_read_as_on_every_page(
     expect(leukocytes).to_have_value("12,4")  # nothing dropped by the browser
     page.locator("#id_marrow_blasts_percent").fill("81")
     page.locator("#id_immunophenotype").select_option("B-II")
+    page.locator("#id_cd20_positive").select_option(label="No")
     page.locator("#id_karyotype").select_option("normal")
     page.locator("#id_cns_status").select_option("CNS1")
     page.get_by_role("button", name="Save").click()
