@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
-	bench-alerts-latency bench-audit-trail bench-export bench-import bench-load bench-faults backup \
-	restore-check
+	bench-alerts-latency bench-audit-trail bench-export bench-import bench-load bench-pages \
+	bench-faults backup restore-check
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,13 @@ restore-check: $(VENV)/.installed-run
 
 bench-load: $(VENV)/.installed-bench
 	$(PY) -m blinacell_site.launcher python bench/load/run.py $(USERS)
+
+# Every role's pages one at a time against gunicorn (production settings) on the load
+# benchmark's generated study (built once per size); table and bench/results/pages-*.json.
+SUBJECTS ?= 1000
+REPEAT ?= 5
+bench-pages: $(VENV)/.installed-test
+	$(PY) -m blinacell_site.launcher python bench/pages.py --subjects $(SUBJECTS) --repeat $(REPEAT)
 
 bench-faults: $(VENV)/.installed-test
 	$(PY) -m blinacell_site.launcher python bench/faults/run.py

@@ -18,6 +18,7 @@ Everything it starts is stopped at the end, also on an error or Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import json
@@ -65,8 +66,9 @@ def configure(workdir: Path) -> None:
     os.environ.setdefault("CELERY_QUEUE", f"blinacell-load-{os.getpid()}")
 
 
-def setup_database() -> str:
-    """A fresh database; returns its URL for the web server and the worker."""
+def setup_database(name: str = DATABASE, *, keep: bool = False) -> str:
+    """A fresh database `name`, migrated (with `keep`, an existing one is kept and migrated);
+    returns its URL for the web server and the worker."""
     import django
     from django.conf import settings
 
@@ -74,10 +76,12 @@ def setup_database() -> str:
     from django.db import connection
 
     with connection._nodb_cursor() as cursor:  # the server's `postgres` database
-        cursor.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DATABASE}")
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not (keep and cursor.fetchone()):
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            cursor.execute(f"CREATE DATABASE {name}")
     connection.close()
-    settings.DATABASES["default"]["NAME"] = DATABASE
+    settings.DATABASES["default"]["NAME"] = name
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -85,10 +89,10 @@ def setup_database() -> str:
     host = quote(db.get("HOST") or "", safe="")
     port = f":{db['PORT']}" if db.get("PORT") else ""
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    return f"postgresql://{quote(db['USER'], safe='')}{password}@{host}{port}/{DATABASE}"
+    return f"postgresql://{quote(db['USER'], safe='')}{password}@{host}{port}/{name}"
 
 
-def generate(fixture: Path) -> None:
+def generate(fixture: Path, size: int = SUBJECTS) -> None:
     from common import generate_study
     from django.contrib.auth import get_user_model
 
@@ -99,7 +103,7 @@ def generate(fixture: Path) -> None:
     started = time.perf_counter()
     User = get_user_model()
     seed = User.objects.create_user("load.seed", password=PASSWORD)
-    generate_study(SUBJECTS, seed_user=seed, with_history=True)
+    generate_study(size, seed_user=seed, with_history=True)
     sites = {site.number: site for site in Site.objects.all()}
 
     def user(username, role, site_numbers=(None,)):
@@ -133,7 +137,7 @@ def generate(fixture: Path) -> None:
         json.dumps({"password": PASSWORD, "users": users, "subjects": subjects, "samples": samples})
     )
     print(
-        f"Generated {SUBJECTS} subjects and {sum(map(len, users.values()))} users "
+        f"Generated {size} subjects and {sum(map(len, users.values()))} users "
         f"in {time.perf_counter() - started:.0f} s.",
         flush=True,
     )
@@ -281,12 +285,11 @@ def run_step(users: int, url: str, fixture: Path, workdir: Path) -> dict:
     return report(users, prefix, samples)
 
 
-def main(user_counts: list[int]) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="blinacell-load-"))
-    configure(workdir)
-    database_url = setup_database()
-    fixture = workdir / "fixture.json"
-    generate(fixture)
+@contextlib.contextmanager
+def servers(workdir: Path, database_url: str):
+    """Collect the static files, start gunicorn (WORKERS sync workers, the settings configure()
+    set) and a Celery worker on the private queue against `database_url`; yield the site's URL
+    once both answer; stop both afterwards, also on an error or Ctrl-C."""
     from django.core.management import call_command
 
     call_command("collectstatic", "--noinput", verbosity=0)
@@ -314,10 +317,20 @@ def main(user_counts: list[int]) -> None:
             f"{os.environ['CELERY_QUEUE']}; logs and CSV files in {workdir}",
             flush=True,
         )
-        verdicts = [run_step(n, url, fixture, workdir) for n in user_counts]
+        yield url
     finally:
         stop(web)
         stop(worker)
+
+
+def main(user_counts: list[int]) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="blinacell-load-"))
+    configure(workdir)
+    database_url = setup_database()
+    fixture = workdir / "fixture.json"
+    generate(fixture)
+    with servers(workdir, database_url) as url:
+        verdicts = [run_step(n, url, fixture, workdir) for n in user_counts]
     print("\n=== Summary (targets: page p95 <= 300 ms, save p95 <= 500 ms, errors < 0.1 %) ===")
     print(f"{'users':>5} {'page p95':>9} {'save p95':>9} {'errors':>8}  verdict")
     for v in verdicts:
