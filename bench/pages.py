@@ -248,7 +248,11 @@ def main(subjects: int, repeat: int) -> int:
     with load.servers(workdir, database_url) as url:
         rows, errors = measure(url, load.PASSWORD, study_id, repeat)
     healthz = next((r.median_ms for r in rows if r.page == HEALTHZ), float("nan"))
-    print(f"\n=== Pages, one user at a time: {subjects} subjects, median of {repeat} ===")
+    load_average = os.getloadavg()
+    print(
+        f"\n=== Pages, one user at a time: {subjects} subjects, median of {repeat}; "
+        f"machine load average {load_average[0]:.1f} (1 min) on {os.cpu_count()} cores ==="
+    )
     print(format_table(rows, healthz))
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -258,7 +262,8 @@ def main(subjects: int, repeat: int) -> int:
             {
                 "when": stamp, "subjects": subjects, "repeat": repeat,
                 "gunicorn_workers": load.WORKERS, "healthz_median_ms": healthz,
-                "target_ratio": TARGET_RATIO, "rows": [asdict(r) for r in rows],
+                "target_ratio": TARGET_RATIO, "load_average": load_average,
+                "cpu_count": os.cpu_count(), "rows": [asdict(r) for r in rows],
                 "errors": errors,
             },
             indent=2,
