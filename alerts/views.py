@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from audit.forms import add_errors
-from crf.access import Capability, subject_for
+from crf.access import Capability, may_open, page_needs, subject_for
 from crf.protocol_rules import reference_parts
 from crf.records import record_page_url
 from crf.services import record_save
@@ -20,12 +22,29 @@ from .services import MAILED, alert_acknowledge, alerts_for, notification_of
 PER_PAGE = 25
 
 
-def trigger(alert: Alert) -> tuple[str, str | None]:
-    """The record that triggered the alert, by its name in the trial's words, and its page."""
+def trigger(alert: Alert, user) -> tuple[str, str | None]:
+    """The record that triggered the alert, by its name in the trial's words, and the page on
+    which `user` reads it: where it is entered if their role may open that page, else its
+    review page (monitor, data manager), else none (the name alone)."""
     record = record_of_key(alert.subject, alert.record)
     if record is None:
         return trigger_name(alert, None), None
-    return trigger_name(alert, record), record_page_url(record)
+    return trigger_name(alert, record), record_link(user, record, alert.subject)
+
+
+def record_link(user, record, subject) -> str | None:
+    site = subject.site
+    for url in (record_page_url(record), _review_url(record, subject)):
+        if url is not None and may_open(user, url, site):
+            return url
+    return None
+
+
+def _review_url(record, subject) -> str | None:
+    if record.pk is None:
+        return None
+    content_type = ContentType.objects.get_for_model(type(record))
+    return reverse("monitoring:record_review", args=[subject.study_id, content_type.pk, record.pk])
 
 
 @login_required
@@ -92,7 +111,7 @@ def alert_detail(request, pk):
             "actions": offered(alert, request.user),
             "notification": notification,
             "mailed_at": alert.notified_at if notification.startswith(MAILED) else None,
-            "trigger": trigger(alert),
+            "trigger": trigger(alert, request.user),
             "reference": reference_parts(alert.reference),
             "history": history,
         },
@@ -100,6 +119,7 @@ def alert_detail(request, pk):
 
 
 @login_required
+@page_needs(Capability.ENTER_CLINICAL_DATA)
 def decision_form(request, study_id):
     """Record the decision the protocol asks for (it clears the alert it is about)."""
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
