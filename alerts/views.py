@@ -13,7 +13,7 @@ from crf.records import record_page_url
 from crf.services import record_save
 from protocol import rules
 
-from .actions import offered, offered_for_page
+from .actions import locked, offered, offered_for_page
 from .facts import record_of_key, trigger_name
 from .forms import AcknowledgeForm, AlertFilterForm, DecisionForm
 from .models import Alert, ProtocolDecision
@@ -101,6 +101,7 @@ def alert_detail(request, pk):
     definition = rules.ALERT_RULES.get(alert.rule)
     history = list(alert.history.select_related("history_user").order_by("-history_date"))
     notification = notification_of(alert, history)
+    refusal = locked(alert) if alert.status in Alert.ACTIVE else None
     return render(
         request,
         "alerts/detail.html",
@@ -108,7 +109,8 @@ def alert_detail(request, pk):
             "alert": alert,
             "form": form,
             "rule_text": definition.text if definition else "",
-            "actions": offered(alert, request.user),
+            "actions": offered(alert, request.user, refusal=refusal or ""),
+            "locked": refusal,
             "notification": notification,
             "mailed_at": alert.notified_at if notification.startswith(MAILED) else None,
             "trigger": trigger(alert, request.user),
