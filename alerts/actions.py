@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from audit.services import write_guards_check_many
 from crf.access import Capability, user_can
 from crf.models import Visit
 from crf.records import write_refusal
@@ -234,10 +235,12 @@ def offered_for_page(alerts: Iterable[Alert], user) -> dict[int, list[Offered]]:
     """`offered` for a page of alerts, their lookups read once for the page."""
     alerts = list(alerts)
     lookups = Lookups.of(alerts)
-    refusals: dict[int, str] = {}  # per subject: a page holds several alerts of one subject
-    for alert in alerts:
-        if alert.status in Alert.ACTIVE and alert.subject_id not in refusals:
-            refusals[alert.subject_id] = locked(alert) or ""
+    # The locks of the page's subjects (their sites' or their own), asked for all at once.
+    subjects = list({a.subject_id: a.subject for a in alerts if a.status in Alert.ACTIVE}.values())
+    refusals = {
+        subject.pk: " ".join(refused.messages) if refused is not None else ""
+        for subject, refused in zip(subjects, write_guards_check_many(subjects), strict=True)
+    }
     return {
         alert.pk: offered(alert, user, lookups, refusal=refusals.get(alert.subject_id, ""))
         for alert in alerts
