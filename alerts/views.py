@@ -47,6 +47,12 @@ def _review_url(record, subject) -> str | None:
     return reverse("monitoring:record_review", args=[subject.study_id, content_type.pk, record.pk])
 
 
+def subject_page(user, subject) -> str | None:
+    """The subject's casebook, if the user's role may open it (not the sponsor's)."""
+    url = subject.get_absolute_url()
+    return url if may_open(user, url, subject.site) else None
+
+
 @login_required
 def inbox(request):
     alerts = alerts_for(request.user)
@@ -72,6 +78,7 @@ def inbox(request):
         # the registry's entry (its text), and the actions the alert asks for (alerts.actions)
         alert.definition = rules.ALERT_RULES.get(alert.rule)
         alert.actions = [action for action in actions[alert.pk] if action.url]
+        alert.subject_url = subject_page(request.user, alert.subject)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -114,6 +121,7 @@ def alert_detail(request, pk):
             "notification": notification,
             "mailed_at": alert.notified_at if notification.startswith(MAILED) else None,
             "trigger": trigger(alert, request.user),
+            "subject_url": subject_page(request.user, alert.subject),
             "reference": reference_parts(alert.reference),
             "history": history,
         },

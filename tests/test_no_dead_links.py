@@ -173,3 +173,37 @@ def test_the_review_page_links_the_form_only_to_who_may_open_it(client, site_a, 
         client.force_login(user)
         page = client.get(review).content.decode()
         assert (f'href="{form}"' in page) == linked, role
+
+
+def test_the_sponsors_alert_pages_link_no_subject_page(client, site_a, investigator_a):
+    """The sponsor sees no subject pages: its alerts name the subject and the triggering
+    record without linking them; every link the pages offer opens."""
+    from django.utils import timezone
+
+    from alerts import services
+    from alerts.models import Alert
+    from crf.models import Role
+    from protocol import rules
+    from tests.factories import serious_ae_for, user_with_role
+
+    subject = enrol(site_a, by=investigator_a)
+    event = serious_ae_for(subject, by=investigator_a)
+    definition = rules.ALERT_RULES["AL-SAE-CLOCK"]
+    finding = rules.Finding(
+        "AL-SAE-CLOCK", definition.severity, "SAE report due", f"ae:{event.pk}",
+        definition.actors, definition.clears_when, "AL-SAE-CLOCK",
+    )  # fmt: skip
+    services._reconcile(subject, [finding], [], timezone.now())
+    alert = Alert.objects.get(subject=subject, rule="AL-SAE-CLOCK")
+    sponsor = user_with_role(Role.SPONSOR, None, username="sponsor")
+    client.force_login(sponsor)
+    for page in (reverse("alerts:inbox"), reverse("alerts:detail", args=[alert.pk])):
+        response = client.get(page)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert subject.study_id in html  # named ...
+        assert f'href="{subject.get_absolute_url()}"' not in html  # ... not linked
+        for link in set(_links(html, page)):
+            assert client.get(link, follow=True).status_code not in BROKEN, (page, link)
+    detail = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
+    assert _trigger_href(detail) is None
