@@ -6,8 +6,9 @@ the documented decision that clears it; `ALERT_ACTIONS` adds, per rule ID, the a
 clear it and where each is recorded (a URL name and the anchor of its form). The clearing
 decision appears here as `DECISION`, whose link names the registry's decision kind.
 
-Actions are offered only while an alert is open or acknowledged, and as a link only to a user
-who may record them at the subject's site; others read what is asked for.
+Actions are offered only while an alert is open or acknowledged and its subject's data is not
+locked (locked data is read-only: crf.records.write_refusal), and as a link only to a user who
+may record them at the subject's site; others read what is asked for.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from audit.services import write_guards_check_many
 from crf.access import Capability, user_can
 from crf.models import Visit
+from crf.records import write_refusal
 from mrd.models import MrdResult, MrdSample
 from protocol import rules
 from protocol.mrd import Timepoint
@@ -200,9 +203,22 @@ def _label(action: Action, alert: Alert) -> str:
     return action.label
 
 
-def offered(alert: Alert, user, lookups: Lookups | None = None) -> list[Offered]:
-    """The actions a page offers `user` for `alert`: none once it is resolved or closed."""
+def locked(alert: Alert) -> str | None:
+    """Why nothing can be recorded for the alert's subject (its site's or its own lock, the
+    lock's message), or None."""
+    return write_refusal(alert.subject)
+
+
+def offered(
+    alert: Alert, user, lookups: Lookups | None = None, *, refusal: str | None = None
+) -> list[Offered]:
+    """The actions a page offers `user` for `alert`: none once it is resolved or closed, none
+    while its subject or site is locked (`refusal`, else asked here)."""
     if alert.status not in Alert.ACTIVE:
+        return []
+    if refusal is None:
+        refusal = locked(alert)
+    if refusal:
         return []
     lookups = lookups if lookups is not None else Lookups.of([alert])
     shown = []
@@ -219,4 +235,13 @@ def offered_for_page(alerts: Iterable[Alert], user) -> dict[int, list[Offered]]:
     """`offered` for a page of alerts, their lookups read once for the page."""
     alerts = list(alerts)
     lookups = Lookups.of(alerts)
-    return {alert.pk: offered(alert, user, lookups) for alert in alerts}
+    # The locks of the page's subjects (their sites' or their own), asked for all at once.
+    subjects = list({a.subject_id: a.subject for a in alerts if a.status in Alert.ACTIVE}.values())
+    refusals = {
+        subject.pk: " ".join(refused.messages) if refused is not None else ""
+        for subject, refused in zip(subjects, write_guards_check_many(subjects), strict=True)
+    }
+    return {
+        alert.pk: offered(alert, user, lookups, refusal=refusals.get(alert.subject_id, ""))
+        for alert in alerts
+    }

@@ -1,17 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from audit.forms import add_errors
-from crf.access import Capability, subject_for
+from crf.access import Capability, may_open, page_needs, subject_for
 from crf.protocol_rules import reference_parts
 from crf.records import record_page_url
 from crf.services import record_save
 from protocol import rules
 
-from .actions import offered, offered_for_page
+from .actions import locked, offered, offered_for_page
 from .facts import record_of_key, trigger_name
 from .forms import AcknowledgeForm, AlertFilterForm, DecisionForm
 from .models import Alert, ProtocolDecision
@@ -20,12 +22,35 @@ from .services import MAILED, alert_acknowledge, alerts_for, notification_of
 PER_PAGE = 25
 
 
-def trigger(alert: Alert) -> tuple[str, str | None]:
-    """The record that triggered the alert, by its name in the trial's words, and its page."""
+def trigger(alert: Alert, user) -> tuple[str, str | None]:
+    """The record that triggered the alert, by its name in the trial's words, and the page on
+    which `user` reads it: where it is entered if their role may open that page, else its
+    review page (monitor, data manager), else none (the name alone)."""
     record = record_of_key(alert.subject, alert.record)
     if record is None:
         return trigger_name(alert, None), None
-    return trigger_name(alert, record), record_page_url(record)
+    return trigger_name(alert, record), record_link(user, record, alert.subject)
+
+
+def record_link(user, record, subject) -> str | None:
+    site = subject.site
+    for url in (record_page_url(record), _review_url(record, subject)):
+        if url is not None and may_open(user, url, site):
+            return url
+    return None
+
+
+def _review_url(record, subject) -> str | None:
+    if record.pk is None:
+        return None
+    content_type = ContentType.objects.get_for_model(type(record))
+    return reverse("monitoring:record_review", args=[subject.study_id, content_type.pk, record.pk])
+
+
+def subject_page(user, subject) -> str | None:
+    """The subject's casebook, if the user's role may open it (not the sponsor's)."""
+    url = subject.get_absolute_url()
+    return url if may_open(user, url, subject.site) else None
 
 
 @login_required
@@ -53,6 +78,7 @@ def inbox(request):
         # the registry's entry (its text), and the actions the alert asks for (alerts.actions)
         alert.definition = rules.ALERT_RULES.get(alert.rule)
         alert.actions = [action for action in actions[alert.pk] if action.url]
+        alert.subject_url = subject_page(request.user, alert.subject)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -82,6 +108,7 @@ def alert_detail(request, pk):
     definition = rules.ALERT_RULES.get(alert.rule)
     history = list(alert.history.select_related("history_user").order_by("-history_date"))
     notification = notification_of(alert, history)
+    refusal = locked(alert) if alert.status in Alert.ACTIVE else None
     return render(
         request,
         "alerts/detail.html",
@@ -89,10 +116,12 @@ def alert_detail(request, pk):
             "alert": alert,
             "form": form,
             "rule_text": definition.text if definition else "",
-            "actions": offered(alert, request.user),
+            "actions": offered(alert, request.user, refusal=refusal or ""),
+            "locked": refusal,
             "notification": notification,
             "mailed_at": alert.notified_at if notification.startswith(MAILED) else None,
-            "trigger": trigger(alert),
+            "trigger": trigger(alert, request.user),
+            "subject_url": subject_page(request.user, alert.subject),
             "reference": reference_parts(alert.reference),
             "history": history,
         },
@@ -100,6 +129,7 @@ def alert_detail(request, pk):
 
 
 @login_required
+@page_needs(Capability.ENTER_CLINICAL_DATA)
 def decision_form(request, study_id):
     """Record the decision the protocol asks for (it clears the alert it is about)."""
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)

@@ -134,3 +134,30 @@ def require(user, capability: Capability) -> None:
     """403 unless the user has `capability` at some site."""
     if not user_can(user, capability):
         raise PermissionDenied("Your role does not allow this.")
+
+
+def page_needs(capability: Capability):
+    """Declares on a view of a subject's page the capability it asks at the subject's site
+    besides seeing the subject (the view still checks it with subject_for): `may_open` reads
+    it, so that no page links a user to a page their role may not open."""
+
+    def mark(view):
+        view.page_capability = capability
+        return view
+
+    return mark
+
+
+def may_open(user, url: str, site: Site) -> bool:
+    """Whether a page of a subject at `site` opens for `user`: they see the site's subjects and
+    have the capability its view declares (page_needs), if any."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        view = resolve(url.split("#", 1)[0].split("?", 1)[0]).func
+    except Resolver404:
+        return False
+    needed = getattr(view, "page_capability", None)
+    if needed is not None and not user_can(user, needed, site):
+        return False
+    return user_can(user, Capability.VIEW_SUBJECTS, site)

@@ -14,6 +14,7 @@ from protocol import rules, schedule
 from . import forms
 from .access import (
     Capability,
+    page_needs,
     require,
     screenings_visible_to,
     sites_where,
@@ -161,6 +162,7 @@ def _save_record_form(request, form):
 
 
 @login_required
+@page_needs(Capability.ENTER_CLINICAL_DATA)
 def record_form(request, study_id, slug, pk=None):
     """Add or correct one clinical record of a subject (the forms of casebook.FORMS)."""
     spec = FORMS.get(slug)
@@ -277,6 +279,7 @@ def course_detail(request, study_id, pk):
 
 
 @login_required
+@page_needs(Capability.ENTER_CLINICAL_DATA)
 def administration_form(request, study_id, pk):
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
     administration = get_object_or_404(

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from accounts.models import AccountEvent
+from audit.clock import local_time_text
 from audit.naming import plain_number
 from crf.models import Membership, Screening, Subject
 from crf.records import RECORD_KEY_KINDS, is_record_key_field, records_named, subject_path
@@ -39,9 +40,22 @@ EXPORT_FORM = "Export"
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One field's change. `old`/`new` as the export writes them (times in UTC, ISO 8601);
+    pages show `old_text`/`new_text`: the same, but times on the site's clock with the zone."""
+
     field: str
     old: str
     new: str
+    old_local: str | None = None  # a time's value on the site's clock, where it is one
+    new_local: str | None = None
+
+    @property
+    def old_text(self) -> str:
+        return self.old if self.old_local is None else self.old_local
+
+    @property
+    def new_text(self) -> str:
+        return self.new if self.new_local is None else self.new_local
 
 
 @dataclass
@@ -544,7 +558,8 @@ def _display(f: models.Field, value, labels, ct_id=None) -> str:
     page (record_history) and the audit export (exports/audit_sql.py writes the same in SQL).
     Codes by their label, references by the record's name (REFERENCE_LABELS, record_names),
     Yes/No, decimals as people write them (0.0025, never 0.002500000000000 or 2.5E-3), times in
-    UTC (ISO 8601)."""
+    UTC (ISO 8601) as the export keeps them; pages show a time on the site's clock instead
+    (FieldChange.old_text/new_text, _local)."""
     if value is None or value == "":
         return ""
     if f.is_relation and f.many_to_one:
@@ -564,6 +579,14 @@ def _display(f: models.Field, value, labels, ct_id=None) -> str:
     if isinstance(value, list | dict):
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     return str(value)
+
+
+def _local(value) -> str | None:
+    """A time's value as pages show it: on the site's clock with its zone ("2026-03-14 09:00
+    CET"; with seconds when it has some), else None (the value reads as _display gives it)."""
+    if not isinstance(value, datetime):
+        return None
+    return local_time_text(value, seconds=bool(value.second or value.microsecond))
 
 
 def _event(source, entry, before, fields, roles, labels, names) -> AuditEvent:
@@ -590,10 +613,11 @@ def _event(source, entry, before, fields, roles, labels, names) -> AuditEvent:
         label = field_label(f)
         new_text = _display(f, new, labels, pointed(entry, f))
         if kind == "deleted":
-            changes.append(FieldChange(label, new_text, ""))
+            changes.append(FieldChange(label, new_text, "", old_local=_local(new)))
         else:
+            old_text = _display(f, old, labels, pointed(before, f))
             changes.append(
-                FieldChange(label, _display(f, old, labels, pointed(before, f)), new_text)
+                FieldChange(label, old_text, new_text, old_local=_local(old), new_local=_local(new))
             )
     site = getattr(entry, "_site_number", None)
     return AuditEvent(

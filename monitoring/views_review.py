@@ -23,7 +23,15 @@ from django.utils.text import capfirst
 
 from audit.clock import local_time_text
 from audit.forms import add_errors
-from crf.access import Capability, require, sites_where, subject_for, subjects_visible_to, user_can
+from crf.access import (
+    Capability,
+    may_open,
+    require,
+    sites_where,
+    subject_for,
+    subjects_visible_to,
+    user_can,
+)
 from crf.models import Subject
 from crf.records import record_page_url, records_named, subject_path
 
@@ -123,6 +131,13 @@ def record_review(request, study_id, ct, pk):
     return _render_review(request, subject, record)
 
 
+def _page_for(user, record, subject) -> str | None:
+    """The page where the record is entered, if the user's role may open it (a monitor or
+    data manager reads it here, on the review page)."""
+    url = record_page_url(record)
+    return url if may_open(user, url, subject.site) else None
+
+
 def _render_review(request, subject, record, *, open_form=None, verify_form=None, status=200):
     model = type(record)
     queries = list(record_queries(record))
@@ -135,7 +150,7 @@ def _render_review(request, subject, record, *, open_form=None, verify_form=None
         "record": record,
         "ct": ct,
         "title": record_title(record),
-        "record_url": record_page_url(record),
+        "record_url": _page_for(request.user, record, subject),
         "rows": record_field_rows(record, queries, state.verified_fields),
         "record_queries": [q for q in queries if not q.field_name],
         "queries": query_rows(queries, record=record),

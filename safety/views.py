@@ -8,7 +8,7 @@ from django.views.decorators.http import require_safe
 
 from audit.errors import StaleVersionError
 from audit.forms import add_errors
-from crf.access import Capability, subject_for, user_can
+from crf.access import Capability, page_needs, subject_for, user_can
 from crf.records import write_refusal
 from crf.services.records import SoftChecksPending
 from protocol import safety
@@ -169,6 +169,7 @@ def lab_ranges_site(request, number):
 
 
 @login_required
+@page_needs(Capability.ENTER_CLINICAL_DATA)
 def lab_value_edit(request, study_id, pk):
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
     value = get_object_or_404(
@@ -232,6 +233,7 @@ def subject_adverse_events(request, study_id):
 
 
 @login_required
+@page_needs(Capability.ENTER_CLINICAL_DATA)
 def adverse_event_form(request, study_id, pk=None):
     """Record or correct an adverse event. From a lab abnormality (?lab=ID) the form comes
     prefilled with its CTCAE term, date and grade, and linked to the value."""
@@ -317,6 +319,7 @@ def _prefill_from_lab(subject, lab_id) -> dict:
 
 
 @login_required
+@page_needs(Capability.ENTER_CLINICAL_DATA)
 def sae_follow_up(request, study_id, pk):
     subject = subject_for(request.user, study_id, Capability.ENTER_CLINICAL_DATA)
     event = get_object_or_404(

@@ -176,7 +176,30 @@ def test_data_manager_sees_locks_exports_and_a_place_for_further_links(
     assert _item(block, "Answered queries to review and close")[0] == 0
     assert 'id="data-manager-more"' in block
     for href in re.findall(r'href="([^"?]+)', block):  # every link leads to a page
-        assert client.get(href).status_code == 200, href
+        assert client.get(href, follow=True).status_code == 200, href
+
+
+@pytest.mark.django_db
+def test_only_the_data_manager_is_led_to_the_laboratory_reference_ranges(
+    client, site_a, site_b, subject_a, investigator_a
+):
+    link = f'<a href="{reverse("safety:lab_ranges")}">Laboratory reference ranges</a>'
+    manager = user_with_role(Role.DATA_MANAGER, None, username="dm")
+    more = _block(_page(client, manager), "data_manager")
+    more = more[more.index('id="data-manager-more"') :]
+    assert link in more
+    ranges = client.get(reverse("safety:lab_ranges"))
+    assert ranges.status_code == 200
+    assert "Prague" in ranges.content.decode() and "Brno" in ranges.content.decode()
+    others = [
+        investigator_a,
+        user_with_role(Role.MONITOR, site_a, username="mon"),
+        user_with_role(Role.CENTRAL_LAB, None, username="lab"),
+        user_with_role(Role.SPONSOR, None, username="sponsor"),
+    ]
+    for user in others:
+        page = _page(client, user)
+        assert "Laboratory reference ranges</a>" not in page.split("</nav>", 1)[-1], user
 
 
 @pytest.mark.django_db

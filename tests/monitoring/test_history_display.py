@@ -1,8 +1,11 @@
 """One renderer for a record's history: a change reads the same on the record's review page
 and on the subject's audit trail (old and new value, time in UTC and local time, user), with
-the values as the audit trail and its export show them (monitoring.audit_review)."""
+the values as the audit trail and its export show them (monitoring.audit_review); a time's
+value on the pages on the site's clock with its zone, in the export in UTC (ISO 8601)."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -18,7 +21,7 @@ from mrd.models import MrdResult
 from mrd.services import result_save, sample_record
 from safety.models import CtcaeTerm
 from safety.services import adverse_event_save
-from tests.factories import baseline_for, serious_ae_for, user_with_role
+from tests.factories import baseline_for, enrol, lab_panel_for, serious_ae_for, user_with_role
 
 CELLS = ("utc", "local", "user", "field", "old", "new", "reason")
 
@@ -109,7 +112,7 @@ def test_a_baseline_change_reads_the_same_on_the_review_page_and_the_audit_trail
 
 
 @pytest.mark.django_db
-def test_references_by_their_key_and_times_in_utc_on_both_pages(
+def test_references_by_their_name_and_times_on_the_site_clock_on_both_pages(
     client, subject_a, investigator_a, monitor_a
 ):
     event = serious_ae_for(subject_a, by=investigator_a, term="Hyperkalemia")
@@ -123,8 +126,9 @@ def test_references_by_their_key_and_times_in_utc_on_both_pages(
 
     assert review and review == trail
     assert _by_field(review, "Term")[0][4:6] == ("Hyperkalemia", "Hypokalemia")
-    aware = event.awareness_at.astimezone(datetime.UTC).isoformat(sep=" ")
-    assert _by_field(review, "Site became aware")[0][5] == aware  # e.g. 2026-03-15 10:30:00+00:00
+    # the site's clock with its zone, as the user typed it (the export keeps UTC ISO 8601)
+    day = event.onset_date.isoformat()
+    assert _by_field(review, "Site became aware")[0][5] in (f"{day} 11:30 CET", f"{day} 11:30 CEST")
 
 
 @pytest.mark.django_db
@@ -148,3 +152,44 @@ def test_decimals_in_plain_notation_on_both_pages(client, subject_a, investigato
     [value] = [r for r in review if r[CELLS.index("reason")] == "recalculated"]
     # as people write it: no trailing zeros of the 15 stored places, never 1.2E-7
     assert value[4:6] == ("0.00000012", "0.00000015")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("day1", "old", "new"),
+    [
+        (datetime.date(2026, 3, 1), "2026-03-14 08:00 CET", "2026-03-14 09:30 CET"),
+        (datetime.date(2026, 6, 1), "2026-06-14 08:00 CEST", "2026-06-14 09:30 CEST"),
+    ],
+    ids=["winter", "summer"],
+)
+def test_a_changed_sampling_time_reads_on_the_site_clock_on_every_page_and_utc_in_the_export(
+    client, site_a, investigator_a, monitor_a, day1, old, new
+):
+    subject = enrol(site_a, by=investigator_a, day1_date=day1)
+    panel = lab_panel_for(subject, by=investigator_a)  # sampled on day 14 at 08:00 in Prague
+    before = panel.sampled_at
+    panel.sampled_at = before + datetime.timedelta(minutes=90)
+    record_save(panel, user=investigator_a, reason="time on the tube re-read")
+    client.force_login(monitor_a)
+    review, trail = _pages(client, subject, panel)
+
+    assert review and review == trail  # the review page and the subject's audit trail
+    created, [change] = _by_field(review, "Sampled")[1:], _by_field(review, "Sampled")[:1]
+    assert change[4:7] == (old, new, "time on the tube re-read")  # newest first
+    assert created[0][4:6] == ("", old)
+    study = client.get(reverse("monitoring:study_audit"), {"form": "Lab panel"})
+    assert [r for r in _rows(study.content.decode(), "audit-trail") if r[3] == "Sampled"] == [
+        change,
+        *created,
+    ]
+
+    export = client.get(
+        reverse("monitoring:subject_audit", args=[subject.study_id]),
+        {"form": "Lab panel", "format": "csv"},
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    header = rows[0]
+    [exported] = [r for r in rows[1:] if r[header.index("reason")] == "time on the tube re-read"]
+    utc = [m.astimezone(datetime.UTC).isoformat(sep=" ") for m in (before, panel.sampled_at)]
+    assert [exported[header.index("old_value")], exported[header.index("new_value")]] == utc
