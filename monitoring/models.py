@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from audit.models import AuditedModel
+from audit.naming import moment_text
 from crf.models import EditCheckConfirmation, Site, Subject
 from crf.records import record_name
 
@@ -248,4 +249,4 @@ class Signature(AuditedModel):
         ordering = ["-signed_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Signed by {self.printed_name} on {self.signed_at:%Y-%m-%d %H:%M}"
+        return f"Signed by {self.printed_name} on {moment_text(self.signed_at)}"

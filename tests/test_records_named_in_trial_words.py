@@ -497,3 +497,14 @@ def test_sdv_pages_name_the_verified_fields_by_their_labels(
     page = _main(client.get(reverse("monitoring:sdv_changed")))
     assert "CNS status, Weight (kg)" in page and "weight_kg" not in page
     _no_internal_names(page)
+
+
+def test_a_signature_is_named_on_the_site_clock_with_its_zone():
+    from datetime import UTC, datetime
+
+    from monitoring.models import Signature
+
+    signature = Signature(
+        printed_name="Dr. Nováková", signed_at=datetime(2026, 11, 30, 9, 26, tzinfo=UTC)
+    )
+    assert str(signature) == "Signed by Dr. Nováková on 2026-11-30 10:26 CET"

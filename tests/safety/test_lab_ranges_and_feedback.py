@@ -80,6 +80,24 @@ def test_data_manager_sets_a_range_and_the_change_is_audited_with_its_reason(
 
 
 @pytest.mark.django_db
+def test_ranges_and_values_read_as_written_without_column_zeros(
+    client, site_a, subject_a, data_manager, investigator_a
+):
+    client.force_login(data_manager)
+    client.post(
+        _ranges_url(site_a),
+        _ranges_post(potassium_lln="3,5", potassium_uln="5.1", reason_for_change="IHBT"),
+    )
+    page = client.get(_ranges_url(site_a)).content.decode()
+    assert "<td>3.5</td><td>5.1</td>" in page and "3.5000" not in page
+    client.force_login(investigator_a)
+    _panel_post(client, subject_a, potassium_value="4,25", potassium_unit="mmol/L",
+                potassium_lln="3.5", potassium_uln="5.1")  # fmt: skip
+    labs = client.get(reverse("safety:labs", args=[subject_a.study_id])).content.decode()
+    assert "4.25 mmol/L" in labs and "3.5–5.1" in labs and "4.2500" not in labs
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("changes", "column", "message"),
     [
