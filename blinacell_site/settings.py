@@ -243,6 +243,7 @@ CELERY_BEAT_SCHEDULE = {
     "recompute-stale-reports": {
         "task": "exports.tasks.recompute_stale_reports",
         "schedule": timedelta(minutes=1),
+        "kwargs": {"after_save": False},
     },
 }
 

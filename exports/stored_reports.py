@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 # A page asks again for a stale or missing report at most this often.
 ASK_AGAIN_AFTER = timedelta(seconds=60)
+# After a save, a report is recomputed at most this often (seconds), so that a busy day of
+# saves keeps one worker process at most partly busy; the page says "being updated" meanwhile.
+RECOMPUTE_AT_MOST_EVERY = 15
 
 
 # --- Marking the data changed -------------------------------------------------------------------
@@ -284,24 +287,34 @@ def compute(stored: StoredReport) -> StoredReport:
     return stored
 
 
-def compute_if_stale(stored_id: int) -> bool:
-    """Recompute one stored report if it is stale and no other worker is at it."""
+def compute_if_stale(stored_id: int, *, min_interval: float = 0) -> float | bool:
+    """Recompute one stored report if it is stale and no other worker is at it: True when it
+    did; the seconds to wait when it was computed less than `min_interval` seconds ago."""
     with transaction.atomic():
         stored = (
             StoredReport.objects.select_for_update(skip_locked=True).filter(pk=stored_id).first()
         )
         if stored is None or not is_stale(stored):
             return False
+        if stored.computed_at is not None and min_interval:
+            wait = min_interval - (timezone.now() - stored.computed_at).total_seconds()
+            if wait > 0 and stored.as_of == timezone.localdate():
+                return wait
         compute(stored)
         return True
 
 
-def recompute_stale() -> int:
-    """Recompute every stale stored report; how many were."""
-    done = 0
+def recompute_stale(*, min_interval: float = 0) -> tuple[int, float]:
+    """Recompute every stale stored report, each at most once per `min_interval` seconds:
+    how many were, and how long until the next of those left stale may be."""
+    done, wait = 0, 0.0
     for pk in StoredReport.objects.order_by("pk").values_list("pk", flat=True):
-        done += compute_if_stale(pk)
-    return done
+        result = compute_if_stale(pk, min_interval=min_interval)
+        if result is True:
+            done += 1
+        elif result:
+            wait = max(wait, result)
+    return done, wait
 
 
 def prepare(scopes: Iterable[tuple[Sequence[int], str]]) -> int:
@@ -311,5 +324,5 @@ def prepare(scopes: Iterable[tuple[Sequence[int], str]]) -> int:
         stored, _ = StoredReport.objects.get_or_create(
             site_numbers=scope_key(numbers), period=period
         )
-        done += compute_if_stale(stored.pk)
+        done += compute_if_stale(stored.pk) is True
     return done

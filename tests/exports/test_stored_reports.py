@@ -110,7 +110,7 @@ def test_the_stored_report_is_the_report_computed_on_request(client, study, data
 
 @pytest.mark.django_db
 def test_a_save_makes_it_stale_and_the_worker_task_recomputes_it(
-    client, study, site_a, investigator_a, data_manager, counted
+    client, study, site_a, investigator_a, data_manager, counted, monkeypatch
 ):
     _stored(study)
     client.force_login(data_manager)
@@ -130,8 +130,16 @@ def test_a_save_makes_it_stale_and_the_worker_task_recomputes_it(
     assert data["flow"]["enrolled"] == 6 and data["being_updated"] is True  # as it was
     assert counted == {"study_report": 0, "plot_bytes": 0}  # the request computed nothing
 
-    assert tasks.recompute_stale_reports() == 1  # the worker's task, run here
-    assert tasks.recompute_stale_reports() == 0  # current now: nothing to do
+    # The worker's task after the save, run here: computed seconds ago, so once that time is up.
+    later = []
+    monkeypatch.setattr(
+        tasks.recompute_stale_reports, "apply_async", lambda **kw: later.append(kw["countdown"])
+    )
+    assert tasks.recompute_stale_reports() == 0
+    assert len(later) == 1 and 0 < later[0] <= stored_reports.RECOMPUTE_AT_MOST_EVERY
+    assert 'id="report-stale"' in client.get(PAGE).content.decode()
+    assert tasks.recompute_stale_reports(after_save=False) == 1  # then (or the beat's run)
+    assert tasks.recompute_stale_reports(after_save=False) == 0  # current now: nothing to do
     page = client.get(PAGE).content.decode()
     assert 'id="report-stale"' not in page
     data = client.get(JSON).json()
