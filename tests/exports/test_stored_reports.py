@@ -244,3 +244,19 @@ def test_the_real_worker_computes_the_report_and_recomputes_it_after_a_save(
         worker.stop()
     assert _enrolled(client) == 6
     assert 'id="report-stale"' not in client.get(PAGE).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_write_outside_the_pipeline_makes_it_stale_too(client, study, site_a, data_manager):
+    """A site renamed (its name is in the enrolment section) is saved by audited_save alone."""
+    from audit.services import audited_save
+
+    stored = _stored(study)
+    site_a.city = "Praha"
+    audited_save(site_a, user=data_manager, reason="the site's city as the hospital writes it")
+    assert stored_reports.is_stale(StoredReport.objects.get(pk=stored.pk))
+    tasks.recompute_stale_reports(after_save=False)
+    client.force_login(data_manager)
+    data = client.get(JSON).json()
+    assert "Praha" in json.dumps(data["enrolment"], ensure_ascii=False)
+    assert data["being_updated"] is False
