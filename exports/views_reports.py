@@ -1,5 +1,10 @@
-"""The live study reports: one page with every section, a page per section, the same as JSON,
-and each plot as SVG or PNG. Aggregate only: no study ID or birth date reaches these views.
+"""The study reports: one page with every section, a page per section, the same as JSON, and
+each plot as SVG or PNG. Aggregate only: no study ID or birth date reaches these views.
+
+Each reads the report the worker computed and stored for the request's scope
+(exports.stored_reports): as of when it was computed, "being updated" while the data changed
+since, "being computed" (the page reloads itself; JSON and plots answer 202 with Retry-After)
+before the first one. A request never computes a report or draws a plot.
 
 Reach: the sites where the user sees subjects or reports (exports.reports.report_sites), so an
 investigator sees their own sites only; `?site=N` narrows to one of them.
