@@ -201,19 +201,22 @@ def stored_for(site_numbers: Iterable[int], period: str) -> StoredReport | None:
 def ask(site_numbers: Iterable[int], period: str) -> StoredReport:
     """Have the worker compute the report of this scope, once: a stored report without its
     result is created and its computation enqueued when this transaction commits; an existing
-    one is enqueued again only when nobody asked within ASK_AGAIN_AFTER."""
+    one is enqueued again only when nobody asked within ASK_AGAIN_AFTER and no worker is at it."""
     now = timezone.now()
     stored, created = StoredReport.objects.get_or_create(
         site_numbers=scope_key(site_numbers), period=period, defaults={"requested_at": now}
     )
     if not created:
-        asked = (
-            StoredReport.objects.filter(pk=stored.pk)
-            .filter(Q(requested_at__isnull=True) | Q(requested_at__lt=now - ASK_AGAIN_AFTER))
-            .update(requested_at=now)
-        )
-        if not asked:
-            return stored
+        with transaction.atomic():
+            # Locked: a worker is computing it right now (and the page must not wait for it).
+            due = (
+                StoredReport.objects.select_for_update(skip_locked=True)
+                .filter(pk=stored.pk)
+                .filter(Q(requested_at__isnull=True) | Q(requested_at__lt=now - ASK_AGAIN_AFTER))
+                .values_list("pk", flat=True)
+            )
+            if not StoredReport.objects.filter(pk__in=list(due)).update(requested_at=now):
+                return stored
     pk = stored.pk
     transaction.on_commit(lambda: enqueue_compute(pk))
     return stored

@@ -260,3 +260,39 @@ def test_a_write_outside_the_pipeline_makes_it_stale_too(client, study, site_a, 
     data = client.get(JSON).json()
     assert "Praha" in json.dumps(data["enrolment"], ensure_ascii=False)
     assert data["being_updated"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_does_not_wait_for_a_worker_computing_its_report(
+    client, study, site_a, investigator_a, data_manager
+):
+    """While a worker holds the stored report (computing it), the stale page answers at once."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    stored = _stored(study)
+    enrol(site_a, by=investigator_a)
+    StoredReport.objects.filter(pk=stored.pk).update(requested_at=None)
+    locked, release = threading.Event(), threading.Event()
+
+    def worker_at_it():
+        with transaction.atomic():
+            StoredReport.objects.select_for_update().get(pk=stored.pk)
+            locked.set()
+            release.wait(20)
+        connections.close_all()
+
+    holder = threading.Thread(target=worker_at_it)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        client.force_login(data_manager)
+        started = time.monotonic()
+        page = client.get(PAGE).content.decode()
+        assert time.monotonic() - started < 5
+        assert 'id="report-stale"' in page
+    finally:
+        release.set()
+        holder.join(20)
