@@ -24,6 +24,11 @@ UNAUDITED_MODELS: dict[str, str] = {
     "once the evaluation ran.",
     "exports.studyexport": "A workflow record (who exported what, when, row counts, SHA-256), "
     "written by the export itself and shown in the study's audit review; not trial data.",
+    "exports.reportdataversion": "A counter of changes to the data the study reports count "
+    "(which stored reports are stale); the changes themselves are audited records.",
+    "exports.storedreport": "A cache of the study report computed from audited records, "
+    "recomputed whenever they change; not trial data.",
+    "exports.storedreportplot": "A plot of a cached study report; not trial data.",
     "monitoring.querymessage": "Itself an audit record (one step of a query's conversation), "
     "kept append-only by a PostgreSQL trigger; the query's status changes are audited rows of "
     "monitoring.Query.",

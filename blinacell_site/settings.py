@@ -239,6 +239,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.tasks.resume_stale_exports",
         "schedule": timedelta(minutes=1),
     },
+    # Stored study reports whose data changed and whose message was lost.
+    "recompute-stale-reports": {
+        "task": "exports.tasks.recompute_stale_reports",
+        "schedule": timedelta(minutes=1),
+        "kwargs": {"after_save": False},
+    },
 }
 
 # Where finished exports are kept (web and worker must share it: a volume in docker compose).

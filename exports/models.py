@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -60,3 +61,68 @@ class StudyExport(models.Model):
     @property
     def total_rows(self) -> int:
         return sum(n for _, n in self.row_counts)
+
+
+class ReportDataVersion(models.Model):
+    """How often the data the study reports count have changed at one site: bumped in the
+    transaction of every such save (exports.stored_reports.data_changed), so a stored report
+    computed at an older version is known to be stale. One row per site, so that saves at
+    different sites do not wait on each other's row."""
+
+    site = models.OneToOneField(
+        "crf.Site", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Report data of site {self.site_id}: version {self.version}"
+
+
+class StoredReport(models.Model):
+    """The study report of one scope (the sorted site numbers it covers and the AE period),
+    computed by the worker (exports.tasks.compute_report) and read by the report pages: its
+    JSON, each section's HTML, each plot's SVG and PNG, and the data versions of its sites when
+    it was computed. Empty (computed_at null) while the first computation is waiting."""
+
+    site_numbers = models.CharField(max_length=200)  # "1,2,3,4"
+    period = models.CharField(max_length=16)
+    # {"site number": version} of exports.ReportDataVersion, read before the data.
+    data_versions = models.JSONField(default=dict)
+    as_of = models.DateField(null=True, blank=True)  # the study day the report counts to
+    # settings.REPORT_SMALL_GROUP_PATIENTS when computed (a new limit makes it stale).
+    small_group_limit = models.PositiveIntegerField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # When a computation was last asked for (a page enqueues at most once a minute).
+    requested_at = models.DateTimeField(null=True, blank=True)
+    # protocol.reports.report_json (its dates as ISO text, as the JSON page writes them)
+    report = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    counts_only = models.TextField(blank=True)  # why values are withheld, if they are
+    sections = models.JSONField(default=dict)  # {section slug: HTML of its body}
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site_numbers", "period"], name="stored_report_scope")
+        ]
+
+    def __str__(self) -> str:
+        return f"Report of sites {self.site_numbers} ({self.period})"
+
+
+class StoredReportPlot(models.Model):
+    """One plot of a stored report: the SVG to download, the SVG inlined in the page (without
+    its stylesheet) and the PNG."""
+
+    report = models.ForeignKey(StoredReport, on_delete=models.CASCADE, related_name="plots")
+    name = models.CharField(max_length=20)
+    svg = models.TextField()
+    inline_svg = models.TextField()
+    png = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "name"], name="stored_report_plot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.report}"

@@ -20,7 +20,8 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 from protocol import reports  # noqa: E402
 from protocol.statistics import TimeToEventSummary  # noqa: E402
 
-FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
+from .report_sections import FORMATS, PLOT_TITLES  # noqa: E402
+
 _RC = {
     "svg.fonttype": "none",  # text as text: smaller, searchable, readable by screen readers
     "svg.hashsalt": "blinacell-report",  # stable ids: the same report gives the same SVG
@@ -242,10 +243,10 @@ def _value_at(summary: TimeToEventSummary, months: float) -> float:
 # --- The plots of a report -------------------------------------------------------------------
 
 PLOTS: dict[str, tuple[str, Callable[[reports.StudyReport], Figure]]] = {
-    "enrolment": ("Enrolment by site", lambda r: enrolment_figure(r.enrolment)),
-    "flow": ("Flow of patients", lambda r: flow_figure(r.flow)),
+    "enrolment": (PLOT_TITLES["enrolment"], lambda r: enrolment_figure(r.enrolment)),
+    "flow": (PLOT_TITLES["flow"], lambda r: flow_figure(r.flow)),
     "os": (
-        "Overall survival",
+        PLOT_TITLES["os"],
         lambda r: time_to_event_figure(
             r.survival.overall,
             ylabel="Overall survival",
@@ -253,7 +254,7 @@ PLOTS: dict[str, tuple[str, Callable[[reports.StudyReport], Figure]]] = {
         ),
     ),
     "efs": (
-        "Event-free survival",
+        PLOT_TITLES["efs"],
         lambda r: time_to_event_figure(
             r.survival.event_free,
             ylabel="Event-free survival",
@@ -261,7 +262,7 @@ PLOTS: dict[str, tuple[str, Callable[[reports.StudyReport], Figure]]] = {
         ),
     ),
     "cir": (
-        "Cumulative incidence of relapse in CR1",
+        PLOT_TITLES["cir"],
         lambda r: time_to_event_figure(
             r.survival.relapse_in_cr1,
             ylabel="Cumulative incidence of relapse",
@@ -349,7 +350,12 @@ def without_css(svg: str) -> str:
 def inline_svg(report: reports.StudyReport, name: str) -> str:
     """Plot `name` as an <svg> element to put in a page: without the XML prologue or CSS,
     scaled by its viewBox to the width of its container, labelled for screen readers."""
-    svg = without_css(plot_bytes(report, name, "svg").decode())
+    return svg_for_page(plot_bytes(report, name, "svg"), name)
+
+
+def svg_for_page(svg_file: bytes, name: str) -> str:
+    """inline_svg of plot `name` already drawn as an SVG file."""
+    svg = without_css(svg_file.decode())
     svg = svg[svg.index("<svg") :]
     tag_end = svg.index(">")
     tag = _SVG_SIZE.sub("", svg[:tag_end])

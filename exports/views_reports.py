@@ -1,5 +1,10 @@
-"""The live study reports: one page with every section, a page per section, the same as JSON,
-and each plot as SVG or PNG. Aggregate only: no study ID or birth date reaches these views.
+"""The study reports: one page with every section, a page per section, the same as JSON, and
+each plot as SVG or PNG. Aggregate only: no study ID or birth date reaches these views.
+
+Each reads the report the worker computed and stored for the request's scope
+(exports.stored_reports): as of when it was computed, "being updated" while the data changed
+since, "being computed" (the page reloads itself; JSON and plots answer 202 with Retry-After)
+before the first one. A request never computes a report or draws a plot.
 
 Reach: the sites where the user sees subjects or reports (exports.reports.report_sites), so an
 investigator sees their own sites only; `?site=N` narrows to one of them.
@@ -13,24 +18,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import http_date
 from django.utils.safestring import mark_safe
 
 from crf.models import Site
-from protocol import reports as protocol_reports
 
-from . import report_plots
-from .reports import PERIODS, report_sites, study_report
+from . import stored_reports
+from .report_sections import FORMATS, PLOT_TITLES, SECTIONS, drawn
+from .reports import PERIODS, report_sites
 
-# slug -> (title, key of the JSON report, plots drawn in the section)
-SECTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "enrolment": ("Enrolment by site", "enrolment", ("enrolment",)),
-    "table-1": ("Patient characteristics (Table 1)", "table_1", ()),
-    "primary-endpoint": ("Primary endpoint: MRD negativity at week 11", "primary_endpoint", ()),
-    "mrd": ("MRD response by timepoint", "mrd_by_timepoint", ()),
-    "adverse-events": ("Adverse events (Table 2)", "adverse_events", ()),
-    "flow": ("Flow of patients (Figure 1)", "flow", ("flow",)),
-    "survival": ("Survival and relapse", "survival", ("os", "efs", "cir")),
-}
+# How soon a page waiting for its first report reloads itself (seconds).
+REFRESH_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,10 @@ class Scope:
     sites: list[Site]  # those of this report: all of them, or the one asked for
     chosen: int | None  # the site number asked for
     period: str  # of the AE summary
+
+    @property
+    def numbers(self) -> list[int]:
+        return [site.number for site in self.sites]
 
 
 def _scope(request) -> Scope:
@@ -70,84 +73,105 @@ def _section(slug: str | None) -> list[str]:
     return [slug]
 
 
-# Plots of dates and of single patients' times: not drawn for a group shown by its counts only.
-_WITHHELD_PLOTS = {"enrolment", "os", "efs", "cir"}
-
-
-def _drawn(report, name: str) -> bool:
-    return not (report.counts_only and name in _WITHHELD_PLOTS)
-
-
 @login_required
 def report_page(request, section: str | None = None):
+    """The stored report of the request's scope, as of when it was computed; "being updated"
+    while the data changed since, "being computed" (reloading itself) before the first one."""
     slugs = _section(section)
     scope = _scope(request)
-    report = study_report(scope.sites, period=scope.period)
-    sections = [
-        {
-            "slug": slug,
-            "title": SECTIONS[slug][0],
-            "plots": [
-                {
-                    "name": name,
-                    "title": report_plots.PLOTS[name][0],
-                    # matplotlib's SVG (it escapes every text) of aggregate numbers
-                    "svg": mark_safe(report_plots.inline_svg(report, name)),  # noqa: S308
-                }
-                for name in SECTIONS[slug][2]
-                if _drawn(report, name)
-            ],
-        }
-        for slug in slugs
-    ]
+    stored, stale = stored_reports.current(scope.numbers, scope.period)
+    sections = []
+    if stored is not None:
+        svgs = dict(
+            stored.plots.filter(name__in=[n for s in slugs for n in SECTIONS[s][2]]).values_list(
+                "name", "inline_svg"
+            )
+        )
+        sections = [
+            {
+                "slug": slug,
+                "title": SECTIONS[slug][0],
+                # computed by the worker from the section templates (autoescaped)
+                "html": mark_safe(stored.sections.get(slug, "")),  # noqa: S308
+                "plots": [
+                    {
+                        "name": name,
+                        "title": PLOT_TITLES[name],
+                        # matplotlib's SVG (it escapes every text) of aggregate numbers
+                        "svg": mark_safe(svgs[name]),  # noqa: S308
+                    }
+                    for name in SECTIONS[slug][2]
+                    if name in svgs
+                ],
+            }
+            for slug in slugs
+        ]
     return render(
         request,
         "exports/report.html",
         {
-            "report": report,
+            "stored": stored,
+            "stale": stale,
+            "refresh": REFRESH_SECONDS if stored is None else None,
+            "title": SECTIONS[section][0] if section else "Study reports",
             "sections": sections,
             "slugs": slugs,
             "section": section,
             "scope": scope,
             "section_links": [(slug, title) for slug, (title, _, _) in SECTIONS.items()],
-            "survival_rows": [
-                ("Overall survival", report.survival.overall),
-                ("Event-free survival", report.survival.event_free),
-                ("Relapse in CR1 (cumulative incidence)", report.survival.relapse_in_cr1),
-            ]
-            if report.survival is not None
-            else [],
             "query": request.GET.urlencode(),
         },
     )
+
+
+def _being_computed() -> JsonResponse:
+    response = JsonResponse(
+        {"status": "being computed", "retry_after_seconds": REFRESH_SECONDS}, status=202
+    )
+    response["Retry-After"] = str(REFRESH_SECONDS)
+    return response
 
 
 @login_required
 def report_json(request, section: str | None = None):
     slugs = _section(section)
     scope = _scope(request)
-    data = protocol_reports.report_json(study_report(scope.sites, period=scope.period))
+    stored, stale = stored_reports.current(scope.numbers, scope.period)
+    if stored is None:
+        return _being_computed()
+    data = stored.report
     keep = {"as_of", "definitions"} | {SECTIONS[slug][1] for slug in slugs}
     if data["counts_only"]:
         keep.add("counts_only")  # why values are withheld
-    payload = {"sites": [site.number for site in scope.sites]} | {
-        key: value for key, value in data.items() if key in keep
-    }
-    return JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    payload = {"sites": scope.numbers} | {key: value for key, value in data.items() if key in keep}
+    # When the numbers were computed, and whether the data changed since.
+    payload["computed_at"] = timezone.localtime(stored.computed_at).isoformat(timespec="seconds")
+    payload["being_updated"] = stale
+    response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Last-Modified"] = http_date(stored.computed_at.timestamp())
+    response["X-Report-Stale"] = "true" if stale else "false"
+    return response
 
 
 @login_required
 def report_plot(request, name: str, fmt: str):
     """A plot of the report as a file to download (PNG or SVG)."""
-    if name not in report_plots.PLOTS or fmt not in report_plots.FORMATS:
+    if name not in PLOT_TITLES or fmt not in FORMATS:
         raise Http404("No such plot.")
     scope = _scope(request)
-    report = study_report(scope.sites, period=scope.period)
-    if not _drawn(report, name):
-        raise Http404(report.counts_only)
-    content = report_plots.plot_bytes(report, name, fmt)
-    response = HttpResponse(content, content_type=report_plots.FORMATS[fmt])
+    stored, stale = stored_reports.current(scope.numbers, scope.period)
+    if stored is None:
+        return _being_computed()
+    if not drawn(stored.counts_only, name):
+        raise Http404(stored.counts_only)
+    plot = stored.plots.filter(name=name).first()
+    if plot is None:
+        raise Http404("No such plot.")
+    content = plot.svg.encode() if fmt == "svg" else bytes(plot.png)
+    response = HttpResponse(content, content_type=FORMATS[fmt])
     where = f"site{scope.chosen}" if scope.chosen else "study"
-    filename = f"blinacell-{name}-{where}-{report.as_of.isoformat()}.{fmt}"
+    filename = f"blinacell-{name}-{where}-{stored.as_of.isoformat()}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Last-Modified"] = http_date(stored.computed_at.timestamp())
+    response["X-Report-Stale"] = "true" if stale else "false"
     return response

@@ -16,7 +16,8 @@ from django.test import override_settings
 from django.urls import reverse
 from matplotlib.figure import Figure
 
-from exports import report_plots
+from exports import report_plots, stored_reports
+from exports.reports import PERIODS
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ("accounts", "alerts", "audit", "blinacell_site", "charts", "crf", "exports", "monitoring",
@@ -118,6 +119,8 @@ def test_logged_in_pages_carry_the_security_headers(client, subject_a, investiga
         "mrd": reverse("mrd:subject", args=[subject_a.study_id]),
         "report": reverse("exports:report"),
     }
+    if page == "report":  # the worker's stored report of the investigator's site
+        stored_reports.prepare([([subject_a.site.number], PERIODS[0])])
     client.force_login(investigator_a)
     response = client.get(urls[page])
     assert response.status_code == 200

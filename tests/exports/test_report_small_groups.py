@@ -7,6 +7,9 @@ from django.urls import reverse
 from crf.models import Role
 from tests.factories import baseline_for, enrol, user_with_role
 
+# The pages read the stored report: each test has it computed first.
+pytestmark = pytest.mark.usefixtures("reports_computed")
+
 
 @pytest.fixture
 def one_patient_site(site_a, site_b, investigator_a, investigator_b):

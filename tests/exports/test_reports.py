@@ -46,6 +46,8 @@ from crf.models import (
 )
 from crf.services import record_save
 from exports import reports as report_selectors
+from exports import stored_reports
+from exports.models import StoredReport
 from mrd import cohort
 from mrd.models import MrdResult
 from mrd.services import result_save, sample_record
@@ -62,6 +64,9 @@ from tests.factories import (
 
 D = datetime.date
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# The pages read the stored report: each test has it computed first.
+pytestmark = pytest.mark.usefixtures("reports_computed")
 
 
 def _day40(subject, by, response):
@@ -528,7 +533,8 @@ def test_section_pages_and_json(client, cohort_subjects, data_manager, section, 
     assert text in page.content.decode()
     data = client.get(reverse("exports:report_section_json", args=[section])).json()
     assert {"as_of", "definitions", "sites"} < set(data)
-    assert len(data) == 4  # the section and nothing else
+    # the section, when it was computed and whether it is being updated, and nothing else
+    assert {"computed_at", "being_updated"} < set(data) and len(data) == 6
 
 
 def test_flow_page_shows_referred_given_and_salvage(client, cohort_subjects, data_manager):
@@ -601,13 +607,20 @@ def test_page_query_count_does_not_grow_with_subjects(
     client.get(url)  # warm the session and caches
     with django_assert_max_num_queries(30):
         client.get(url)
+    stored = StoredReport.objects.get(site_numbers="1,2")
+    with CaptureQueriesContext(connection) as computed_before:
+        stored_reports.compute(stored)
     with CaptureQueriesContext(connection) as before:
         client.get(url)
     _more_subjects(site_a, investigator_a, 4)
+    # The worker's computation, and then the page that reads it, in as many queries as before.
+    with CaptureQueriesContext(connection) as computed_after:
+        stored_reports.compute(stored)
     with CaptureQueriesContext(connection) as after:
         response = client.get(url)
-    assert response.context["report"].flow.enrolled == 10
+    assert response.context["stored"].report["flow"]["enrolled"] == 10
     assert len(after.captured_queries) == len(before.captured_queries)
+    assert len(computed_after.captured_queries) == len(computed_before.captured_queries)
 
 
 def test_command_json_equals_the_page_json(client, cohort_subjects, data_manager, capsys):

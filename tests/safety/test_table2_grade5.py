@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from crf.models import Role
+from tests.exports.conftest import reports_computed  # noqa: F401 - the fixture
 from tests.factories import day11_for, enrol, infusion_started_for, serious_ae_for, user_with_role
 
 INFECTION = "Infection"
@@ -55,6 +56,7 @@ def test_ae_summary_page_has_the_grade_5_column(client, table2, period):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("reports_computed")  # the pages read the stored report
 def test_report_section_and_json_have_grade_5(client, table2):
     client.force_login(user_with_role(Role.DATA_MANAGER, None))
     section = client.get(

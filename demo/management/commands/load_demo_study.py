@@ -32,6 +32,8 @@ from crf.services import (
     site_create,
     subject_screen,
 )
+from exports import stored_reports
+from exports.reports import PERIODS, report_sites
 from monitoring.models import Query
 from monitoring.queries import query_answer, query_open
 from monitoring.sdv import record_verify
@@ -166,10 +168,24 @@ class Command(BaseCommand):
             _demo_safety(first, investigator.user)
         if first is not None:
             _demo_monitoring(first, password)
+        computed = _demo_reports()
         self.stdout.write(
             f"Demo study ready: {Site.objects.count()} sites, {Subject.objects.count()} subjects"
+            + f", {computed} study report{'s' if computed != 1 else ''} computed"
             + (f"; new users: {', '.join(created)}" if created else "; nothing new.")
         )
+
+
+def _demo_reports() -> int:
+    """The study reports of the demo users' reach, and of each of their sites alone, computed
+    now (those not current), so that the reports are ready when the web starts."""
+    scopes = set()
+    for user in get_user_model().objects.filter(username__in=[u[0] for u in USERS]):
+        numbers = tuple(report_sites(user).order_by("number").values_list("number", flat=True))
+        if numbers:
+            scopes.add(numbers)
+            scopes.update((n,) for n in numbers)
+    return stored_reports.prepare((numbers, PERIODS[0]) for numbers in sorted(scopes))
 
 
 def _demo_lab_ranges(site: Site, user) -> None:

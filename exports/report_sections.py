@@ -1,0 +1,32 @@
+"""What the study report pages show, named once for the pages, the worker that computes the
+stored reports and the plots: the sections, their plots and the plots' titles (no matplotlib
+here, so that the web process never loads it)."""
+
+# slug -> (title, key of the JSON report, plots drawn in the section)
+SECTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "enrolment": ("Enrolment by site", "enrolment", ("enrolment",)),
+    "table-1": ("Patient characteristics (Table 1)", "table_1", ()),
+    "primary-endpoint": ("Primary endpoint: MRD negativity at week 11", "primary_endpoint", ()),
+    "mrd": ("MRD response by timepoint", "mrd_by_timepoint", ()),
+    "adverse-events": ("Adverse events (Table 2)", "adverse_events", ()),
+    "flow": ("Flow of patients (Figure 1)", "flow", ("flow",)),
+    "survival": ("Survival and relapse", "survival", ("os", "efs", "cir")),
+}
+
+PLOT_TITLES: dict[str, str] = {
+    "enrolment": "Enrolment by site",
+    "flow": "Flow of patients",
+    "os": "Overall survival",
+    "efs": "Event-free survival",
+    "cir": "Cumulative incidence of relapse in CR1",
+}
+
+FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
+
+# Plots of dates and of single patients' times: not drawn for a group shown by its counts only.
+WITHHELD_PLOTS = {"enrolment", "os", "efs", "cir"}
+
+
+def drawn(counts_only: str | None, name: str) -> bool:
+    """Whether plot `name` is drawn for a report (not for a group shown by its counts only)."""
+    return not (counts_only and name in WITHHELD_PLOTS)
