@@ -76,22 +76,28 @@ class NumberTextInput(forms.TextInput):
         return super().format_value(value)
 
 
-class DecimalTextField(forms.DecimalField):
-    """A decimal number typed as text: 12.4 and 12,4 are the same value; 12,4,1, 1.234,5,
-    1 234 and 6x4 are refused with the field's name and the text typed."""
+class _TypedAsText:
+    """A number field typed into a text input with its unit beside it."""
 
     widget = NumberTextInput
+    inputmode = "decimal"
 
     def __init__(self, *args, unit: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.widget.unit = unit
-        # Django's DecimalField adds step="any" and min/max for a number input; a text input
+        self.widget.attrs["inputmode"] = self.inputmode
+        # Django's number fields add step="any" and min/max for a number input; a text input
         # takes neither (min/max would not stop typing and would mislead a screen reader).
         for attribute in ("step", "min", "max"):
             self.widget.attrs.pop(attribute, None)
 
     def widget_attrs(self, widget):
         return {}
+
+
+class DecimalTextField(_TypedAsText, forms.DecimalField):
+    """A decimal number typed as text: 12.4 and 12,4 are the same value; 12,4,1, 1.234,5,
+    1 234 and 6x4 are refused with the field's name and the text typed."""
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -110,21 +116,11 @@ class DecimalTextField(forms.DecimalField):
         return number
 
 
-class WholeNumberTextField(forms.IntegerField):
+class WholeNumberTextField(_TypedAsText, forms.IntegerField):
     """A whole number (a score, a count, a year) typed as text; anything else is refused with the
     field's name and the text typed."""
 
-    widget = NumberTextInput
-
-    def __init__(self, *args, unit: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.widget.unit = unit
-        self.widget.attrs["inputmode"] = "numeric"
-        for attribute in ("step", "min", "max"):
-            self.widget.attrs.pop(attribute, None)
-
-    def widget_attrs(self, widget):
-        return {}
+    inputmode = "numeric"
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -200,9 +196,7 @@ def as_typed_number(field: forms.Field, *, name: str, unit: str | None = None) -
     typed.widget.attrs.update(
         {k: v for k, v in field.widget.attrs.items() if k not in {"step", "min", "max"}}
     )
-    typed.widget.attrs["inputmode"] = (
-        "numeric" if isinstance(typed, WholeNumberTextField) else "decimal"
-    )
+    typed.widget.attrs["inputmode"] = typed.inputmode
     return typed
 
 
