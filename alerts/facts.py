@@ -54,6 +54,11 @@ def _ae_category(event: AdverseEvent) -> str:
     }.get(category, "other")
 
 
+def lab_key(value_pk: int) -> str:
+    """The key of a lab value in a finding: "lab:13" is lab value 13 (RECORD_KINDS below)."""
+    return f"lab:{value_pk}"
+
+
 def subject_facts(subject: Subject) -> rules.SubjectFacts:
     return subjects_facts([subject])[subject.pk]
 
@@ -169,7 +174,7 @@ def _facts(subject, cycles, labs, aes, results, visits, decisions) -> rules.Subj
         cycles=tuple(_cycle(c) for c in cycles),
         labs=tuple(
             rules.LabFact(
-                record=f"lab:{v.pk}",
+                record=lab_key(v.pk),
                 test=v.test,
                 sampled_at=_local(v.panel.sampled_at),
                 grade=v.grade,

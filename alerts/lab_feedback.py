@@ -16,15 +16,11 @@ from django.db import transaction
 from safety.services import RaisedAlert
 
 from .actions import offered
+from .facts import lab_key
 from .models import Alert
 from .services import subject_evaluate
 
 log = logging.getLogger(__name__)
-
-
-def lab_values_key(value_pk: int) -> str:
-    """The key of a lab value in a finding (alerts.facts: "lab:13" is lab value 13)."""
-    return f"lab:{value_pk}"
 
 
 def lab_panel_alerts(panel, *, user, evaluate: bool) -> list[RaisedAlert] | None:
@@ -37,7 +33,7 @@ def lab_panel_alerts(panel, *, user, evaluate: bool) -> list[RaisedAlert] | None
         except Exception:  # noqa: BLE001 - the save stands; the subject stays marked
             log.exception("immediate rule evaluation of subject %s failed", panel.subject_id)
             return None
-    values = {lab_values_key(v.pk): v for v in panel.values.all()}
+    values = {lab_key(v.pk): v for v in panel.values.all()}
     alerts = Alert.objects.filter(
         subject_id=panel.subject_id, record__in=list(values), status__in=Alert.ACTIVE
     ).select_related("subject", "subject__site")
