@@ -140,10 +140,9 @@ def _monitor(user, block: Block) -> None:
     answered = queries.filter(status=Query.Status.ANSWERED).count()
     waiting = queries.filter(status=Query.Status.OPEN).count()
     ids = list(_scoped(Subject.objects.all(), "site_id", sites).values_list("pk", flat=True))
-    states = sdv.marks_by_record(ids)
-    progress = sdv.sdv_progress(ids, states).values()
-    to_verify = sum(p.total - p.verified for p in progress)
-    changed = len(sdv.changed_after_verification(states))
+    summary = sdv.sdv_summary(ids)
+    to_verify = sum(p.total - p.verified for p in summary.progress.values())
+    changed = len(summary.changed)
     block.items = [
         Item("Answered queries to review and close",
              _link("monitoring:query_list", status="answered", site=site), answered),

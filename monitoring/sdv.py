@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import F, IntegerField, Value
+from django.db.models import Count, F, IntegerField, Value
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -108,11 +108,14 @@ def verification_withdraw(*, verification: SourceVerification, user, reason: str
 
 
 def mark_is_valid(mark: SourceVerification, record: models.Model | None) -> bool:
-    return (
-        record is not None
-        and not mark.withdrawn
-        and record_hash(record, mark.fields or None) == mark.content_hash
-    )
+    """`record` as stored. Every save of a clinical record raises its version (audited_save), so
+    a record still at the version it was verified at holds the content the mark hashed; only a
+    changed version is hashed again (a change undone later makes the mark good again)."""
+    if record is None or mark.withdrawn:
+        return False
+    if record.version == mark.record_version:
+        return True
+    return record_hash(record, mark.fields or None) == mark.content_hash
 
 
 @dataclass
@@ -287,3 +290,90 @@ def changed_after_verification(
     ]
     rows.sort(key=lambda r: r.mark.verified_at, reverse=True)
     return rows
+
+
+@dataclass
+class SdvSummary:
+    """SDV across many subjects: progress per subject, and the marks to verify again."""
+
+    progress: dict[int, Progress]
+    changed: list[ChangedMark]
+
+
+def _record_counts(subject_ids: list[int]) -> dict[int, int]:
+    """Clinical records not entered in error, per subject: one query of counts (not of rows)."""
+    parts = []
+    for model in clinical_models():
+        path = _subject_path(model)
+        qs = model.objects.filter(**{f"{path}__in": subject_ids})
+        if any(f.name == "entered_in_error" for f in model._meta.concrete_fields):
+            qs = qs.filter(entered_in_error=False)
+        parts.append(
+            qs.order_by()
+            .values(_subject=F(path))
+            .annotate(n=Count("pk"))
+            .values_list("_subject", "n")
+        )
+    if not subject_ids or not parts:
+        return {}
+    counts: dict[int, int] = defaultdict(int)
+    first, *rest = parts
+    for subject_id, n in first.union(*rest, all=True):
+        counts[subject_id] += n
+    return counts
+
+
+def _current_versions(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, bool]]:
+    """(content type, id) -> (the record's version now, whether it counts: not entered in
+    error); one query of two columns per kind of record. A deleted record is absent."""
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for ct_id, pk in keys:
+        wanted[ct_id].add(pk)
+    found = {}
+    for ct_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(ct_id).model_class()
+        has_error_flag = any(f.name == "entered_in_error" for f in model._meta.concrete_fields)
+        columns = ("pk", "version", "entered_in_error") if has_error_flag else ("pk", "version")
+        for pk, version, *in_error in model.objects.filter(pk__in=ids).values_list(*columns):
+            found[(ct_id, pk)] = (version, not (in_error and in_error[0]))
+    return found
+
+
+def sdv_summary(subject_ids: Iterable[int]) -> SdvSummary:
+    """What sdv_progress and changed_after_verification(marks_by_record(...)) give, without
+    reading every marked record: a record still at the version of all its marks is as verified
+    (mark_is_valid); only records changed since a mark are read and hashed."""
+    ids = list(subject_ids)
+    totals = _record_counts(ids)
+    grouped: dict[tuple[int, int], list[SourceVerification]] = defaultdict(list)
+    for mark in (
+        SourceVerification.objects.filter(subject_id__in=ids, withdrawn=False)
+        .select_related("verified_by", "subject", "content_type")
+        .order_by("verified_at", "id")
+    ):
+        grouped[(mark.content_type_id, mark.object_id)].append(mark)
+    current = _current_versions(grouped)
+    changed_keys = [
+        key
+        for key, marks in grouped.items()
+        if key in current and any(m.record_version != current[key][0] for m in marks)
+    ]
+    records = _marked_records([grouped[key][0] for key in changed_keys])
+    verified: dict[int, int] = defaultdict(int)
+    changed: list[ChangedMark] = []
+    for key, marks in grouped.items():
+        if key not in current:
+            continue
+        if key in records:
+            state = _state(records[key], marks)
+            whole = state.verified
+            changed.extend(ChangedMark(m, state.record) for m in state.changed_after_verification)
+        else:
+            whole = any(not m.fields for m in marks)
+        if whole and current[key][1]:
+            verified[marks[0].subject_id] += 1
+    changed.sort(key=lambda r: r.mark.verified_at, reverse=True)
+    return SdvSummary(
+        progress={sid: Progress(verified[sid], totals.get(sid, 0)) for sid in ids},
+        changed=changed,
+    )

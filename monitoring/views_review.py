@@ -433,9 +433,8 @@ def sdv_overview(request):
     """SDV progress per site and per subject."""
     require(request.user, Capability.VIEW_SUBJECTS)
     filters, subjects = _visible_subjects(request)
-    ids = [s.pk for s in subjects]
-    states = sdv.marks_by_record(ids)
-    progress = sdv.sdv_progress(ids, states)
+    summary = sdv.sdv_summary(s.pk for s in subjects)
+    progress = summary.progress
     rows = [(s, progress[s.pk]) for s in subjects]
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -448,7 +447,7 @@ def sdv_overview(request):
             "sites": sorted(
                 sdv.site_progress(subjects, progress).items(), key=lambda kv: kv[0].number
             ),
-            "changed": len(sdv.changed_after_verification(states)),
+            "changed": len(summary.changed),
             "page": page,
             "query": query.urlencode(),
         },
@@ -460,8 +459,7 @@ def sdv_changed(request):
     """Verified records that changed after their verification: to verify again."""
     require(request.user, Capability.VIEW_SUBJECTS)
     filters, subjects = _visible_subjects(request)
-    states = sdv.marks_by_record([s.pk for s in subjects])
-    rows = sdv.changed_after_verification(states)
+    rows = sdv.sdv_summary(s.pk for s in subjects).changed
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

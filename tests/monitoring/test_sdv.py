@@ -178,3 +178,52 @@ def test_marks_are_read_for_many_records_in_few_queries(
     with django_assert_max_num_queries(4):
         states = marks_by_record([subject_a.pk])
     assert sum(state.verified for state in states.values()) == len(states)
+
+
+@pytest.mark.django_db
+def test_the_overview_summary_agrees_with_reading_every_marked_record(
+    subject_a, baseline_a, monitor_a, investigator_a, site_a
+):
+    """The SDV overview, the changed list and the monitor's start page read a summary that
+    hashes only records changed since their marks; it must say what reading and hashing every
+    marked record says: verified, changed, changed and changed back, a field mark whose field
+    changed, a visit entered in error, a withdrawn mark."""
+    from monitoring.sdv import sdv_summary, verification_withdraw
+
+    other = enrol(site_a, by=investigator_a)
+    visits = list(Visit.objects.filter(subject=subject_a).order_by("pk"))
+    record_verify(record=subject_a, user=monitor_a)
+    record_verify(record=baseline_a, user=monitor_a)
+    for visit in visits[:3]:
+        record_verify(record=visit, user=monitor_a)
+    other_visit = Visit.objects.filter(subject=other).order_by("pk").first()
+    record_verify(record=other_visit, fields=["notes"], user=monitor_a)
+    record_verify(record=other, user=monitor_a)
+    withdrawn = record_verify(record=visits[3], user=monitor_a)
+    verification_withdraw(verification=withdrawn, user=monitor_a, reason="wrong chart")
+
+    weight = baseline_a.weight_kg
+    changed = _change(baseline_a, investigator_a, weight_kg=weight + 1)  # changed
+    _change(changed, investigator_a, weight_kg=weight)  # ... and back: valid again
+    _change(visits[1], investigator_a, entered_in_error=True)  # no longer counts
+    _change(visits[2], investigator_a, notes="seen at 09:00")  # changed
+    _change(other_visit, investigator_a, notes="called back")  # the verified field changed
+
+    ids = [subject_a.pk, other.pk]
+    summary = sdv_summary(ids)
+    states = marks_by_record(ids)
+    assert summary.progress == sdv_progress(ids, states)
+    from monitoring.sdv import changed_after_verification
+
+    expected = changed_after_verification(states)
+    assert [(c.mark.pk, c.record.pk, c.record.version) for c in summary.changed] == [
+        (c.mark.pk, c.record.pk, c.record.version) for c in expected
+    ]
+    # What a monitor sees: the subject, the baseline (changed back) and the first visit verified.
+    assert summary.progress[subject_a.pk].verified == 3
+    assert {(type(c.record).__name__, c.record.pk) for c in summary.changed} == {
+        ("Visit", visits[1].pk),  # entered in error: a change the monitor sees
+        ("Visit", visits[2].pk),
+        ("Visit", other_visit.pk),
+    }
+    assert summary.progress[other.pk].verified == 1
