@@ -425,16 +425,17 @@ def _visible_subjects(request):
     subjects = subjects_visible_to(request.user).select_related("site").order_by("study_id")
     if filters.is_valid() and filters.cleaned_data["site"]:
         subjects = subjects.filter(site=filters.cleaned_data["site"])
-    return filters, list(subjects)
+    return filters, subjects
 
 
 @login_required
 def sdv_overview(request):
     """SDV progress per site and per subject."""
     require(request.user, Capability.VIEW_SUBJECTS)
-    filters, subjects = _visible_subjects(request)
-    summary = sdv.sdv_summary(s.pk for s in subjects)
+    filters, visible = _visible_subjects(request)
+    summary = sdv.sdv_summary(visible)
     progress = summary.progress
+    subjects = list(visible)
     rows = [(s, progress[s.pk]) for s in subjects]
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -459,7 +460,7 @@ def sdv_changed(request):
     """Verified records that changed after their verification: to verify again."""
     require(request.user, Capability.VIEW_SUBJECTS)
     filters, subjects = _visible_subjects(request)
-    rows = sdv.sdv_summary(s.pk for s in subjects).changed
+    rows = sdv.sdv_summary(subjects).changed
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
