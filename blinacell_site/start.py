@@ -139,7 +139,9 @@ def _monitor(user, block: Block) -> None:
     queries = _scoped(queries_visible_to(user), "subject__site_id", sites)
     answered = queries.filter(status=Query.Status.ANSWERED).count()
     waiting = queries.filter(status=Query.Status.OPEN).count()
-    summary = sdv.sdv_summary(_scoped(Subject.objects.all(), "site_id", sites))
+    summary = sdv.sdv_summary(
+        _scoped(Subject.objects.all(), "site_id", sites).values_list("pk", flat=True)
+    )
     to_verify = sum(p.total - p.verified for p in summary.progress.values())
     changed = len(summary.changed)
     block.items = [

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models
-from django.db.models import Count, F, IntegerField, QuerySet, Value
+from django.db.models import Count, F, IntegerField, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -300,11 +302,16 @@ class SdvSummary:
     changed: list[ChangedMark]
 
 
-def _record_counts(subjects: QuerySet[Subject]) -> dict[int, int]:
-    """Clinical records not entered in error, per subject: one query of counts (not of rows),
-    the subjects as a subquery (a list of a thousand ids, once per kind of record, costs more to
-    send and plan than to count)."""
-    scope = subjects.order_by().values("pk")
+# Stands for the subject ids in the compiled counting query; replaced by them at each call.
+_SUBJECTS_PARAM = [-1]
+
+
+@cache
+def _record_counts_sql() -> tuple[str, tuple]:
+    """The query counting clinical records not entered in error per subject, compiled once per
+    process (composing it from every kind of record costs more than running it): the subject
+    ids are one array parameter."""
+    scope = RawSQL("SELECT unnest(%s::bigint[])", (_SUBJECTS_PARAM,))
     parts = []
     for model in clinical_models():
         path = _subject_path(model)
@@ -319,10 +326,19 @@ def _record_counts(subjects: QuerySet[Subject]) -> dict[int, int]:
         )
     first, *rest = parts
     sql, params = first.union(*rest, all=True).query.sql_with_params()
+    # Summed in the database: a row per subject, not per subject and kind of record. The SQL is
+    # the ORM's own compiled query, its values passed as parameters.
+    return f"SELECT s, SUM(n) FROM ({sql}) AS u(s, n) GROUP BY s", tuple(params)  # noqa: S608
+
+
+def _record_counts(subject_ids: list[int]) -> dict[int, int]:
+    """Clinical records not entered in error, per subject: one query of counts (not of rows)."""
+    if not subject_ids:
+        return {}
+    sql, template = _record_counts_sql()
+    params = [subject_ids if p == _SUBJECTS_PARAM else p for p in template]
     with connection.cursor() as cursor:
-        # Summed in the database: a row per subject, not per subject and kind of record. The SQL
-        # is the ORM's own compiled query, its values passed as parameters.
-        cursor.execute(f"SELECT s, SUM(n) FROM ({sql}) AS u(s, n) GROUP BY s", params)  # noqa: S608
+        cursor.execute(sql, params)
         return {subject_id: int(n) for subject_id, n in cursor.fetchall()}
 
 
@@ -342,16 +358,16 @@ def _current_versions(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], 
     return found
 
 
-def sdv_summary(subjects: QuerySet[Subject]) -> SdvSummary:
+def sdv_summary(subject_ids: Iterable[int]) -> SdvSummary:
     """What sdv_progress and changed_after_verification(marks_by_record(...)) give for these
     subjects, without reading every marked record: a record still at the version of all its
     marks is as verified (mark_is_valid); only records changed since a mark are read and hashed."""
-    ids = list(subjects.order_by().values_list("pk", flat=True))
-    totals = _record_counts(subjects)
+    ids = list(subject_ids)
+    totals = _record_counts(ids)
     grouped: dict[tuple[int, int], list[SourceVerification]] = defaultdict(list)
     for mark in (
         SourceVerification.objects.filter(
-            subject__in=subjects.order_by().values("pk"), withdrawn=False
+            subject__in=RawSQL("SELECT unnest(%s::bigint[])", (ids,)), withdrawn=False
         )
         .select_related("verified_by", "subject", "content_type")
         .order_by("verified_at", "id")

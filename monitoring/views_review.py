@@ -433,9 +433,9 @@ def sdv_overview(request):
     """SDV progress per site and per subject."""
     require(request.user, Capability.VIEW_SUBJECTS)
     filters, visible = _visible_subjects(request)
-    summary = sdv.sdv_summary(visible)
-    progress = summary.progress
     subjects = list(visible)
+    summary = sdv.sdv_summary(s.pk for s in subjects)
+    progress = summary.progress
     rows = [(s, progress[s.pk]) for s in subjects]
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -460,7 +460,7 @@ def sdv_changed(request):
     """Verified records that changed after their verification: to verify again."""
     require(request.user, Capability.VIEW_SUBJECTS)
     filters, subjects = _visible_subjects(request)
-    rows = sdv.sdv_summary(subjects).changed
+    rows = sdv.sdv_summary(subjects.values_list("pk", flat=True)).changed
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

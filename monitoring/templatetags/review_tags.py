@@ -23,7 +23,7 @@ def subject_review_panel(context, subject):
         .select_related("opened_by", "content_type")
         .order_by("opened_at", "id")
     )
-    progress = sdv.sdv_progress([subject.pk])[subject.pk]
+    progress = sdv.sdv_summary([subject.pk]).progress[subject.pk]
     return render_to_string(
         "monitoring/_review_subject_panel.html",
         {"subject": subject, "queries": query_rows(queries), "progress": progress},
