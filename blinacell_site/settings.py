@@ -113,7 +113,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts ------------------------------------------------------------------------------
 PRODUCTION_PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.OwaspArgon2PasswordHasher",  # Argon2id, OWASP's parameters
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS

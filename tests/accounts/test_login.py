@@ -92,16 +92,36 @@ def test_password_rules(password, message):
 
 
 @pytest.mark.django_db
-def test_passwords_are_hashed_with_argon2(settings):
+def test_passwords_are_hashed_with_argon2id_at_owasps_parameters(settings):
     settings.PASSWORD_HASHERS = settings.PRODUCTION_PASSWORD_HASHERS
     user = UserFactory()
-    assert user.password.startswith("argon2$")
+    # argon2$argon2id$v=19$m=19456,t=2,p=1$salt$hash: OWASP's minimum (19 MiB, 2 passes, 1 lane)
+    algorithm, variety, version, params, *_ = user.password.split("$")
+    assert (algorithm, variety) == ("argon2", "argon2id")
+    assert params == "m=19456,t=2,p=1"
+
+
+@pytest.mark.django_db
+def test_a_password_stored_with_older_parameters_still_logs_in_and_is_rehashed(client, settings):
+    """Accounts created before the parameters changed (Django's default: 100 MiB, 8 lanes) keep
+    working: the password verifies and is stored again with the current parameters."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    settings.PASSWORD_HASHERS = settings.PRODUCTION_PASSWORD_HASHERS
+    user = UserFactory(username="older.hash")
+    user.password = Argon2PasswordHasher().encode(PASSWORD, Argon2PasswordHasher().salt())
+    user.save(update_fields=["password"])
+    assert "m=102400,t=2,p=8" in user.password
+    response = client.post(LOGIN, {"username": "older.hash", "password": PASSWORD})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert "m=19456,t=2,p=1" in user.password
 
 
 def test_only_the_test_suite_hashes_with_a_fast_hasher():
     production = _settings_of(SECRET_KEY="a-long-random-secret-for-this-test-only")
-    assert production == "django.contrib.auth.hashers.Argon2PasswordHasher"
-    assert _settings_of(DEBUG="1") == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert production == "accounts.hashers.OwaspArgon2PasswordHasher"
+    assert _settings_of(DEBUG="1") == "accounts.hashers.OwaspArgon2PasswordHasher"
     assert _settings_of(DEBUG="1", BLINACELL_TESTING="1").endswith("MD5PasswordHasher")
 
 
