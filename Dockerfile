@@ -16,4 +16,4 @@ RUN useradd --system --home /app ecrf && chown -R ecrf /app \
     && mkdir -p /exports && chown ecrf /exports
 USER ecrf
 EXPOSE 8000
-CMD ["gunicorn", "blinacell_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "blinacell_site.wsgi", "-c", "python:blinacell_site.gunicorn_conf", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

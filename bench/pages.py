@@ -280,7 +280,8 @@ def main(subjects: int, repeat: int) -> int:
         json.dumps(
             {
                 "when": stamp, "subjects": subjects, "repeat": repeat,
-                "gunicorn_workers": load.WORKERS, "healthz_median_ms": healthz,
+                "gunicorn_workers": load.WORKERS, "gunicorn_threads": load.THREADS,
+                "healthz_median_ms": healthz,
                 "target_ratio": TARGET_RATIO, "load_average": load_average,
                 "cpu_count": os.cpu_count(), "rows": [asdict(r) for r in rows],
                 "errors": errors,

@@ -136,8 +136,8 @@ def web_command(port: str, env: Mapping[str, str]) -> list[str]:
     if _debug(env):
         return _python("manage.py", "runserver", f"127.0.0.1:{port}", "--noreload")
     return _python(
-        "-m", "gunicorn", "blinacell_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-        "--graceful-timeout", "5", "--log-level", "warning", "--no-control-socket",
+        "-m", "gunicorn", "blinacell_site.wsgi", "-c", "python:blinacell_site.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--no-control-socket",
     )  # fmt: skip
 
 

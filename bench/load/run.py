@@ -5,14 +5,16 @@
 Makes a database of its own (`blinacell_load`), generates a study of 1,000 subjects with full
 treatment histories (bench/common.generate_study, with their creation history), creates the
 users of every role with a known password, collects the static files, and starts gunicorn
-(3 sync workers, production settings: DEBUG off; see bench_settings.py) and a Celery worker on a
+(as the site serves it, 3 workers of 4 threads; production settings: DEBUG off; see
+bench_settings.py) and a Celery worker on a
 private queue. Then, for each number of simulated users, runs bench/load/locustfile.py headless
 (a ramp of RAMP seconds, then DURATION seconds measured) and prints p50/p95/p99 and failures per
 request type, the error rate, and whether the targets are met:
 pages p95 <= 300 ms, saves p95 <= 500 ms, errors < 0.1 %.
 
 Environment: LOAD_SUBJECTS (1000), LOAD_DURATION (60), LOAD_RAMP (15), LOAD_THINK ("2,6":
-seconds each simulated user waits between tasks), LOAD_WORKERS (gunicorn workers, 3).
+seconds each simulated user waits between tasks), LOAD_WORKERS and LOAD_THREADS (gunicorn
+workers, 3, and threads per worker, 4).
 Everything it starts is stopped at the end, also on an error or Ctrl-C.
 """
 
@@ -43,7 +45,9 @@ PASSWORD = "load-bench-password-2026!"  # noqa: S105 - the generated accounts of
 SUBJECTS = int(os.environ.get("LOAD_SUBJECTS", "1000"))
 DURATION = int(os.environ.get("LOAD_DURATION", "60"))
 RAMP = int(os.environ.get("LOAD_RAMP", "15"))
-WORKERS = os.environ.get("LOAD_WORKERS", "3")
+# gunicorn as the site serves it (blinacell_site/gunicorn_conf.py), unless these say otherwise.
+WORKERS = os.environ.get("LOAD_WORKERS", os.environ.get("WEB_WORKERS", "3"))
+THREADS = os.environ.get("LOAD_THREADS", os.environ.get("WEB_THREADS", "4"))
 PAGE_P95_MS, SAVE_P95_MS, ERROR_RATE = 300, 500, 0.001
 
 
@@ -287,7 +291,7 @@ def run_step(users: int, url: str, fixture: Path, workdir: Path) -> dict:
 
 @contextlib.contextmanager
 def servers(workdir: Path, database_url: str):
-    """Collect the static files, start gunicorn (WORKERS sync workers, the settings configure()
+    """Collect the static files, start gunicorn (WORKERS x THREADS, the settings configure()
     set) and a Celery worker on the private queue against `database_url`; yield the site's URL
     once both answer; stop both afterwards, also on an error or Ctrl-C."""
     from django.core.management import call_command
@@ -300,9 +304,10 @@ def servers(workdir: Path, database_url: str):
     try:
         web_log, worker_log = workdir / "gunicorn.log", workdir / "worker.log"
         web = start(
-            [sys.executable, "-m", "gunicorn", "blinacell_site.wsgi", "--workers", WORKERS,
-             "--bind", f"127.0.0.1:{port}", "--pythonpath", str(HERE), "--no-control-socket"],
-            web_log, env,
+            [sys.executable, "-m", "gunicorn", "blinacell_site.wsgi",
+             "-c", "python:blinacell_site.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+             "--pythonpath", str(HERE), "--no-control-socket"],
+            web_log, {**env, "WEB_WORKERS": WORKERS, "WEB_THREADS": THREADS},
         )  # fmt: skip
         worker = start(
             [sys.executable, "-m", "celery", "-A", "blinacell_site", "worker", "-l", "warning",
@@ -313,7 +318,7 @@ def servers(workdir: Path, database_url: str):
         wait_until_up(url, web, web_log)
         wait_for_worker(worker, worker_log)
         print(
-            f"gunicorn ({WORKERS} workers) at {url}, a Celery worker on queue "
+            f"gunicorn ({WORKERS} workers x {THREADS} threads) at {url}, a Celery worker on queue "
             f"{os.environ['CELERY_QUEUE']}; logs and CSV files in {workdir}",
             flush=True,
         )
