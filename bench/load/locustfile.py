@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import decimal
 import io
 import itertools
 import json
@@ -228,7 +229,7 @@ class Investigator(_Role):
         form = form_with(self.page(url, "page: record form").text, "version")
         if form is None:
             return
-        if all(str(form.get(k)) == v for k, v in values.items()):
+        if all(_same(form.get(k), v) for k, v in values.items()):
             return  # already so: nothing to change
         if form.get("actual_date", "") > datetime.date.today().isoformat():
             return  # a generated visit dated ahead: the form rightly refuses it until corrected
@@ -250,6 +251,15 @@ class Investigator(_Role):
     @task(1)
     def mrd(self):
         self.page(f"/subjects/{pick(self.subjects)}/mrd/", "page: subject MRD")
+
+
+def _same(shown, value: str) -> bool:
+    """Whether the form already holds `value`: numbers as numbers (the form shows a stored 70.0
+    as "70", and saving "70.0" over it changes nothing, which the form rightly refuses)."""
+    try:
+        return decimal.Decimal(str(shown).replace(",", ".")) == decimal.Decimal(value)
+    except decimal.InvalidOperation:
+        return str(shown) == value
 
 
 _lab_numbers = itertools.count()
