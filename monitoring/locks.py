@@ -228,6 +228,8 @@ class SubjectLocks:
     def refusing(self, record: models.Model) -> Lock | None:
         """The widest lock refusing a change of `record` (the subject's, or one of its records
         or their parents), or None."""
+        if not self.locks:
+            return None  # most subjects: nothing to match each record against
         _, _, pointers = _targets(record)
         return _widest(self.locks, self.subject_id, self.site_id, pointers)
 

@@ -10,6 +10,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from protocol import mrd
 
@@ -44,8 +46,6 @@ def _shown(text: str) -> str:
 class NumberTextInput(forms.TextInput):
     """A text input with the decimal keyboard on phones and tablets, and the unit beside it."""
 
-    template_name = "widgets/number_text.html"
-
     def __init__(self, attrs=None, *, unit: str = "", inputmode: str = "decimal"):
         attrs = {
             "inputmode": inputmode,
@@ -64,6 +64,28 @@ class NumberTextInput(forms.TextInput):
             described = context["widget"]["attrs"].get("aria-describedby", "")
             context["widget"]["attrs"]["aria-describedby"] = f"{described} {unit_id}".strip()
         return context
+
+    def render(self, name, value, attrs=None, renderer=None):
+        """The input and its unit, written here rather than by a template: a lab page has some
+        sixty of these inputs, and the template engine took a third of the page's time."""
+        widget = self.get_context(name, value, attrs)["widget"]
+        html = format_html('<input type="{}" name="{}"', widget["type"], widget["name"])
+        if widget["value"] is not None:
+            html += format_html(' value="{}"', widget["value"])
+        for key, item in widget["attrs"].items():
+            if item is True:
+                html += format_html(" {}", key)
+            elif item is not False:
+                html += format_html(' {}="{}"', key, item)
+        html += mark_safe(">\n")  # noqa: S308 - a literal
+        if not self.unit:
+            return html
+        invalid = " is-invalid" if "is-invalid" in widget["attrs"].get("class", "") else ""
+        return format_html(
+            '<div class="input-group input-group-number{}">{}'
+            '<span class="input-group-text" id="{}-unit">{}</span></div>',
+            invalid, html, widget["attrs"].get("id", ""), self.unit,
+        )  # fmt: skip
 
     def format_value(self, value):
         # A stored Decimal reads without trailing zeros of its column (12.40 -> 12.4), never
