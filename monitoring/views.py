@@ -139,7 +139,7 @@ def _position(params) -> tuple[Position | None, Position | None, str]:
             if position is None:
                 return None, None, "That page link is not valid: showing the newest changes."
             return (position, None, "") if name == "after" else (None, position, "")
-    if params.get("page", "1") != "1":
+    if params.get("page", "1") not in ("", "1"):
         return None, None, "Pages are no longer numbered: showing the newest changes."
     return None, None, ""
 

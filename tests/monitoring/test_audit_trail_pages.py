@@ -182,6 +182,17 @@ def test_a_link_that_cannot_be_followed_shows_the_newest_page(
         assert any(e.reason == "correction 2" for e in page.events)
 
 
+def test_page_one_and_no_cursor_open_the_newest_page_without_a_notice(
+    client, subject_a, investigator_a
+):
+    client.force_login(investigator_a)
+    url = reverse("monitoring:subject_audit", args=[subject_a.study_id])
+    for params in ({}, {"page": "1"}, {"page": ""}):
+        response = client.get(url, params)
+        assert response.context["page"].newest and not response.context["notice"]
+        assert "showing the newest changes" not in response.content.decode()
+
+
 def test_a_token_names_a_position_and_nothing_else():
     at = timezone.now()
     position = Position(at, 3, 1234)
