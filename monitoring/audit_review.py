@@ -1,15 +1,17 @@
 """The audit trail as people review it: every change, field by field, newest first.
 
 The trail is read from every history table (and the account events), each filtered to what the
-reader may see and asked for. A page is assembled without reading the whole history: one query
-counts the changes, one query finds the newest changes of the page across all tables (a UNION
-of each table's own newest rows), then only the history rows of that page, and the versions
-just before them, are loaded and compared field by field. Opening page 1 of a subject with ten
-thousand changes therefore costs the same as opening it with ten.
+reader may see and asked for. A page is assembled without reading the whole history, and
+without counting it: one query finds the page's changes across all tables (a UNION of each
+table's own rows next to the page's position, at most a page from each), then only the history
+rows of that page, and the versions just before them, are loaded and compared field by field.
+Opening any page of a subject with ten thousand changes therefore costs the same as opening
+page 1 of one with ten.
 """
 
 from __future__ import annotations
 
+import base64
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator
@@ -220,18 +222,71 @@ def form_names(*, study_wide: bool) -> list[str]:
     return sorted(s.form for s in _sources() if study_wide or not s.study_wide_only)
 
 
-# --- The trail: a sequence the paginator can count and slice ---------------------------------
+# --- The trail: pages read by their position in the trail's order ----------------------------
+
+
+@dataclass(frozen=True)
+class Position:
+    """An event's place in the trail's order: newest first, then by kind of record (its index
+    in _sources()), then newest row first. A page is asked for as the events just after (older)
+    or just before (newer) a position; its token is what the page links carry."""
+
+    at: datetime
+    source: int
+    key: int
+
+    def token(self) -> str:
+        micros = (self.at - _EPOCH) // timedelta(microseconds=1)
+        text = f"{micros}.{self.source}.{self.key}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_token(cls, token: str) -> Position | None:
+        """The position a token names, or None for anything that is not one."""
+        if len(token) > 100:
+            return None
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            micros, source, key = (int(part) for part in text.split("."))
+            at = _EPOCH + timedelta(microseconds=micros)
+        except (ValueError, OverflowError, UnicodeDecodeError):  # binascii.Error is a ValueError
+            return None
+        if not (0 <= source < 1000 and 0 < key < 2**63):
+            return None
+        return cls(at, source, key)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class TrailPage:
+    """A page of events, newest first. `newer`/`older`: the positions to ask the next pages
+    from (None: there is none that way)."""
+
+    events: list[AuditEvent]
+    newer: Position | None = None
+    older: Position | None = None
+    newest: bool = True  # the trail's newest page
+
+    def __iter__(self) -> Iterator[AuditEvent]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
 
 
 class AuditTrail:
-    """The events of a scope, newest first. `count()` and slicing each run a bounded number of
-    queries (one, and one plus two per kind of record on the slice), whatever the history's size.
-    """
+    """The events of a scope, newest first. A page runs a bounded number of queries (one, and
+    one plus two per kind of record on the page), whatever the history's size and however far
+    back the page is: each table is read from the page's position onwards, through its index on
+    the time, and gives at most a page of rows."""
 
     def __init__(self, scope: AuditScope):
         self.scope = scope
         self._querysets: list[tuple[_Source, models.QuerySet]] = []
-        for source in _sources():
+        self._numbers: list[int] = []  # each queryset's source by its index in _sources()
+        for number, source in enumerate(_sources()):
             if scope.form and source.form != scope.form:
                 continue
             if scope.data_only and source.log:
@@ -239,58 +294,57 @@ class AuditTrail:
             qs = source.scoped(scope)
             if qs is not None:
                 self._querysets.append((source, qs))
-        self._count: int | None = None
+                self._numbers.append(number)
+
+    def page(
+        self, size: int, *, after: Position | None = None, before: Position | None = None
+    ) -> TrailPage:
+        """`size` events: the newest, or those just older than `after`, or just newer than
+        `before` (when fewer than a page is newer, the newest page)."""
+        if before is not None:
+            keys = self._keys(size + 1, before, older=False)
+            if len(keys) > size:
+                keys = keys[-size:]  # a page that ends just before `before`
+                return self._page(keys, newer=True, older=True)
+            after = None
+        keys = self._keys(size + 1, after, older=True)
+        return self._page(keys[:size], newer=after is not None, older=len(keys) > size)
+
+    def _page(self, keys: list[Position], *, newer: bool, older: bool) -> TrailPage:
+        events = self._render([(p.source, p.key) for p in keys])
+        return TrailPage(
+            events,
+            newer=keys[0] if newer and keys else None,
+            older=keys[-1] if older and keys else None,
+            newest=not newer,
+        )
 
     # The SQL below is composed only of the ORM's own compiled queries (values passed as
     # parameters) and integers: nothing a user typed reaches it as text.
-    def count(self) -> int:
-        if self._count is None:
-            parts, params = [], []
-            for _, qs in self._querysets:
-                sql, p = qs.order_by().values("pk").query.sql_with_params()
-                parts.append(f"SELECT COUNT(*) AS n FROM ({sql}) AS q")  # noqa: S608 (ORM SQL)
-                params.extend(p)
-            if not parts:
-                self._count = 0
-            else:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"SELECT COALESCE(SUM(n), 0) FROM ({' UNION ALL '.join(parts)}) AS c",  # noqa: S608
-                        params,
-                    )
-                    self._count = int(cursor.fetchone()[0])
-        return self._count
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, item: slice) -> list[AuditEvent]:
-        if not isinstance(item, slice):
-            raise TypeError("an audit trail is read in slices (pages)")
-        start, stop = item.start or 0, item.stop
-        if stop is None or stop <= start:
-            return []
-        return self._render(self._page_keys(start, stop))
-
-    def _page_keys(self, start: int, stop: int) -> list[tuple[int, int]]:
-        """(source index, key) of the events start..stop, newest first, in one query."""
+    def _keys(self, limit: int, start: Position | None, *, older: bool) -> list[Position]:
+        """The positions of the `limit` events next to `start` (excluded) in the trail's order,
+        older or newer ones, newest first; the newest when `start` is None. One query."""
         parts, params = [], []
-        for index, (source, qs) in enumerate(self._querysets):
-            inner = qs.order_by(f"-{source.time_field}", f"-{source.key_field}").values_list(
-                source.key_field, source.time_field
-            )[:stop]
+        for number, (source, qs) in zip(self._numbers, self._querysets, strict=True):
+            t, k = source.time_field, source.key_field
+            if start is not None:
+                qs = qs.filter(_beyond(t, k, number, start, older=older))
+            sign = "-" if older else ""
+            inner = qs.order_by(f"{sign}{t}", f"{sign}{k}").values_list(k, t)[:limit]
             sql, p = inner.query.sql_with_params()
-            parts.append(f"(SELECT {index} AS s, q.* FROM ({sql}) AS q)")  # noqa: S608
+            parts.append(f"(SELECT {number} AS s, q.* FROM ({sql}) AS q)")  # noqa: S608
             params.extend(p)
         if not parts:
             return []
+        order = "t DESC, s, k DESC" if older else "t, s DESC, k"
         sql = (
-            f"SELECT s, k FROM ({' UNION ALL '.join(parts)}) AS u(s, k, t) "  # noqa: S608
-            "ORDER BY t DESC, s, k DESC LIMIT %s OFFSET %s"
+            f"SELECT s, k, t FROM ({' UNION ALL '.join(parts)}) AS u(s, k, t) "  # noqa: S608
+            f"ORDER BY {order} LIMIT %s"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, stop - start, start])
-            return [(s, k) for s, k in cursor.fetchall()]
+            cursor.execute(sql, [*params, limit])
+            found = [Position(t, s, k) for s, k, t in cursor.fetchall()]
+        return found if older else found[::-1]
 
     def _render(self, keys: list[tuple[int, int]]) -> list[AuditEvent]:
         by_source: dict[int, list[int]] = {}
@@ -299,7 +353,7 @@ class AuditTrail:
         roles = _roles(self.scope)
         rendered: dict[tuple[int, int], AuditEvent] = {}
         for s, ids in by_source.items():
-            source, _ = self._querysets[s]
+            source, _ = self._querysets[self._numbers.index(s)]
             for k, event in _render_source(source, ids, roles).items():
                 rendered[(s, k)] = event
         return [rendered[key] for key in keys if key in rendered]
@@ -313,7 +367,7 @@ class AuditTrail:
                 .values_list(source.time_field, source.key_field)
                 .iterator(chunk_size=2000)
             )
-            streams.append(_keyed(keys, index))
+            streams.append(_keyed(keys, self._numbers[index]))
         merged = heapq.merge(*streams)
         while batch := list(itertools.islice(merged, 500)):
             yield from self._render([(s, -k) for _, s, k in batch])
@@ -323,10 +377,32 @@ class AuditTrail:
             yield from event_rows(event)
 
 
-def _keyed(keys: Iterable[tuple[datetime, int]], index: int) -> Iterator[tuple[float, int, int]]:
-    """A source's (time, key) stream as sort keys for merging newest first."""
+def _beyond(t: str, k: str, number: int, start: Position, *, older: bool) -> Q:
+    """A source's rows strictly older (or newer) than `start` in the trail's order. Always a
+    bound on the time, which the time's index serves; the key decides only among rows of the
+    same time."""
+    if older:
+        if number < start.source:
+            return Q(**{f"{t}__lt": start.at})
+        if number > start.source:
+            return Q(**{f"{t}__lte": start.at})
+        return Q(**{f"{t}__lte": start.at}) & (
+            Q(**{f"{t}__lt": start.at}) | Q(**{f"{k}__lt": start.key})
+        )
+    if number > start.source:
+        return Q(**{f"{t}__gt": start.at})
+    if number < start.source:
+        return Q(**{f"{t}__gte": start.at})
+    return Q(**{f"{t}__gte": start.at}) & (
+        Q(**{f"{t}__gt": start.at}) | Q(**{f"{k}__gt": start.key})
+    )
+
+
+def _keyed(keys: Iterable[tuple[datetime, int]], index: int) -> Iterator[tuple[int, int, int]]:
+    """A source's (time, key) stream as sort keys for merging newest first (the time in whole
+    microseconds: the pages' order exactly)."""
     for at, key in keys:
-        yield -at.timestamp(), index, -key
+        yield -((at - _EPOCH) // timedelta(microseconds=1)), index, -key
 
 
 def event_rows(event: AuditEvent) -> list[AuditRow]:

@@ -4,7 +4,6 @@ from datetime import UTC
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,7 +18,7 @@ from crf.access import (
 )
 from crf.forms.common import IsoDateField
 
-from .audit_review import AuditScope, AuditTrail, form_names, trail_rows
+from .audit_review import AuditScope, AuditTrail, Position, form_names, trail_rows
 
 PER_PAGE = 50
 CSV_COLUMNS = [
@@ -109,9 +108,11 @@ def _respond(request, scope, filters, filename, context):
     trail = AuditTrail(scope) if not filters.errors else AuditTrail(_nothing(scope))
     if request.GET.get("format") == "csv" and not filters.errors:
         return _csv(trail, filename)
-    page = Paginator(trail, PER_PAGE).get_page(request.GET.get("page"))
+    after, before, notice = _position(request.GET)
+    page = trail.page(PER_PAGE, after=after, before=before)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("after", "before", "page"):
+        query.pop(name, None)
     csv_query = query.copy()
     csv_query["format"] = "csv"
     return render(
@@ -120,11 +121,27 @@ def _respond(request, scope, filters, filename, context):
         {
             **context,
             "page": page,
+            "notice": notice,
             "filters": filters,
             "query": query.urlencode(),
             "csv_query": csv_query.urlencode(),
         },
     )
+
+
+def _position(params) -> tuple[Position | None, Position | None, str]:
+    """The page asked for: (after, before, a notice when the link could not be followed). A
+    page is reached from the one next to it (?after= older, ?before= newer), never by its number:
+    an old ?page=N link opens the newest page."""
+    for name in ("after", "before"):
+        if name in params:
+            position = Position.from_token(params[name])
+            if position is None:
+                return None, None, "That page link is not valid: showing the newest changes."
+            return (position, None, "") if name == "after" else (None, position, "")
+    if params.get("page", "1") not in ("", "1"):
+        return None, None, "Pages are no longer numbered: showing the newest changes."
+    return None, None, ""
 
 
 def _nothing(scope: AuditScope) -> AuditScope:

@@ -1,6 +1,11 @@
 """The pure parts of `make bench-pages` (bench/pages.py): its page list and its figures."""
 
+import datetime
+
+from django.template.loader import render_to_string
+
 from bench import pages
+from monitoring.audit_review import Position, TrailPage
 
 BRIEFED = {
     "start page", "subject list", "casebook", "lab page", "infusion page", "MRD subject page",
@@ -24,8 +29,20 @@ def test_the_page_list_covers_every_page_of_the_target():
     measured = {name for work in pages.PAGES.values() for name, _ in work}
     assert measured == BRIEFED
     urls = {url for work in pages.PAGES.values() for _, url in work}
-    assert "/audit-trail/?page=50" in urls  # a deep page of the study audit trail
+    assert "/audit-trail/{page_50}" in urls  # a deep page of the study audit trail
+    assert pages.DEEP_PAGE == 50
     assert all(url.startswith("/") for url in urls)
+
+
+def test_the_deep_page_is_reached_by_the_trails_older_link():
+    older = Position(datetime.datetime(2026, 3, 14, 9, tzinfo=datetime.UTC), 3, 1234)
+    links = render_to_string(
+        "monitoring/_trail_pages.html",
+        {"page": TrailPage([], older=older, newest=False), "query": "form=Baseline&user=a"},
+    )
+    assert pages.older_link(links) == f"?form=Baseline&user=a&after={older.token()}"
+    newest = render_to_string("monitoring/_trail_pages.html", {"page": TrailPage([])})
+    assert pages.older_link(newest) is None
 
 
 def test_median_p95_and_ratio_to_healthz():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime
 import decimal
+import html
 import io
 import itertools
 import json
@@ -323,15 +324,28 @@ class CentralLab(_Role):
                   expect="/mrd/upload/")  # fmt: skip
 
 
+# The audit trail's link to its next older page (templates/monitoring/_trail_pages.html).
+_OLDER = re.compile(r'<a class="page-link" rel="next" href="([^"]+)">Older')
+
+
 class Monitor(_Role):
     """A monitor of all four sites: audit trails, queries and source data verification."""
 
     weight = 3
     usernames = FIXTURE["users"]["monitor"]
 
+    trail_older = ""  # the study trail's next older page, as its "Older" link names it
+    trail_depth = 0
+
     @task(2)
     def study_audit(self):
-        self.page(f"/audit-trail/?page={random.randint(1, 5)}", "page: audit trail (study)")  # noqa: S311
+        """The study trail read back from the newest page, one page a time, five at most."""
+        if self.trail_depth >= 5:
+            self.trail_older, self.trail_depth = "", 0
+        response = self.page(f"/audit-trail/{self.trail_older}", "page: audit trail (study)")
+        found = _OLDER.search(response.text or "")
+        self.trail_older = html.unescape(found.group(1)) if found else ""
+        self.trail_depth = self.trail_depth + 1 if found else 0
 
     @task(3)
     def subject_audit(self):
