@@ -153,6 +153,14 @@ def generate(fixture: Path, size: int = SUBJECTS) -> None:
     )
 
 
+def _number(cell: str, missing: float = float("nan")) -> float:
+    """A percentile cell of Locust's CSV: empty or "N/A" where a type had no request."""
+    try:
+        return float(cell)
+    except ValueError:
+        return missing
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -238,7 +246,7 @@ def report(users: int, prefix: Path, samples_file: Path) -> dict:
         if times:  # exact, from the raw times (Locust's CSV rounds its percentiles)
             p50, p95, p99 = (percentile(times, q) for q in (0.5, 0.95, 0.99))
         else:
-            p50, p95, p99 = (float(row[k] or "nan") for k in ("50%", "95%", "99%"))
+            p50, p95, p99 = (_number(row[k]) for k in ("50%", "95%", "99%"))
         print(
             f"{name:34} {count:6d} {failed:5d} {float(row['Requests/s']):6.1f} "
             f"{p50:7.0f} {p95:7.0f} {p99:7.0f}"
@@ -250,7 +258,7 @@ def report(users: int, prefix: Path, samples_file: Path) -> dict:
             r["Name"]
             for r in rows
             if r["Name"].startswith(f"{kind}:")
-            and percentile(samples.get(r["Name"]) or [float(r["95%"] or 0)], 0.95) > limit
+            and percentile(samples.get(r["Name"]) or [_number(r["95%"], 0.0)], 0.95) > limit
         )
         p95 = percentile(times, 0.95)
         verdict[kind] = (p95, not over and p95 <= limit, over)
