@@ -1,3 +1,5 @@
+from functools import cache
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -58,3 +60,11 @@ class ClinicalRecord(AuditedModel):
 
     class Meta:
         abstract = True
+
+
+@cache
+def history_model(model: type[models.Model]) -> type[models.Model]:
+    """The historical model (django-simple-history) of an audited model. Reading
+    `model.history` builds a new manager class each time; pages that name the history table
+    once per row ask here."""
+    return model.history.model

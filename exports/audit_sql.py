@@ -23,6 +23,7 @@ from django.db.models import F, Window
 from django.db.models.functions import Lag
 
 from audit.cells import FORMULA_STARTS_SQL
+from audit.models import history_model
 from crf.models import Role
 from crf.records import RECORD_KEY_KINDS, is_record_key_field
 from monitoring.audit_review import (
@@ -152,7 +153,7 @@ def _empty(f: models.Field, x: str) -> str:
 
 def _source_sql(index: int, source: _Source, qs: models.QuerySet) -> tuple[str, list]:
     model = source.model
-    history = model.history.model
+    history = history_model(model)
     fields = [
         f
         for f in model._meta.concrete_fields

@@ -21,6 +21,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
+from audit.models import history_model
 from crf.models import Site, Subject
 from monitoring.models import Signature
 
@@ -215,7 +216,7 @@ def _domain_stream(domain: Domain, site_ids) -> Iterator[tuple[int, dict]]:
     subject_expr = f"{path}_id" if path.endswith("subject") else f"{path}__id"
     if model is Subject:
         subject_expr = "id"
-    history = model.history.model.objects.filter(id=OuterRef("pk")).order_by("-history_id")
+    history = history_model(model).objects.filter(id=OuterRef("pk")).order_by("-history_id")
     qs = model._default_manager.annotate(
         _sid=F(subject_expr),
         _at=Subquery(history.values("history_date")[:1]),

@@ -30,6 +30,7 @@ from django.utils.text import capfirst
 
 from accounts.models import AccountEvent
 from audit.clock import local_time_text
+from audit.models import history_model
 from audit.naming import plain_number
 from crf.models import Membership, Screening, Subject
 from crf.records import RECORD_KEY_KINDS, is_record_key_field, records_named, subject_path
@@ -135,7 +136,7 @@ class _Source:
             return AccountEvent.objects.all()
         if self.log == "export":
             return apps.get_model("exports.StudyExport").objects.all()
-        return self.model.history.model.objects.all()
+        return history_model(self.model).objects.all()
 
     def scoped(self, scope: AuditScope) -> models.QuerySet | None:
         qs = self.base()
@@ -430,7 +431,8 @@ def record_history(record: models.Model, subject: Subject) -> list[AuditEvent]:
     if source is None:  # a kind of record the trail does not list: no subject or site column
         source = _Source(_title(model), model, None, None)
     keys = list(
-        model.history.model.objects.filter(id=record.pk)
+        history_model(model)
+        .objects.filter(id=record.pk)
         .order_by("-history_date", "-history_id")
         .values_list("history_id", flat=True)
     )
@@ -467,7 +469,7 @@ def _render_source(
         return _render_account_events(ids, roles)
     if source.log == "export":
         return _render_exports(ids, roles)
-    history = source.model.history.model
+    history = history_model(source.model)
     annotations = {}
     if source.subject_id_path:
         study_path = source.subject_id_path.removesuffix("_id") + "__study_id"
