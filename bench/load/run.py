@@ -5,7 +5,7 @@
 Makes a database of its own (`blinacell_load`), generates a study of 1,000 subjects with full
 treatment histories (bench/common.generate_study, with their creation history), creates the
 users of every role with a known password, collects the static files, and starts gunicorn
-(as the site serves it, 3 workers of 4 threads; production settings: DEBUG off; see
+(as the site serves it, 5 single-threaded workers; production settings: DEBUG off; see
 bench_settings.py) and a Celery worker on a
 private queue. Then, for each number of simulated users, runs bench/load/locustfile.py headless
 (a ramp of RAMP seconds, then DURATION seconds measured) and prints p50/p95/p99 and failures per
@@ -14,7 +14,7 @@ pages p95 <= 300 ms, saves p95 <= 500 ms, errors < 0.1 %.
 
 Environment: LOAD_SUBJECTS (1000), LOAD_DURATION (60), LOAD_RAMP (15), LOAD_THINK ("2,6":
 seconds each simulated user waits between tasks), LOAD_WORKERS and LOAD_THREADS (gunicorn
-workers, 3, and threads per worker, 4).
+workers, 5, and threads per worker, 1).
 Everything it starts is stopped at the end, also on an error or Ctrl-C.
 """
 
@@ -46,8 +46,8 @@ SUBJECTS = int(os.environ.get("LOAD_SUBJECTS", "1000"))
 DURATION = int(os.environ.get("LOAD_DURATION", "60"))
 RAMP = int(os.environ.get("LOAD_RAMP", "15"))
 # gunicorn as the site serves it (blinacell_site/gunicorn_conf.py), unless these say otherwise.
-WORKERS = os.environ.get("LOAD_WORKERS", os.environ.get("WEB_WORKERS", "3"))
-THREADS = os.environ.get("LOAD_THREADS", os.environ.get("WEB_THREADS", "4"))
+WORKERS = os.environ.get("LOAD_WORKERS", os.environ.get("WEB_WORKERS", "5"))
+THREADS = os.environ.get("LOAD_THREADS", os.environ.get("WEB_THREADS", "1"))
 PAGE_P95_MS, SAVE_P95_MS, ERROR_RATE = 300, 500, 0.001
 
 
