@@ -42,6 +42,7 @@ from monitoring.records import BOOKKEEPING_FIELDS
 
 # The names of the records the trail names (_names_fill), for this connection only.
 NAMES_TABLE = "pg_temp.audit_record_names"
+_NAMES_BATCH = 2000
 
 # The review's time and the export's: ISO 8601 in UTC, microseconds only when there are some.
 _ISO_T = (
@@ -281,16 +282,13 @@ def _names_fill(trail: AuditTrail) -> None:
             for ct_id, object_id in pairs:
                 if ct_id is not None:
                     generic.setdefault(ct_id, set()).add(object_id)
-    rows: dict[tuple[int, int], str] = {}
-    for model, ids in wanted.items():
-        ct = ContentType.objects.get_for_model(model).pk
-        for pk, name in record_names(model, ids).items():
-            rows[(ct, pk)] = name
+    kinds = [
+        (ContentType.objects.get_for_model(model).pk, model, ids) for model, ids in wanted.items()
+    ]
     for ct, ids in generic.items():
         model = ContentType.objects.get_for_id(ct).model_class()
         if model is not None:
-            for pk, name in record_names(model, ids).items():
-                rows[(ct, pk)] = name
+            kinds.append((ct, model, ids))
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
         cursor.execute(
@@ -298,9 +296,18 @@ def _names_fill(trail: AuditTrail) -> None:
             "(ct integer, id bigint, name text NOT NULL, PRIMARY KEY (ct, id))"
         )
         cursor.execute(f"TRUNCATE {NAMES_TABLE}")
-        with cursor.copy(f"COPY {NAMES_TABLE} (ct, id, name) FROM STDIN") as copy:
-            for (ct, pk), name in rows.items():
-                copy.write_row((ct, pk, name))
+        done: set[tuple[int, int]] = set()
+        for ct, model, ids in kinds:
+            ordered = sorted(ids)
+            # A batch of records at a time: the export's memory stays flat however many
+            # records the trail names.
+            for start in range(0, len(ordered), _NAMES_BATCH):
+                names = record_names(model, ordered[start : start + _NAMES_BATCH])
+                with cursor.copy(f"COPY {NAMES_TABLE} (ct, id, name) FROM STDIN") as copy:
+                    for pk, name in names.items():
+                        if (ct, pk) not in done:
+                            done.add((ct, pk))
+                            copy.write_row((ct, pk, name))
         cursor.execute(f"ANALYZE {NAMES_TABLE}")
 
 
