@@ -73,11 +73,14 @@ def _copy(sql: str) -> tuple[float, int]:
     """Seconds and rows of PostgreSQL's own COPY (sql) TO STDOUT WITH CSV, read and dropped."""
     from django.db import connection
 
+    from exports.csv_export import COPY_SETTINGS
+
     connection.ensure_connection()
     raw = connection.connection
     start = time.perf_counter()
     with raw.cursor() as cursor:
-        cursor.execute("SET work_mem = '64MB'")
+        for setting in COPY_SETTINGS:  # as the export runs its queries
+            cursor.execute(f"SET {setting}")
         with cursor.copy(f"COPY ({sql}) TO STDOUT WITH CSV") as stream:
             for _ in stream:
                 pass
