@@ -13,8 +13,11 @@ def _client(request) -> tuple[str | None, str]:
     return ip, agent
 
 
-def account_event_record(*, kind: str, request=None, user=None, username: str = "") -> AccountEvent:
-    """Append one account event (login, failure, lockout, logout, password change)."""
+def account_event_record(
+    *, kind: str, request=None, user=None, username: str = "", detail: str = ""
+) -> AccountEvent:
+    """Append one account event (login, failure, lockout, logout, password change, second factor,
+    API token)."""
     ip, agent = _client(request)
     if user is not None and not username:
         username = user.get_username()
@@ -24,6 +27,7 @@ def account_event_record(*, kind: str, request=None, user=None, username: str = 
         username=(username or "")[:150],
         ip_address=ip,
         user_agent=agent,
+        detail=detail[:200],
     )
 
 

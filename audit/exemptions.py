@@ -33,4 +33,16 @@ UNAUDITED_MODELS: dict[str, str] = {
     "kept append-only by a PostgreSQL trigger; the query's status changes are audited rows of "
     "monitoring.Query.",
     "accounts.accountevent": "Itself an audit record, kept append-only by a PostgreSQL trigger.",
+    "api.apitoken": "A personal API token (a digest, never the secret); its creation, first use "
+    "each day, refusals and revocation are accounts.AccountEvent rows.",
+    "api.idempotentresponse": "The answer kept for a repeated API post; what the post wrote is "
+    "audited in its own records.",
+    "api.tokenrequestcount": "A rate-limit counter (requests per token and minute); not trial "
+    "data.",
+    "otp_totp.totpdevice": "django-otp's TOTP secret of an account; enrolment, removal, every "
+    "verification and failure are accounts.AccountEvent rows.",
+    "otp_static.staticdevice": "django-otp's holder of an account's recovery codes; their "
+    "creation and each use are accounts.AccountEvent rows.",
+    "otp_static.statictoken": "One recovery code (removed when used); creation and use are "
+    "accounts.AccountEvent rows.",
 }

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "alerts",
     "monitoring",
     "exports",
+    "api",
     "demo",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -55,6 +56,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django.forms",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    # Serves the API documentation page's scripts from static files (no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "blinacell_site.middleware.no_store",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -716,6 +716,8 @@ def _render_account_events(ids: list[int], roles: dict[int, str]) -> dict[int, A
     out = {}
     for event in AccountEvent.objects.filter(id__in=ids):
         where = f"from {event.ip_address}" if event.ip_address else ""
+        if event.detail:
+            where = f"{event.detail}; {where}" if where else event.detail
         out[event.id] = AuditEvent(
             at=event.occurred_at,
             user=event.username,
