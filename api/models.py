@@ -62,6 +62,9 @@ class IdempotentResponse(models.Model):
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"
+
 
 class TokenRequestCount(models.Model):
     """Requests made with a token in one minute (the rate limit)."""
@@ -74,3 +77,6 @@ class TokenRequestCount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["token", "minute"], name="one_count_per_token_minute")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.requests}"

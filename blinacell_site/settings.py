@@ -5,6 +5,7 @@ CELERY_BROKER_URL   Redis broker (likewise)
 SECRET_KEY          required when DEBUG is off
 DEBUG               "1"/"true" to turn on; off by default (also in make run)
 ALLOWED_HOSTS       comma-separated; defaults to localhost only
+API_REQUESTS_PER_MINUTE  per API token (default 600)
 EMAIL_URL           not yet used (console e-mail backend); see README
 """
 
@@ -268,6 +269,10 @@ ALERTS_EVALUATION_PAUSE_SECONDS = env.integer("ALERTS_EVALUATION_PAUSE_SECONDS",
 # seconds was lost with its worker and is started again (3 minutes in use).
 EXPORTS_STEP_PAUSE_SECONDS = float(env.text("EXPORTS_STEP_PAUSE_SECONDS", default="0"))
 EXPORTS_STALE_SECONDS = env.integer("EXPORTS_STALE_SECONDS", default=180)
+
+# --- Data API (/api/v1/, docs/api.md) ---------------------------------------------------------
+# Requests per personal token and minute (REDCap's default is 600 per user and minute).
+API_REQUESTS_PER_MINUTE = env.integer("API_REQUESTS_PER_MINUTE", default=600)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Console by default; SMTP with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and

@@ -60,6 +60,17 @@ def memberships_of(user) -> list[tuple[str, int | None]]:
     return cached
 
 
+def memberships_limit_to_site(user, site_id: int) -> None:
+    """Narrow the user's reach, for this user object (one request), to one site: a role held
+    there or study-wide applies at that site only (an API token restricted to a site)."""
+    limited = [
+        (role, site_id)
+        for role, member_site in memberships_of(user)
+        if member_site is None or member_site == site_id
+    ]
+    setattr(user, _CACHE_ATTRIBUTE, limited)
+
+
 def forget_memberships(user) -> None:
     """Drop the cached memberships after they change (see crf.services.membership_grant)."""
     if hasattr(user, _CACHE_ATTRIBUTE):

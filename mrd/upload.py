@@ -238,6 +238,24 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
     ]
     # DictReader keeps the cells beyond the header under None: a row that does not fit.
     extra = {number: len(raw[None]) for number, raw in enumerate(raw_rows, start=2) if None in raw}
+    rows = results_read(records, user)
+    for row in rows:
+        if row.number in extra:
+            row.errors.append(
+                ("accession", f"{extra[row.number]} cell(s) beyond the header's {len(header)} "
+                 "columns: check the separators of this row.")
+            )  # fmt: skip
+    if not rows:
+        return UploadPreview(rows=[], errors=["The file has no rows under its header."])
+    results_check_writes(rows, user)
+    return UploadPreview(rows=rows, errors=[])
+
+
+def results_read(records: list[dict[str, str]], user) -> list[UploadRow]:
+    """Read rows of results named as the upload's columns name them (the upload's file, or
+    the API's posts): each row's sample by its accession among the samples the user sees, its
+    values, and whether it is new, unchanged or a correction of the stored result (which needs
+    a reason). Rows are numbered from 2 (line 1 is a file's header)."""
     accessions = {r.get("accession", "").strip() for r in records}
     samples = {
         s.accession: s
@@ -249,22 +267,14 @@ def upload_preview(upload: MrdUpload, user) -> UploadPreview:
         (r.sample_id, r.method): r
         for r in MrdResult.objects.filter(sample__in=samples.values(), entered_in_error=False)
     }
-    rows, seen = [], set()
-    for number, data in enumerate(records, start=2):
-        row = _check_row(number, data, samples, existing, seen)
-        if number in extra:
-            row.errors.append(
-                ("accession", f"{extra[number]} cell(s) beyond the header's {len(header)} "
-                 "columns: check the separators of this row.")
-            )  # fmt: skip
-        rows.append(row)
-    if not rows:
-        return UploadPreview(rows=[], errors=["The file has no rows under its header."])
-    _check_writes(rows, user)
-    return UploadPreview(rows=rows, errors=[])
+    seen = set()
+    return [
+        _check_row(number, data, samples, existing, seen)
+        for number, data in enumerate(records, start=2)
+    ]
 
 
-def _check_writes(rows: list[UploadRow], user) -> None:
+def results_check_writes(rows: list[UploadRow], user) -> None:
     """Every row that writes goes through the write pipeline's checks, as a result entered in
     the form would: the laboratory's right at the sample's own site, the MRD result checks,
     nothing before consent, and locks (site, subject, sample or result)."""
@@ -340,8 +350,8 @@ def _check_row(number, data, samples, existing, seen) -> UploadRow:
         for name, new_value in values.items():
             setattr(result, name, new_value)
     # The model's own limits (length of text, 15 decimal places) and the MRD result checks are
-    # the write pipeline's (see _check_writes): a 201-character marker or 1E-16 is an error, not
-    # a silent change.
+    # the write pipeline's (see results_check_writes): a 201-character marker or 1E-16 is an
+    # error, not a silent change.
     row.result = result
     if stored is None:
         row.action = "new"

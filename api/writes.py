@@ -1,0 +1,320 @@
+"""The write endpoints, each through the same services and write pipeline as the pages: MRD
+results by accession (the central laboratory), lab panels (a site's laboratory system), answers
+to queries. Each runs in one transaction: a refusal saves nothing. An Idempotency-Key header
+makes a repeated post answer what the first one did, without writing again."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.http import Http404
+from django.utils import timezone
+from ninja import Field, Header, Router, Schema
+from pydantic import create_model
+
+from crf.access import subjects_visible_to
+from monitoring.queries import queries_visible_to, query_answer
+from mrd.services import result_save
+from mrd.upload import COLUMNS, results_check_writes, results_read
+from protocol import ctcae
+from safety.forms import LabPanelForm
+from safety.services import lab_panel_alerts, lab_panel_record, site_ranges
+
+from .models import ApiToken, IdempotentResponse
+from .problems import COMMON_PROBLEMS, Problem
+from .reads import Resource
+
+WRITE_REFUSED = "This token may only read: create a read-and-write token to write."
+KEY_REUSED = (
+    "This Idempotency-Key was used for a different request: use a new key for a new request."
+)
+DecimalIn = str | float | int  # a number, or its text as typed (a decimal comma reads as a point)
+
+
+def _require_write(request) -> None:
+    token: ApiToken = request.auth
+    if token.scope != ApiToken.Scope.READ_WRITE:
+        raise PermissionDenied(WRITE_REFUSED)
+
+
+def _request_digest(request) -> str:
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.path.encode() + b"\n" + request.body
+    ).hexdigest()
+
+
+def idempotent_write(request, key: str | None, write: Callable[[], tuple[int, dict]]):
+    """Run `write` in one transaction; with a key, answer a repeated request from the stored
+    response (the same account and key; the same method, path and body) and refuse a key
+    reused for another request."""
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > 200:
+            raise ValidationError({"Idempotency-Key": "Send 1 to 200 characters (e.g. a UUID)."})
+    with transaction.atomic():
+        if key is None:
+            return write()
+        user = request.user
+        with connection.cursor() as cursor:
+            # Two requests with one key wait for each other: the second sees the first's answer.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{user.pk}:{key}"])
+        digest = _request_digest(request)
+        stored = IdempotentResponse.objects.filter(user=user, key=key).first()
+        if stored is not None:
+            if stored.request_digest != digest:
+                raise ValidationError({"Idempotency-Key": KEY_REUSED})
+            return stored.status_code, stored.body
+        status, body = write()
+        IdempotentResponse.objects.create(
+            user=user, key=key, request_digest=digest, status_code=status, body=body
+        )
+        return status, body
+
+
+def _text(value: DecimalIn | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise ValidationError("true/false is not a number.")
+    return str(value)
+
+
+# --- MRD results ---------------------------------------------------------------------------------
+
+
+class MrdResultIn(Schema):
+    accession: str = Field(..., max_length=40, description="The sample's accession (worklist).")
+    method: str = Field(..., max_length=10, description="qpcr or ngs")
+    result: str = Field(
+        ..., max_length=20, description="negative, pnq, quantifiable or not_evaluable"
+    )
+    value: DecimalIn | None = Field(None, description="MRD level, quantifiable only (e.g. 2E-4)")
+    sensitivity: DecimalIn | None = None
+    quantitative_range: DecimalIn | None = None
+    markers: str = Field("", max_length=200)
+    report_date: str = Field(..., max_length=20, description="YYYY-MM-DD")
+    not_evaluable_reason: str = Field("", max_length=200)
+    comment: str = Field("", max_length=2000)
+    reason_for_change: str = Field(
+        "", max_length=500, description="Needed when the result corrects a stored one."
+    )
+    version: int | None = Field(
+        None, ge=1, description="For a correction: the version you read (refused if changed)."
+    )
+
+
+def _mrd_result_post(request, payload: MrdResultIn, resources: dict[str, Resource]):
+    data = payload.dict()
+    row_data = {column: _text(data.get(column)) for column in COLUMNS}
+    rows = results_read([row_data], request.user)
+    results_check_writes(rows, request.user)
+    row = rows[0]
+    if row.errors:
+        raise ValidationError({column: message for column, message in reversed(row.errors)})
+    if row.action == "new":
+        saved = result_save(row.result, user=request.user, reason="reported through the API")
+        status, action = 201, "created"
+    elif row.action == "correction":
+        saved = result_save(
+            row.result, user=request.user, reason=row.reason, expected_version=payload.version
+        )
+        status, action = 200, "corrected"
+    else:
+        saved, status, action = row.result, 200, "unchanged"
+    return status, {"action": action, "result": resources["mrd-results"].one(request, saved.pk)}
+
+
+# --- Lab panels ------------------------------------------------------------------------------
+
+
+class LabValueIn(Schema):
+    test: str = Field(..., max_length=12, description="Test code, as in lab_values.csv")
+    value: DecimalIn
+    unit: str | None = Field(None, max_length=12, description="Default: the standard unit")
+    lln: DecimalIn | None = Field(None, description="Default: the site's reference range")
+    uln: DecimalIn | None = Field(None, description="Default: the site's reference range")
+
+
+class LabPanelIn(Schema):
+    subject: str = Field(..., max_length=12, description="Study ID, e.g. 1-01")
+    sampled_at: datetime = Field(
+        ..., description="ISO 8601; without a zone, the trial's local time"
+    )
+    local_lab: str = Field(..., max_length=120)
+    values: list[LabValueIn] = Field(..., min_length=1, max_length=len(ctcae.LabTest))
+
+
+class RaisedAlertOut(Schema):
+    id: int
+    rule: str
+    severity: str
+    message: str
+    action: str
+
+
+def _lab_panel_form(subject, payload: LabPanelIn) -> LabPanelForm:
+    """The page's form reads the values: the same units, limits and typed numbers."""
+    ranges = site_ranges(subject.site)
+    sampled_at = payload.sampled_at
+    if timezone.is_aware(sampled_at):
+        sampled_at = timezone.localtime(sampled_at).replace(tzinfo=None)
+    data = {"sampled_at": sampled_at.isoformat(), "local_lab": payload.local_lab}
+    tests = {test.value for test in ctcae.LabTest}
+    errors = {}
+    for n, entry in enumerate(payload.values):
+        if entry.test not in tests:
+            errors[f"values.{n}.test"] = f"{entry.test!r}: one of {', '.join(sorted(tests))}."
+            continue
+        if f"{entry.test}_value" in data:
+            errors[f"values.{n}.test"] = f"{entry.test} is given twice."
+        default = ranges.get(entry.test)
+        data[f"{entry.test}_value"] = _text(entry.value)
+        data[f"{entry.test}_unit"] = entry.unit or ctcae.STANDARD_UNIT[ctcae.LabTest(entry.test)]
+        for limit in ("lln", "uln"):
+            given = getattr(entry, limit)
+            if given is None and default is not None:
+                given = getattr(default, limit)
+            data[f"{entry.test}_{limit}"] = "" if given is None else _text(given)
+    if errors:
+        raise ValidationError(errors)
+    return LabPanelForm(data=data, ranges=ranges)
+
+
+def _lab_panel_post(request, payload: LabPanelIn, resources: dict[str, Resource]):
+    subject = subjects_visible_to(request.user).filter(study_id=payload.subject).first()
+    if subject is None:
+        raise Http404
+    form = _lab_panel_form(subject, payload)
+    if not form.is_valid():
+        raise ValidationError(
+            {_value_field(payload, name): list(messages) for name, messages in form.errors.items()}
+        )
+    panel = lab_panel_record(
+        subject=subject,
+        sampled_at=form.cleaned_data["sampled_at"],
+        local_lab=form.cleaned_data["local_lab"],
+        entries=form.entries(),
+        user=request.user,
+    )
+    raised = lab_panel_alerts(panel, user=request.user, evaluate=True)
+    values = resources["lab-values"]
+    return 201, {
+        "panel": resources["lab-panels"].one(request, panel.pk),
+        "values": [values.one(request, v.pk) for v in panel.values.order_by("pk")],
+        "alerts": None
+        if raised is None
+        else [
+            {
+                "id": a.pk,
+                "rule": a.rule,
+                "severity": a.severity,
+                "message": a.message,
+                "action": a.action,
+            }
+            for a in raised
+        ],  # fmt: skip
+    }
+
+
+def _value_field(payload: LabPanelIn, form_field: str) -> str:
+    """values.N.value for the form's ALT value field (alt_value); the panel's own fields as
+    they are; "" for the whole panel."""
+    if form_field == "__all__":
+        return ""
+    test, _, column = form_field.rpartition("_")
+    for n, entry in enumerate(payload.values):
+        if entry.test == test:
+            return f"values.{n}.{column}"
+    return form_field
+
+
+# --- Query answers ----------------------------------------------------------------------------
+
+
+class QueryAnswerIn(Schema):
+    answer: str = Field(..., max_length=4000)
+
+
+def _query_answer_post(request, query_id: int, payload: QueryAnswerIn, resources):
+    if not 0 < query_id < 2**63:
+        raise Http404
+    query = queries_visible_to(request.user).filter(pk=query_id).first()
+    if query is None:
+        raise Http404
+    query = query_answer(query=query, text=payload.answer, user=request.user)
+    return 200, resources["queries"].one(request, query.pk)
+
+
+def writes_router(resources: dict[str, Resource]) -> Router:
+    router = Router(tags=["write"])
+    mrd_result_written = create_model(
+        "MrdResultWritten",
+        __base__=Schema,
+        action=(str, Field(..., description="created, corrected or unchanged")),
+        result=(resources["mrd-results"].schema, ...),
+    )
+    value_schema = resources["lab-values"].schema
+    lab_panel_written = create_model(
+        "LabPanelWritten",
+        __base__=Schema,
+        panel=(resources["lab-panels"].schema, ...),
+        values=(list[value_schema], ...),
+        alerts=(
+            list[RaisedAlertOut] | None,
+            Field(None, description="Active alerts the values raised; null if not evaluated yet."),
+        ),
+    )
+    key_header = Header(
+        None,
+        alias="Idempotency-Key",
+        description="Optional: a repeated request with the same key is answered as the first, "
+        "and writes nothing more.",
+    )
+
+    @router.post(
+        "/mrd-results",
+        response={
+            200: mrd_result_written,
+            201: mrd_result_written,
+            409: Problem,
+            **COMMON_PROBLEMS,
+        },
+        summary="Report (or correct) an MRD result, keyed by the sample's accession",
+    )
+    def mrd_result_post(request, payload: MrdResultIn, idempotency_key: str | None = key_header):
+        _require_write(request)
+        return idempotent_write(
+            request, idempotency_key, lambda: _mrd_result_post(request, payload, resources)
+        )
+
+    @router.post(
+        "/lab-panels",
+        response={201: lab_panel_written, 409: Problem, **COMMON_PROBLEMS},
+        summary="Record a lab panel from a site's laboratory system",
+    )
+    def lab_panel_post(request, payload: LabPanelIn, idempotency_key: str | None = key_header):
+        _require_write(request)
+        return idempotent_write(
+            request, idempotency_key, lambda: _lab_panel_post(request, payload, resources)
+        )
+
+    @router.post(
+        "/queries/{query_id}/answer",
+        response={200: resources["queries"].schema, 409: Problem, **COMMON_PROBLEMS},
+        summary="Answer an open query",
+    )
+    def query_answer_post(
+        request, query_id: int, payload: QueryAnswerIn, idempotency_key: str | None = key_header
+    ):
+        _require_write(request)
+        return idempotent_write(
+            request,
+            idempotency_key,
+            lambda: _query_answer_post(request, query_id, payload, resources),
+        )
+
+    return router
