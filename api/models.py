@@ -2,6 +2,7 @@
 counters of the rate limit."""
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -54,7 +55,7 @@ class IdempotentResponse(models.Model):
     key = models.CharField(max_length=200)
     request_digest = models.CharField(max_length=64)  # method, path and body: a key reused
     status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
+    body = models.JSONField(encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,7 +23,7 @@ class PersonalToken(HttpBearer):
 
 
 def _api() -> NinjaAPI:
-    from .writes import writes_router
+    from .writes import writes_register
 
     api = NinjaAPI(
         title="BlinaCell eCRF data API",
@@ -35,9 +35,9 @@ def _api() -> NinjaAPI:
         openapi_url="/openapi.json",
     )
     problems_register(api)
-    reads, resources = reads_router()
-    api.add_router("/", reads)
-    api.add_router("/", writes_router(resources))
+    router, resources = reads_router()
+    writes_register(router, resources)
+    api.add_router("/", router)
     return api
 
 

@@ -13,8 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
-from ninja import Field, Header, Router, Schema
-from pydantic import create_model
+from ninja import Field, Header, Router, Schema, Status
+from pydantic import StrictFloat, StrictInt, StrictStr, create_model
 
 from crf.access import subjects_visible_to
 from monitoring.queries import queries_visible_to, query_answer
@@ -32,7 +32,8 @@ WRITE_REFUSED = "This token may only read: create a read-and-write token to writ
 KEY_REUSED = (
     "This Idempotency-Key was used for a different request: use a new key for a new request."
 )
-DecimalIn = str | float | int  # a number, or its text as typed (a decimal comma reads as a point)
+# A number, or its text as typed (a decimal comma reads as a point); never true/false.
+DecimalIn = StrictStr | StrictInt | StrictFloat
 
 
 def _require_write(request) -> None:
@@ -57,7 +58,7 @@ def idempotent_write(request, key: str | None, write: Callable[[], tuple[int, di
             raise ValidationError({"Idempotency-Key": "Send 1 to 200 characters (e.g. a UUID)."})
     with transaction.atomic():
         if key is None:
-            return write()
+            return Status(*write())
         user = request.user
         with connection.cursor() as cursor:
             # Two requests with one key wait for each other: the second sees the first's answer.
@@ -67,19 +68,17 @@ def idempotent_write(request, key: str | None, write: Callable[[], tuple[int, di
         if stored is not None:
             if stored.request_digest != digest:
                 raise ValidationError({"Idempotency-Key": KEY_REUSED})
-            return stored.status_code, stored.body
+            return Status(stored.status_code, stored.body)
         status, body = write()
         IdempotentResponse.objects.create(
             user=user, key=key, request_digest=digest, status_code=status, body=body
         )
-        return status, body
+        return Status(status, body)
 
 
 def _text(value: DecimalIn | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        raise ValidationError("true/false is not a number.")
     return str(value)
 
 
@@ -249,8 +248,8 @@ def _query_answer_post(request, query_id: int, payload: QueryAnswerIn, resources
     return 200, resources["queries"].one(request, query.pk)
 
 
-def writes_router(resources: dict[str, Resource]) -> Router:
-    router = Router(tags=["write"])
+def writes_register(router: Router, resources: dict[str, Resource]) -> None:
+    """Add the write operations to the API's router (beside the reads of the same paths)."""
     mrd_result_written = create_model(
         "MrdResultWritten",
         __base__=Schema,
@@ -284,6 +283,7 @@ def writes_router(resources: dict[str, Resource]) -> Router:
             **COMMON_PROBLEMS,
         },
         summary="Report (or correct) an MRD result, keyed by the sample's accession",
+        tags=["write"],
     )
     def mrd_result_post(request, payload: MrdResultIn, idempotency_key: str | None = key_header):
         _require_write(request)
@@ -295,6 +295,7 @@ def writes_router(resources: dict[str, Resource]) -> Router:
         "/lab-panels",
         response={201: lab_panel_written, 409: Problem, **COMMON_PROBLEMS},
         summary="Record a lab panel from a site's laboratory system",
+        tags=["write"],
     )
     def lab_panel_post(request, payload: LabPanelIn, idempotency_key: str | None = key_header):
         _require_write(request)
@@ -306,6 +307,7 @@ def writes_router(resources: dict[str, Resource]) -> Router:
         "/queries/{query_id}/answer",
         response={200: resources["queries"].schema, 409: Problem, **COMMON_PROBLEMS},
         summary="Answer an open query",
+        tags=["write"],
     )
     def query_answer_post(
         request, query_id: int, payload: QueryAnswerIn, idempotency_key: str | None = key_header
@@ -316,5 +318,3 @@ def writes_router(resources: dict[str, Resource]) -> Router:
             idempotency_key,
             lambda: _query_answer_post(request, query_id, payload, resources),
         )
-
-    return router
