@@ -20,11 +20,14 @@ from accounts.services import account_event_record
 from crf.access import memberships_limit_to_site, memberships_of
 from crf.models import Site
 
-from .models import ApiToken
+from .models import ApiToken, IdempotentResponse
 
 TOKEN_START = "bcl_"  # noqa: S105 - how a token starts, not a secret
 MAX_NAME = 100
 LIFETIMES_DAYS = (7, 30, 90, 180, 365)
+# How long a write's answer is kept for a repeat with its Idempotency-Key (a key may be used
+# again after that).
+IDEMPOTENCY_KEEP = timedelta(days=7)
 
 
 class TokenRefused(Exception):
@@ -199,3 +202,10 @@ def _count_request(token: ApiToken, now: datetime) -> None:
             )
     if requests > settings.API_REQUESTS_PER_MINUTE:
         raise RateLimited(retry_after=max(1, 60 - now.second))
+
+
+def idempotent_responses_forget(now: datetime | None = None) -> int:
+    """Delete the answers kept longer than IDEMPOTENCY_KEEP; return how many."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEEP
+    deleted, _ = IdempotentResponse.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

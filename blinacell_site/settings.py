@@ -248,6 +248,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.tasks.resume_stale_exports",
         "schedule": timedelta(minutes=1),
     },
+    # Answers kept for repeated API writes (Idempotency-Key) past their 7 days.
+    "forget-old-idempotent-responses": {
+        "task": "api.tasks.forget_old_idempotent_responses",
+        "schedule": timedelta(hours=6),
+    },
     # Stored study reports whose data changed and whose message was lost.
     "recompute-stale-reports": {
         "task": "exports.tasks.recompute_stale_reports",

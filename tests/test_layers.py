@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "blinacell_site", "demo", "exports", "monitoring", "alerts", "safety", "mrd", "crf",
-            "accounts", "audit", "charts", "protocol")  # fmt: skip
+PACKAGES = ("api", "blinacell_site", "demo", "exports", "monitoring", "alerts", "safety", "mrd",
+            "crf", "accounts", "audit", "charts", "protocol")  # fmt: skip
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 
 

@@ -37,7 +37,8 @@ def test_the_documented_example_pulls_results_and_reports_one(
     )  # fmt: skip
     result_save(
         MrdResult(sample=day40, method="qpcr", result_class="quantifiable",
-                  value=Decimal("0.0003"), sensitivity=Decimal("0.00001"), report_date=datetime.date(2026, 4, 20)),
+                  value=Decimal("0.0003"), sensitivity=Decimal("0.00001"),
+                  report_date=datetime.date(2026, 4, 20)),
         user=lab,
     )  # fmt: skip
     w11 = sample_record(

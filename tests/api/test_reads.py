@@ -284,3 +284,16 @@ def test_the_api_reads_what_the_csv_export_writes(
     assert len(served) == len(exported) >= 1
     for row, csv_row in zip(served, exported, strict=True):
         assert {k: _as_csv_text(v) for k, v in row.items() if k in csv_row} == csv_row
+
+
+def test_a_page_costs_the_same_queries_however_many_records(
+    api_as, site_a, investigator_a, django_assert_max_num_queries
+):
+    for _ in range(3):
+        lab_panel_for(enrol(site_a, by=investigator_a), by=investigator_a)
+    api = api_as(investigator_a)
+    api.get("/lab-values")  # the day's first use writes its account event
+    # The token, its request count, the user's sites, the page.
+    with django_assert_max_num_queries(5):
+        rows = api.get("/lab-values", limit=1000).json()["results"]
+    assert len(rows) == 3

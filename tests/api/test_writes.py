@@ -307,3 +307,15 @@ def test_an_empty_answer_and_another_site_s_query_are_refused(
     assert other.status_code == 404
     open_query.refresh_from_db()
     assert open_query.status == Query.Status.OPEN
+
+
+def test_kept_answers_are_forgotten_after_seven_days(api_as, central_lab, w11_sample):
+    from api.models import IdempotentResponse
+    from api.tasks import forget_old_idempotent_responses
+
+    api = api_as(central_lab)
+    _post_result(api, w11_sample, key="old")
+    IdempotentResponse.objects.update(created_at=timezone.now() - datetime.timedelta(days=8))
+    _post_result(api, w11_sample, key="new")
+    forget_old_idempotent_responses.apply()
+    assert list(IdempotentResponse.objects.values_list("key", flat=True)) == ["new"]

@@ -32,3 +32,18 @@ def test_no_csp_violation_in_the_browser_and_scripts_still_work(page, live_serve
     page.get_by_role("button", name="inv.csp").or_(page.get_by_role("link", name="inv.csp")).click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     assert not violations, violations
+
+
+def test_the_api_documentation_page_runs_under_the_policy(page, live_server, db):
+    """Swagger UI, served from the eCRF's own static files, lists the operations with no CSP
+    violation."""
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.get_by_text("/api/v1/mrd-results").first).to_be_visible()
+    assert not violations, violations
