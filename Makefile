@@ -37,7 +37,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test chromium-installed
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site charts crf demo exports \
+	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts api audit blinacell_site charts crf demo exports \
 	  monitoring mrd protocol safety
 	$(PY) -m blinacell_site.launcher test -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
@@ -45,7 +45,7 @@ lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m ruff format --check .
-	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts audit blinacell_site charts crf demo exports \
+	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts api audit blinacell_site charts crf demo exports \
 	  monitoring mrd protocol safety
 
 format: $(VENV)/.installed-test

@@ -20,8 +20,8 @@ from exports import report_plots, stored_reports
 from exports.reports import PERIODS
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ("accounts", "alerts", "audit", "blinacell_site", "charts", "crf", "exports", "monitoring",
-        "mrd", "protocol", "safety")  # fmt: skip
+APPS = ("accounts", "alerts", "api", "audit", "blinacell_site", "charts", "crf", "exports",
+        "monitoring", "mrd", "protocol", "safety")  # fmt: skip
 
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\ssrc\s*=)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
