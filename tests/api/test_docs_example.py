@@ -19,7 +19,8 @@ from tests.factories import user_with_role
 from .conftest import token_for
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-pytestmark = pytest.mark.django_db(transaction=True)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.verifies("UR-API-01")]
 
 
 def _example() -> str:

@@ -22,6 +22,8 @@ from .conftest import ApiClient, problem
 
 DOMAINS = {d.file: d for d in domains()}
 
+pytestmark = pytest.mark.verifies("UR-API-01", "UR-ACC-01")
+
 
 def test_a_subject_reads_with_the_export_s_columns_codes_and_values(
     api_as, investigator_a, subject_a
@@ -104,6 +106,7 @@ def test_another_site_s_records_are_not_listed_and_404_by_id(
     assert api.get(f"/subjects/{subject_a.pk}").json()["study_id"] == "1-01"
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_a_token_narrowed_to_a_site_reads_only_that_site(api_as, site_a, subject_a, subject_b):
     manager = user_with_role(Role.DATA_MANAGER, None, username="dm")
     every = api_as(manager).get("/subjects").json()["results"]
@@ -112,6 +115,7 @@ def test_a_token_narrowed_to_a_site_reads_only_that_site(api_as, site_a, subject
     assert [r["study_id"] for r in narrowed] == ["1-01"]
 
 
+@pytest.mark.verifies("UR-ACC-01")
 def test_a_user_at_two_sites_reads_both_and_no_third(api_as, site_a, site_b, subject_a, subject_b):
     site_c = SiteFactory(number=3, city="Olomouc")
     enrol(site_c)
@@ -129,6 +133,7 @@ def test_the_sponsor_reads_what_it_exports(api_as, subject_a, subject_b):
     assert {r["study_id"] for r in rows} == {"1-01", "2-01"}
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_an_account_without_a_role_gets_no_token_and_a_lost_role_reads_nothing(
     api_as, investigator_a, subject_a
 ):
@@ -157,13 +162,14 @@ def test_a_limit_out_of_range_is_a_problem(api_as, investigator_a, limit):
     assert "limit" in {e["field"] for e in problem(response)["errors"]}
 
 
-# --- Tokens refused -----------------------------------------------------------------------------
+# --- Tokens refused (UR-API-02) -----------------------------------------------------------
 
 
 def _events(kind) -> list[AccountEvent]:
     return list(AccountEvent.objects.filter(kind=kind).order_by("id"))
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_no_token_or_another_scheme_is_refused(client, subject_a):
     for headers in ({}, {"Authorization": "Basic dXNlcjpwYXNz"}):
         response = client.get("/api/v1/subjects", headers=headers)
@@ -172,6 +178,7 @@ def test_no_token_or_another_scheme_is_refused(client, subject_a):
         assert problem(response)["title"] == "A token is needed"
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_an_unknown_token_is_refused_and_recorded(client, subject_a):
     response = ApiClient(client, "bcl_0000_notatoken").get("/subjects")
     assert response.status_code == 401
@@ -180,6 +187,7 @@ def test_an_unknown_token_is_refused_and_recorded(client, subject_a):
     assert "Unknown token" in event.detail
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_a_revoked_token_is_refused_from_the_next_request(client, investigator_a, subject_a):
     created = token_create(user=investigator_a, name="LIMS", scope="read", days=30)
     api = ApiClient(client, created.secret)
@@ -192,6 +200,7 @@ def test_a_revoked_token_is_refused_from_the_next_request(client, investigator_a
     assert refused.user == investigator_a and "LIMS" in refused.detail
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_an_expired_token_is_refused(client, investigator_a, subject_a):
     created = token_create(user=investigator_a, name="old", scope="read", days=7)
     ApiToken.objects.filter(pk=created.token.pk).update(
@@ -202,6 +211,7 @@ def test_an_expired_token_is_refused(client, investigator_a, subject_a):
     assert "expired" in problem(response)["detail"]
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_a_deactivated_account_s_token_is_refused(client, investigator_a, subject_a):
     created = token_create(user=investigator_a, name="x", scope="read", days=7)
     investigator_a.is_active = False
@@ -209,6 +219,7 @@ def test_a_deactivated_account_s_token_is_refused(client, investigator_a, subjec
     assert ApiClient(client, created.secret).get("/subjects").status_code == 401
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_the_first_use_of_a_day_is_an_account_event_not_every_use(
     client, investigator_a, subject_a
 ):
@@ -225,6 +236,7 @@ def test_the_first_use_of_a_day_is_an_account_event_not_every_use(
     assert len(_events(AccountEvent.Kind.TOKEN_USED)) == 2
 
 
+@pytest.mark.verifies("UR-API-02")
 def test_requests_past_the_rate_limit_wait(client, settings, investigator_a, subject_a):
     settings.API_REQUESTS_PER_MINUTE = 3
     api = ApiClient(
@@ -272,6 +284,7 @@ def _as_csv_text(value) -> str:
 
 
 @pytest.mark.parametrize("file", ["subjects.csv", "lab_values.csv", "lab_panels.csv"])
+@pytest.mark.verifies("UR-EXP-01")
 def test_the_api_reads_what_the_csv_export_writes(
     tmp_path, api_as, investigator_a, subject_a, file
 ):

@@ -13,6 +13,8 @@ from tests.factories import UserFactory, user_with_role
 
 from .conftest import ApiClient
 
+pytestmark = pytest.mark.verifies("UR-API-02")
+
 
 def _create(client, **fields):
     return client.post(

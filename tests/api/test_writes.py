@@ -18,6 +18,8 @@ from tests.factories import baseline_for, day11_for, enrol, infusion_started_for
 
 from .conftest import field_errors, problem
 
+pytestmark = pytest.mark.verifies("UR-API-01", "UR-REC-01")
+
 RESULT = {
     "method": "qpcr",
     "result": "quantifiable",
@@ -32,9 +34,10 @@ def _post_result(api, sample, key=None, **changes):
     return api.post("/mrd-results", {"accession": sample.accession, **RESULT, **changes}, key=key)
 
 
-# --- MRD results --------------------------------------------------------------------------------
+# --- MRD results (UR-MRD-01) --------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-MRD-01")
 def test_the_lab_reports_a_result_by_accession(api_as, central_lab, w11_sample):
     response = _post_result(api_as(central_lab), w11_sample)
     assert response.status_code == 201
@@ -93,6 +96,7 @@ def test_the_same_result_without_a_key_changes_nothing_the_second_time(
         ({"result": "positive"}, "result", "pnq"),
     ],
 )
+@pytest.mark.verifies("UR-MRD-01")
 def test_a_result_the_checks_refuse_saves_nothing(
     api_as, central_lab, w11_sample, change, field, message
 ):
@@ -106,6 +110,8 @@ def test_a_result_the_checks_refuse_saves_nothing(
     assert _post_result(api_as(central_lab), w11_sample, key="k").status_code == 201
 
 
+@pytest.mark.verifies("UR-MRD-01")
+@pytest.mark.verifies("UR-REC-04")
 def test_a_correction_needs_a_reason_and_the_version_read(api_as, central_lab, w11_sample):
     api = api_as(central_lab)
     _post_result(api, w11_sample)
@@ -122,6 +128,7 @@ def test_a_correction_needs_a_reason_and_the_version_read(api_as, central_lab, w
     assert result.history.first().history_change_reason == "re-run"
 
 
+@pytest.mark.verifies("UR-MRD-01")
 def test_an_unknown_or_another_site_s_accession_is_named(api_as, central_lab, w11_sample):
     response = api_as(central_lab).post("/mrd-results", {"accession": "9-99-W11", **RESULT})
     assert response.status_code == 422
@@ -129,6 +136,7 @@ def test_an_unknown_or_another_site_s_accession_is_named(api_as, central_lab, w1
 
 
 @pytest.mark.parametrize("role", [Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER])
+@pytest.mark.verifies("UR-ACC-02", "UR-API-02")
 def test_only_the_central_lab_posts_results(api_as, site_a, w11_sample, role):
     user = user_with_role(role, None if role == Role.DATA_MANAGER else site_a, username="u")
     response = _post_result(api_as(user), w11_sample)
@@ -137,6 +145,7 @@ def test_only_the_central_lab_posts_results(api_as, site_a, w11_sample, role):
     assert not MrdResult.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-02", "UR-API-02")
 def test_a_read_token_writes_nothing(api_as, central_lab, w11_sample):
     response = _post_result(api_as(central_lab, scope=ApiToken.Scope.READ), w11_sample)
     assert response.status_code == 403
@@ -204,6 +213,7 @@ def _panel(subject, *, days=13, **extra):
     }
 
 
+@pytest.mark.verifies("UR-LAB-01", "UR-ALR-01", "AL-HEP", "TX-HEP")
 def test_a_site_laboratory_posts_a_panel_and_hears_the_alert_it_raised(
     api_as, site_a, investigator_a
 ):
@@ -224,6 +234,7 @@ def test_a_site_laboratory_posts_a_panel_and_hears_the_alert_it_raised(
     assert LabPanel.objects.filter(subject=subject).count() == 1
 
 
+@pytest.mark.verifies("UR-LAB-01", "UR-REC-02")
 def test_a_panel_with_a_zone_is_stored_at_that_instant(api_as, site_a, investigator_a, subject_a):
     body = _panel(subject_a, days=3, sampled_at="2026-03-05T07:30:00+00:00")
     response = api_as(investigator_a).post("/lab-panels", body)
@@ -243,6 +254,7 @@ def test_a_panel_with_a_zone_is_stored_at_that_instant(api_as, site_a, investiga
         ([{"test": "alt", "value": "30"}, {"test": "alt", "value": "31"}], "values.1.test"),
     ],
 )
+@pytest.mark.verifies("UR-LAB-01", "UR-REC-02")
 def test_a_panel_with_a_bad_value_saves_nothing(api_as, investigator_a, subject_a, values, field):
     response = api_as(investigator_a).post("/lab-panels", _panel(subject_a, days=3, values=values))
     assert response.status_code == 422, response.content
@@ -257,6 +269,7 @@ def test_a_panel_before_consent_is_refused_as_on_the_page(api_as, investigator_a
     assert not LabPanel.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-01", "UR-ACC-02")
 def test_another_site_s_subject_is_404_and_the_lab_may_not_post_panels(
     api_as, investigator_a, subject_b, central_lab
 ):
@@ -280,6 +293,7 @@ def open_query(subject_a, investigator_a):
     return query_open(record=value, field_name="value", text="Please confirm ALT.", user=monitor)
 
 
+@pytest.mark.verifies("UR-MON-02")
 def test_the_site_answers_a_query(api_as, investigator_a, open_query):
     response = api_as(investigator_a).post(
         f"/queries/{open_query.pk}/answer", {"answer": "Confirmed in source."}
@@ -298,6 +312,7 @@ def test_the_site_answers_a_query(api_as, investigator_a, open_query):
     )
 
 
+@pytest.mark.verifies("UR-MON-02")
 def test_an_empty_answer_and_another_site_s_query_are_refused(
     api_as, investigator_a, investigator_b, open_query
 ):
