@@ -4,10 +4,11 @@ has a test and every test cites known requirements (make test runs it before the
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from .requirements import all_requirements
+from .requirements import PROTOCOL_RULES, USER_REQUIREMENTS, all_requirements
 from .trace import trace
 
 MARKER = "verifies"
@@ -23,6 +24,8 @@ def pytest_addoption(parser):
     group.addoption(
         "--trace-json", default=None, help="write {test node ID: [requirement IDs]} to this file"
     )
+    group.addoption("--requirements-file", default=str(USER_REQUIREMENTS), help="user requirements")
+    group.addoption("--protocol-rules-file", default=str(PROTOCOL_RULES), help="protocol rules")
 
 
 def pytest_configure(config):
@@ -45,7 +48,11 @@ def pytest_collection_finish(session):
         with open(out, "w", encoding="utf-8") as handle:
             json.dump({test: sorted(ids) for test, ids in cited}, handle, indent=1)
     if check:
-        problems = trace(all_requirements(), cited).problems()
+        requirements = all_requirements(
+            Path(config.getoption("--requirements-file")),
+            Path(config.getoption("--protocol-rules-file")),
+        )
+        problems = trace(requirements, cited).problems()
         if problems:
             shown = "\n  ".join(problems[:200])
             more = f"\n  ... and {len(problems) - 200} more" if len(problems) > 200 else ""
