@@ -18,7 +18,7 @@ from django.db import connection as default_connection
 from psycopg import sql
 from simple_history.models import HistoricalChanges
 
-from .operations import ROW_TRIGGER
+from .operations import ROW_TRIGGER, TRUNCATE_TRIGGER
 
 STAMP_FUNCTION = "audit_stamp_history"
 STAMP_TRIGGER = "audit_history_stamped"
@@ -60,6 +60,26 @@ def append_only_tables(connection=default_connection) -> list[str]:
             [ROW_TRIGGER],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def append_only_missing(connection=default_connection) -> list[tuple[str, str]]:
+    """(table, trigger) for every history table or audit record table lacking one of the two
+    append-only triggers (row and TRUNCATE); empty when the audit trail is protected."""
+    tables = {m._meta.db_table for m in apps.get_models() if issubclass(m, HistoricalChanges)}
+    tables.add(apps.get_model("accounts", "AccountEvent")._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname IN (%s, %s)",
+            [ROW_TRIGGER, TRUNCATE_TRIGGER],
+        )
+        found = set(cursor.fetchall())
+    return [
+        (table, trigger)
+        for table in sorted(tables)
+        for trigger in (ROW_TRIGGER, TRUNCATE_TRIGGER)
+        if (table, trigger) not in found
+    ]
 
 
 def role_of(url: str) -> tuple[str, str | None]:

@@ -44,7 +44,9 @@ def pytest_collection_finish(session):
     if not (check or out):
         return
     cited = [(item.nodeid, cited_ids(item)) for item in session.items]
-    if out:
+    # Under xdist every process collects the whole suite: the first one writes the file.
+    worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
+    if out and worker == "gw0":
         with open(out, "w", encoding="utf-8") as handle:
             json.dump({test: sorted(ids) for test, ids in cited}, handle, indent=1)
     if check:
