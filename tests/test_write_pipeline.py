@@ -447,7 +447,7 @@ def _counts() -> dict[str, int]:
 # --- After the records are in: alerts and status, whatever the route ---------------------------
 
 
-@pytest.mark.verifies("UR-ALR-01", "AL-HEP", "UR-LAB-01")
+@pytest.mark.verifies("UR-ALR-01", "AL-HEP", "TX-HEP", "UR-LAB-01")
 @pytest.mark.django_db
 def test_an_import_raises_the_alerts_without_any_command(tmp_path, investigator_a, subject_a):
     """A grade-3 ALT during the infusion, imported: AL-HEP exists when the import returns."""
