@@ -125,6 +125,7 @@ def _baseline_url(baseline) -> str:
     return reverse("crf:record_edit", args=[baseline.subject.study_id, "baseline", baseline.pk])
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_saving_again_after_a_stale_refusal_keeps_the_other_persons_correction(
     subject_a, two_investigators
@@ -153,6 +154,7 @@ def test_saving_again_after_a_stale_refusal_keeps_the_other_persons_correction(
     assert baseline.marrow_blasts_percent == 85
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_both_changing_the_same_value_keeps_mine_and_marks_it(subject_a, two_investigators):
     a_user, b_user = two_investigators
@@ -170,6 +172,7 @@ def test_both_changing_the_same_value_keeps_mine_and_marks_it(subject_a, two_inv
     assert baseline.leukocytes == Decimal("6.00")
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_a_second_end_of_study_is_not_dropped_but_shown_with_a_message(
     subject_a, two_investigators
@@ -195,6 +198,7 @@ def test_a_second_end_of_study_is_not_dropped_but_shown_with_a_message(
 # --- 2. Every write checks the object's own site for the acting role -------------------------
 
 
+@pytest.mark.verifies("UR-ACC-01", "UR-ACC-02")
 @pytest.mark.django_db
 def test_a_monitor_at_one_site_and_lab_at_another_cannot_upload_the_first_sites_results(
     site_a, site_b, subject_a, investigator_a
@@ -217,6 +221,7 @@ def test_a_monitor_at_one_site_and_lab_at_another_cannot_upload_the_first_sites_
     assert not MrdResult.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-01", "UR-ACC-02")
 @pytest.mark.django_db
 def test_an_investigator_at_one_site_and_monitor_at_another_writes_only_at_the_first(
     site_a, site_b, subject_a, subject_b
@@ -243,6 +248,7 @@ def _csrf(browser: Browser) -> str:
 # --- 3. One neutralising function for every CSV cell ----------------------------------------
 
 
+@pytest.mark.verifies("UR-ACC-05", "UR-MON-01")
 @pytest.mark.django_db
 def test_a_formula_as_user_name_at_login_is_neutralised_in_the_study_trail_csv(site_a):
     anonymous = Client(enforce_csrf_checks=True)
@@ -266,6 +272,7 @@ def principal(site_a):
     return user_with_role(Role.INVESTIGATOR, site_a, principal_investigator=True, username="pi")
 
 
+@pytest.mark.verifies("UR-ACC-03", "UR-LCK-02")
 @pytest.mark.django_db
 def test_wrong_signature_passwords_lock_the_account_like_failed_logins(
     site_a, subject_a, principal
@@ -283,6 +290,7 @@ def test_wrong_signature_passwords_lock_the_account_like_failed_logins(
     assert login.status_code != 302  # locked out at login too
 
 
+@pytest.mark.verifies("UR-ACC-03")
 @pytest.mark.django_db
 def test_wrong_old_passwords_at_the_password_change_count_toward_the_lockout(site_a):
     user = user_with_role(Role.INVESTIGATOR, site_a, username="frank")
@@ -296,6 +304,7 @@ def test_wrong_old_passwords_at_the_password_change_count_toward_the_lockout(sit
     assert login.status_code != 302
 
 
+@pytest.mark.verifies("UR-ACC-03")
 @pytest.mark.django_db
 def test_attempts_while_locked_out_do_not_restart_the_thirty_minutes(site_a):
     user_with_role(Role.INVESTIGATOR, site_a, username="grace")
@@ -311,6 +320,7 @@ def test_attempts_while_locked_out_do_not_restart_the_thirty_minutes(site_a):
 # --- 6. No 500 and no open redirect ---------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.django_db
 def test_record_routes_with_the_subjects_own_content_type_answer_without_a_500(site_a, subject_a):
     manager = Browser(user_with_role(Role.DATA_MANAGER, None, username="dm"))
@@ -323,6 +333,7 @@ def test_record_routes_with_the_subjects_own_content_type_answer_without_a_500(s
             assert manager.client.get(url).status_code in (200, 302, 403, 404), url
 
 
+@pytest.mark.verifies("UR-ACC-05", "UR-MON-01")
 @pytest.mark.django_db
 def test_a_far_date_in_the_audit_trail_filter_is_refused_with_a_message(site_a):
     manager = Browser(user_with_role(Role.DATA_MANAGER, None, username="dm"))
@@ -331,6 +342,7 @@ def test_a_far_date_in_the_audit_trail_filter_is_refused_with_a_message(site_a):
     assert "Enter a date between 1900 and 2100." in _text(response)
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.django_db
 def test_the_admin_login_never_redirects_off_site(site_a):
     staff = user_with_role(Role.DATA_MANAGER, None, username="staff", is_staff=True)
@@ -346,6 +358,7 @@ def test_the_admin_login_never_redirects_off_site(site_a):
 # --- 7. Every refused POST says why -----------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-REC-04", "UR-ACC-05")
 @pytest.mark.django_db
 def test_a_change_without_a_valid_version_says_so(subject_a, investigator_a):
     baseline = baseline_for(subject_a, by=investigator_a)
@@ -359,6 +372,7 @@ def test_a_change_without_a_valid_version_says_so(subject_a, investigator_a):
     assert baseline.leukocytes == Decimal("5.9")
 
 
+@pytest.mark.verifies("UR-LCK-01", "UR-ACC-05")
 @pytest.mark.django_db
 def test_a_lock_of_an_unknown_level_says_nothing_was_locked(site_a):
     manager = Browser(user_with_role(Role.DATA_MANAGER, None, username="dm"))
@@ -370,6 +384,7 @@ def test_a_lock_of_an_unknown_level_says_nothing_was_locked(site_a):
     assert "Nothing was locked: choose to lock a site or a subject." in body
 
 
+@pytest.mark.verifies("UR-MRD-02")
 @pytest.mark.django_db
 def test_an_upload_row_with_cells_beyond_the_header_is_an_error(site_a, subject_a, investigator_a):
     sample = sample_record(subject=subject_a, timepoint="W11", material="bone_marrow",
@@ -386,6 +401,7 @@ def test_an_upload_row_with_cells_beyond_the_header_is_an_error(site_a, subject_
 # --- 11. Nothing of a signed-in user is kept in caches ---------------------------------------
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.django_db
 def test_signed_in_pages_and_downloads_are_not_stored(site_a, subject_a, investigator_a):
     browser = Browser(investigator_a)

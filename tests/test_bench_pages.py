@@ -2,10 +2,13 @@
 
 import datetime
 
+import pytest
 from django.template.loader import render_to_string
 
 from bench import pages
 from monitoring.audit_review import Position, TrailPage
+
+pytestmark = pytest.mark.verifies("UR-OPS-01")
 
 BRIEFED = {
     "start page", "subject list", "casebook", "lab page", "infusion page", "MRD subject page",
@@ -34,6 +37,7 @@ def test_the_page_list_covers_every_page_of_the_target():
     assert all(url.startswith("/") for url in urls)
 
 
+@pytest.mark.verifies("UR-OPS-03")
 def test_the_deep_page_is_reached_by_the_trails_older_link():
     older = Position(datetime.datetime(2026, 3, 14, 9, tzinfo=datetime.UTC), 3, 1234)
     links = render_to_string(

@@ -5,7 +5,10 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.verifies("UR-OPS-01", "UR-AUD-01")
 
 COMPOSE = yaml.safe_load(
     (Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text()

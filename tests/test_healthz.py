@@ -2,6 +2,8 @@ import pytest
 
 from blinacell_site.celery import app as celery_app
 
+pytestmark = pytest.mark.verifies("UR-OPS-01")
+
 
 @pytest.mark.django_db
 def test_healthz_reports_database_and_broker_up(client):

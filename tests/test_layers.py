@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.verifies("UR-OPS-01")
+
 PROJECT = Path(__file__).resolve().parent.parent
 PACKAGES = ("api", "blinacell_site", "demo", "exports", "monitoring", "alerts", "safety", "mrd",
             "crf", "accounts", "audit", "charts", "protocol")  # fmt: skip

@@ -19,6 +19,8 @@ from django.conf import settings
 
 from blinacell_site import launcher
 
+pytestmark = pytest.mark.verifies("UR-OPS-01")
+
 # --- The environment make run gives its processes --------------------------------------------
 
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from alerts.services import alerts_for, all_subjects_evaluate
 from tests.factories import baseline_for, enrol, lab_panel_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.verifies("UR-ACC-02")]
 
 # Not pages (files, downloads, logging out, the Django admin).
 SKIPPED = re.compile(

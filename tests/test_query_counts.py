@@ -37,6 +37,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-OPS-03")
+
 
 class Study:
     """Two sites, their staff, and subjects with a record of every kind."""

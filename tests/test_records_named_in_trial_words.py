@@ -118,6 +118,7 @@ def treated(subject_a, investigator_a):
     return {"infusion": infusion, "panel": panel, "interruption": interruption, "ae": event}
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.django_db
 def test_the_ae_form_offers_the_interruption_by_its_dates_and_reason(
     client, subject_a, investigator_a, treated
@@ -129,6 +130,7 @@ def test_the_ae_form_offers_the_interruption_by_its_dates_and_reason(
     _no_internal_names(page)
 
 
+@pytest.mark.verifies("UR-ALR-01", "AL-HEP")
 @pytest.mark.django_db
 def test_an_alert_names_and_links_its_record_and_cites_the_rules_in_words(
     client, subject_a, investigator_a, treated
@@ -157,6 +159,7 @@ def test_an_alert_names_and_links_its_record_and_cites_the_rules_in_words(
     assert "Liver values" in rules[rules.index('id="TX-HEP"') :]
 
 
+@pytest.mark.verifies("UR-ALR-01")
 @pytest.mark.django_db
 def test_an_alert_stored_with_a_file_reference_cites_the_rule_and_section(
     client, subject_a, investigator_a, treated
@@ -203,6 +206,7 @@ def _mrd_result(subject, investigator):
     return result_save(result, user=lab, reason="recalculated")
 
 
+@pytest.mark.verifies("UR-MON-01")
 @pytest.mark.django_db
 def test_the_subject_audit_trail_and_its_csv_read_in_the_trials_words(
     client, subject_a, investigator_a, monitor, treated
@@ -246,6 +250,7 @@ def test_the_subject_audit_trail_and_its_csv_read_in_the_trials_words(
         _no_internal_names(" | ".join(row.values()))
 
 
+@pytest.mark.verifies("UR-MON-03", "UR-LCK-01")
 @pytest.mark.django_db
 def test_the_records_for_review_and_the_lock_list_name_each_record(
     client, subject_a, investigator_a, monitor, treated
@@ -292,6 +297,7 @@ def _concrete_models():
     ]
 
 
+@pytest.mark.verifies("UR-MON-01")
 @pytest.mark.parametrize("model", _concrete_models(), ids=lambda m: m._meta.label)
 def test_every_model_has_its_own_name(model):
     assert model.__str__ is not models.Model.__str__, f"{model._meta.label} has no __str__"
@@ -413,6 +419,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.verifies("UR-REC-05", "UR-MON-01")
 @pytest.mark.django_db
 def test_the_name_of_every_record_of_a_casebook(casebook):
     names = {}
@@ -438,6 +445,7 @@ def _monitoring_models():
     return [Query, SourceVerification]
 
 
+@pytest.mark.verifies("UR-SAF-01", "UR-MRD-01")
 @pytest.mark.parametrize(
     ("model", "field", "label"),
     [
@@ -454,6 +462,7 @@ def test_labels_as_clinicians_write_them(model, field, label):
     assert str(model._meta.get_field(field).verbose_name) == label
 
 
+@pytest.mark.verifies("UR-ENR-02", "UR-DOS-01")
 @pytest.mark.django_db
 def test_cd20_is_yes_no_or_unknown_and_only_yes_plans_rituximab(subject_a, investigator_a):
     from crf.models import Baseline
@@ -468,6 +477,7 @@ def test_cd20_is_yes_no_or_unknown_and_only_yes_plans_rituximab(subject_a, inves
     assert "RIT" in {d.drug for d in phase_drugs(course)}
 
 
+@pytest.mark.verifies("UR-ALR-01", "AL-HEP")
 @pytest.mark.django_db
 def test_the_alert_email_names_the_record_and_the_rules(subject_a, investigator_a, treated):
     from alerts.services import _mail_text
@@ -482,6 +492,7 @@ def test_the_alert_email_names_the_record_and_the_rules(subject_a, investigator_
     _no_internal_names(text)
 
 
+@pytest.mark.verifies("UR-MON-03")
 @pytest.mark.django_db
 def test_sdv_pages_name_the_verified_fields_by_their_labels(
     client, subject_a, investigator_a, monitor
@@ -499,6 +510,7 @@ def test_sdv_pages_name_the_verified_fields_by_their_labels(
     _no_internal_names(page)
 
 
+@pytest.mark.verifies("UR-LCK-02", "UR-OPS-03")
 def test_a_signature_is_named_on_the_site_clock_with_its_zone():
     from datetime import UTC, datetime
 

@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from exports import report_plots, stored_reports
 from exports.reports import PERIODS
 
+pytestmark = pytest.mark.verifies("UR-ACC-05")
+
 ROOT = Path(settings.BASE_DIR)
 APPS = ("accounts", "alerts", "api", "audit", "blinacell_site", "charts", "crf", "exports",
         "monitoring", "mrd", "protocol", "safety")  # fmt: skip

@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
+
+pytestmark = pytest.mark.verifies("UR-OPS-01")
 
 PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
@@ -18,6 +21,7 @@ def _start(**env) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.verifies("UR-ACC-05")
 def test_debug_is_off_unless_asked_and_a_secret_key_is_then_required():
     refused = _start()
     assert refused.returncode != 0

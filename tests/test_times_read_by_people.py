@@ -15,9 +15,12 @@ from monitoring.locks import lock_create, lock_message
 from monitoring.models import Lock
 from tests.factories import serious_ae_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-OPS-03")
+
 ZONED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d (CET|CEST)")
 
 
+@pytest.mark.verifies("AL-SAE-CLOCK")
 @pytest.mark.django_db
 def test_an_alert_message_names_the_sites_zone(subject_a, investigator_a):
     winter = timezone.make_aware(datetime.datetime(2026, 3, 14, 10, 0))  # 09:00 UTC
@@ -27,6 +30,7 @@ def test_an_alert_message_names_the_sites_zone(subject_a, investigator_a):
     assert "since 2026-03-14 10:00 CET" in clock.message  # not 09:00, not without its zone
 
 
+@pytest.mark.verifies("UR-LCK-01")
 @pytest.mark.django_db
 def test_lock_messages_and_pages_show_local_times_with_their_zone(client, subject_a):
     manager = user_with_role(Role.DATA_MANAGER, None, username="dm")

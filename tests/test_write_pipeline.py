@@ -38,6 +38,8 @@ from protocol import checks, ctcae, mrd
 from safety.models import AdverseEvent, CtcaeTerm, LabPanel
 from tests.factories import day11_for, infusion_started_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-REC-01")
+
 CONSENT = datetime.date(2026, 2, 27)
 BEFORE_CONSENT = datetime.date(2026, 2, 26)
 FEBRILE_NEUTROPENIA = "Febrile neutropenia"
@@ -211,6 +213,7 @@ def _mrd_result_row(sample, **values) -> dict:
 # --- Before informed consent -------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-EXP-02")
 @pytest.mark.django_db
 def test_a_day11_assessment_before_consent_is_refused_by_the_form_and_the_import(
     tmp_path, site_client, subject_a
@@ -227,6 +230,7 @@ def test_a_day11_assessment_before_consent_is_refused_by_the_form_and_the_import
     assert not Day11Assessment.objects.filter(subject=subject_a).exists()
 
 
+@pytest.mark.verifies("UR-EXP-02", "UR-DOS-02")
 @pytest.mark.django_db
 def test_an_interruption_before_consent_is_refused_by_the_infusion_page_and_the_import(
     tmp_path, site_client, investigator_a, subject_a
@@ -248,6 +252,7 @@ def test_an_interruption_before_consent_is_refused_by_the_infusion_page_and_the_
     assert not InfusionInterruption.objects.filter(infusion=cycle).exists()
 
 
+@pytest.mark.verifies("UR-EXP-02")
 @pytest.mark.django_db
 def test_a_lab_panel_before_consent_is_refused_by_the_lab_page_and_the_import(
     tmp_path, site_client, subject_a
@@ -263,6 +268,7 @@ def test_a_lab_panel_before_consent_is_refused_by_the_lab_page_and_the_import(
     assert not LabPanel.objects.filter(subject=subject_a).exists()
 
 
+@pytest.mark.verifies("UR-EXP-02")
 @pytest.mark.django_db
 def test_an_adverse_event_before_consent_is_refused_by_the_form_and_the_import(
     tmp_path, site_client, subject_a
@@ -279,6 +285,7 @@ def test_an_adverse_event_before_consent_is_refused_by_the_form_and_the_import(
     assert not AdverseEvent.objects.filter(subject=subject_a).exists()
 
 
+@pytest.mark.verifies("UR-EXP-02", "UR-MRD-02")
 @pytest.mark.django_db
 def test_an_mrd_report_before_consent_is_refused_by_entry_upload_and_import(
     tmp_path, lab_client, investigator_a, subject_a
@@ -307,6 +314,7 @@ def _future_message(day: datetime.date) -> str:
     return f"{day.isoformat()} is in the future; enter a date on or before today ({today})."
 
 
+@pytest.mark.verifies("UR-EXP-02")
 @pytest.mark.django_db
 def test_a_future_date_is_refused_with_the_same_message_on_every_route(
     tmp_path, site_client, lab, investigator_a, subject_a
@@ -343,6 +351,7 @@ def test_a_future_date_is_refused_with_the_same_message_on_every_route(
 # --- A grade the CTCAE term does not have -----------------------------------------------------
 
 
+@pytest.mark.verifies("UR-SAF-01", "UR-EXP-02")
 @pytest.mark.django_db
 def test_a_grade_the_ctcae_term_lacks_is_refused_by_the_form_and_the_import(
     tmp_path, site_client, subject_a
@@ -362,6 +371,7 @@ def test_a_grade_the_ctcae_term_lacks_is_refused_by_the_form_and_the_import(
 # --- An MRD value with a negative class -------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-MRD-01", "UR-MRD-02", "UR-EXP-02")
 @pytest.mark.django_db
 def test_a_negative_mrd_result_with_a_value_is_refused_by_entry_upload_and_import(
     tmp_path, lab_client, investigator_a, subject_a
@@ -384,6 +394,7 @@ def test_a_negative_mrd_result_with_a_value_is_refused_by_entry_upload_and_impor
 # --- A locked subject ----------------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-LCK-01")
 @pytest.mark.django_db
 def test_a_locked_subject_refuses_every_route_with_the_lock_message(
     tmp_path, client, lab, investigator_a, subject_a
@@ -436,6 +447,7 @@ def _counts() -> dict[str, int]:
 # --- After the records are in: alerts and status, whatever the route ---------------------------
 
 
+@pytest.mark.verifies("UR-ALR-01", "AL-HEP", "TX-HEP", "UR-LAB-01")
 @pytest.mark.django_db
 def test_an_import_raises_the_alerts_without_any_command(tmp_path, investigator_a, subject_a):
     """A grade-3 ALT during the infusion, imported: AL-HEP exists when the import returns."""
@@ -449,6 +461,7 @@ def test_an_import_raises_the_alerts_without_any_command(tmp_path, investigator_
     assert value.grade == 3  # graded on the way in, as the lab page grades it
 
 
+@pytest.mark.verifies("UR-ALR-01")
 @pytest.mark.django_db
 def test_the_import_marks_every_subject_for_evaluation(tmp_path, investigator_a, subject_a):
     EvaluationMark.objects.all().delete()
@@ -475,6 +488,7 @@ def test_the_subject_status_follows_end_of_study_and_death(investigator_a, subje
     assert end.pk
 
 
+@pytest.mark.verifies("UR-LAB-01")
 @pytest.mark.django_db
 def test_an_imported_lab_value_is_graded_against_a_baseline_the_same_import_brings(
     tmp_path, investigator_a, subject_a

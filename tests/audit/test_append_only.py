@@ -8,6 +8,8 @@ from simple_history.models import HistoricalChanges
 from accounts.models import AccountEvent
 from audit.operations import ROW_TRIGGER, TRUNCATE_TRIGGER
 
+pytestmark = pytest.mark.verifies("UR-AUD-01")
+
 HISTORY_TABLE = "crf_historicalsubject"
 
 
@@ -44,6 +46,7 @@ def test_history_truncate_is_refused(subject_a):
     assert subject_a.history.count() >= 1
 
 
+@pytest.mark.verifies("UR-ACC-03")
 @pytest.mark.django_db
 def test_account_events_are_append_only(investigator_a, client):
     client.post("/accounts/login/", {"username": "inv.a", "password": "wrong-password-x"})

@@ -10,6 +10,8 @@ from audit.models import UnauditedChangeError
 from audit.services import audited_save
 from crf.models import Subject
 
+pytestmark = pytest.mark.verifies("UR-AUD-01")
+
 
 @pytest.mark.django_db
 def test_creation_is_recorded_with_user_and_utc_time(subject_a, investigator_a):
@@ -21,6 +23,7 @@ def test_creation_is_recorded_with_user_and_utc_time(subject_a, investigator_a):
     assert abs(timezone.now() - created.history_date) < datetime.timedelta(minutes=1)
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_change_without_reason_is_refused_and_nothing_saved(subject_a, investigator_a):
     subject_a.day1_date = datetime.date(2026, 3, 9)
@@ -31,6 +34,7 @@ def test_change_without_reason_is_refused_and_nothing_saved(subject_a, investiga
     assert subject_a.history.count() == 1
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_change_with_reason_records_old_and_new_values(subject_a, investigator_a):
     subject_a.day1_date = datetime.date(2026, 3, 9)
@@ -53,6 +57,7 @@ def test_plain_save_of_a_change_is_refused(subject_a):
     assert Subject.objects.get(pk=subject_a.pk).status == Subject.Status.ENROLLED
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_stale_version_is_refused(subject_a, investigator_a):
     first_view = Subject.objects.get(pk=subject_a.pk)

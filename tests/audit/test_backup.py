@@ -10,7 +10,7 @@ from django.db import connection
 from audit.backup import database_drop, table_counts
 from tests.factories import baseline_for, lab_panel_for, serious_ae_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.verifies("UR-OPS-02")]
 
 
 def test_a_backup_restores_into_a_fresh_database_with_equal_counts(

@@ -10,6 +10,8 @@ from django.db import connection
 
 from tests.alerts.worker import APP_ROLE, app_database_url
 
+pytestmark = pytest.mark.verifies("UR-AUD-01")
+
 HISTORY = "crf_historicalsite"  # any history table: all are guarded alike
 
 REFUSED = [

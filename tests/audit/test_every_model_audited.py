@@ -1,9 +1,12 @@
 """Every model that can hold trial data keeps a history, or is exempt with a written reason."""
 
+import pytest
 from django.apps import apps
 from simple_history.models import HistoricalChanges
 
 from audit.exemptions import UNAUDITED_MODELS
+
+pytestmark = pytest.mark.verifies("UR-AUD-01")
 
 
 def _label(model) -> str:

@@ -32,6 +32,8 @@ from .routes import (
     history_counts,
 )
 
+pytestmark = pytest.mark.verifies("UR-ACC-02")
+
 INTRUDERS = [Role.MONITOR, Role.SPONSOR, Role.CENTRAL_LAB]
 
 
@@ -129,6 +131,7 @@ def test_another_lab_user_cannot_commit_the_file_of_a_colleague(client, world):
 # --- Alerts addressed to monitors ------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_monitor_acknowledges_only_alerts_addressed_to_monitors_and_is_audited(client, world):
     """rules §9 names the monitor among those who act on AL-HEP, AL-CRS, AL-NEU and AL-DOSE:
@@ -223,6 +226,7 @@ def superuser(db):
     return get_user_model().objects.create_superuser("root", "root@example.org", "x-y-z-12345!")
 
 
+@pytest.mark.verifies("UR-REC-01", "UR-AUD-01")
 @pytest.mark.django_db
 def test_clinical_records_are_read_only_in_the_admin_even_for_a_superuser(client, world, superuser):
     from mrd.services import result_save, sample_record
@@ -301,6 +305,7 @@ def _revert_post(client, world, superuser):
     return response, before
 
 
+@pytest.mark.verifies("UR-REC-01", "UR-AUD-01")
 @pytest.mark.django_db
 def test_a_revert_of_a_clinical_record_through_the_admin_history_saves_nothing(
     client, world, superuser
@@ -312,6 +317,7 @@ def test_a_revert_of_a_clinical_record_through_the_admin_history_saves_nothing(
     assert (stored.day1_date, stored.version) == (datetime.date(2026, 3, 3), 2)
 
 
+@pytest.mark.verifies("UR-REC-01", "UR-AUD-01")
 @pytest.mark.django_db
 def test_a_revert_of_a_clinical_record_through_the_admin_history_is_refused(
     client, world, superuser
@@ -320,6 +326,7 @@ def test_a_revert_of_a_clinical_record_through_the_admin_history_is_refused(
     assert response.status_code == 403
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_a_superuser_changes_a_site_only_through_the_audit(client, world, superuser):
     site = world.site
@@ -347,6 +354,7 @@ def test_a_superuser_changes_a_site_only_through_the_audit(client, world, superu
     ) == ("~", superuser, "city renamed in Czech", "Praha", 2)
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_a_superuser_grants_a_membership_only_through_the_audit(client, world, superuser):
     newcomer = UserFactory(username="newcomer")
@@ -373,6 +381,7 @@ def test_a_superuser_grants_a_membership_only_through_the_audit(client, world, s
     assert Membership.objects.filter(pk=membership.pk).exists()
 
 
+@pytest.mark.verifies("UR-REC-01")
 def test_the_admin_registrations_are_the_known_ones():
     """A new admin registration must be looked at here: clinical records read-only."""
     from django.contrib import admin
@@ -396,6 +405,7 @@ def test_the_admin_registrations_are_the_known_ones():
     assert other == []
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_a_site_history_form_never_writes_an_old_version_back(client, world, superuser):
     """The history pages of audited admin records show old versions; a POST to them (a revert)

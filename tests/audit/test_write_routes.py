@@ -45,6 +45,8 @@ from .routes import (
     url_names_of_apps,
 )
 
+pytestmark = pytest.mark.verifies("UR-AUD-01")
+
 
 @pytest.fixture
 def world(site_a, investigator_a, subject_a):
@@ -434,6 +436,7 @@ def test_write_route_writes_its_audit_rows(client, world, case):
         assert submission.record.version == version_before + 1
 
 
+@pytest.mark.verifies("UR-MRD-02")
 @pytest.mark.django_db
 def test_mrd_upload_keeps_the_file_for_its_preview_and_saves_no_result(client, world):
     submission = CASES_BY_ID["mrd_upload"].arrange(world)
@@ -449,6 +452,7 @@ def test_mrd_upload_keeps_the_file_for_its_preview_and_saves_no_result(client, w
     assert not MrdResult.objects.exists()
 
 
+@pytest.mark.verifies("UR-MRD-02")
 @pytest.mark.django_db
 def test_mrd_upload_commit_marks_the_file_committed(client, world):
     submission = CASES_BY_ID["mrd_upload_commit"].arrange(world)
@@ -467,6 +471,7 @@ def test_mrd_upload_commit_marks_the_file_committed(client, world):
 # --- Accounts: a password change is an account event -----------------------------------------
 
 
+@pytest.mark.verifies("UR-ACC-03")
 @pytest.mark.django_db
 def test_password_change_records_an_account_event(client, investigator_a):
     client.force_login(investigator_a)
@@ -490,6 +495,7 @@ def test_password_change_records_an_account_event(client, investigator_a):
     assert "password" not in {f.name for f in type(investigator_a).history.model._meta.fields}
 
 
+@pytest.mark.verifies("UR-ACC-03")
 @pytest.mark.django_db
 def test_refused_password_change_records_nothing(client, investigator_a):
     client.force_login(investigator_a)

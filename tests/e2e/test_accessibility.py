@@ -12,7 +12,11 @@ from playwright.sync_api import expect
 from alerts.services import all_subjects_evaluate
 from demo.management.commands.load_demo_study import USERS
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-OPS-03"),
+]
 
 PASSWORD = "demo-study-password-2026"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

@@ -7,7 +7,11 @@ from playwright.sync_api import expect
 from crf.models import Role
 from tests.factories import PASSWORD, enrol, user_with_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-ACC-05"),
+]
 
 
 def test_no_csp_violation_in_the_browser_and_scripts_still_work(page, live_server, log_in, site_a):
@@ -34,6 +38,7 @@ def test_no_csp_violation_in_the_browser_and_scripts_still_work(page, live_serve
     assert not violations, violations
 
 
+@pytest.mark.verifies("UR-API-01")
 def test_the_api_documentation_page_runs_under_the_policy(page, live_server, db):
     """Swagger UI, served from the eCRF's own static files, lists the operations with no CSP
     violation."""

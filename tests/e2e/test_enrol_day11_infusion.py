@@ -10,7 +10,11 @@ from playwright.sync_api import expect
 from crf.models import BlinatumomabInfusion, Role, Subject
 from tests.factories import PASSWORD, SiteFactory, protocol_versions, user_with_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-ENR-01", "UR-DOS-02", "BD-2"),
+]
 
 
 def test_enrol_record_day11_and_start_the_infusion(page, live_server, log_in):

@@ -8,7 +8,11 @@ from playwright.sync_api import expect
 from crf.models import Role, Site
 from tests.factories import PASSWORD, SiteFactory, enrol, user_with_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-ACC-01", "UR-ACC-03"),
+]
 
 
 def test_investigator_logs_in_and_opens_a_subject_page(page, live_server, log_in):

@@ -11,7 +11,11 @@ from playwright.sync_api import expect
 from crf.models import Role, Subject
 from tests.factories import PASSWORD, SiteFactory, protocol_versions, user_with_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-OPS-03", "UR-ENR-01"),
+]
 
 MAX_TABS = 40  # more Tab presses than any page here has stops: beyond it, focus is trapped
 

@@ -10,7 +10,11 @@ from crf.models import Baseline, Role
 from monitoring.models import Query, Signature
 from tests.factories import PASSWORD, SiteFactory, baseline_for, enrol, user_with_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-MON-02", "UR-LCK-02"),
+]
 
 
 def test_query_answered_by_a_correction_then_closed_then_the_casebook_signed(

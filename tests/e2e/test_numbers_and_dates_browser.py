@@ -12,7 +12,11 @@ from playwright.sync_api import expect
 from crf.models import Baseline, BlinatumomabInfusion, Role
 from tests.factories import PASSWORD, SiteFactory, day11_for, enrol, user_with_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-REC-02", "UR-OPS-03"),
+]
 
 
 def test_a_decimal_comma_is_saved_and_dates_and_times_read_as_on_every_page(

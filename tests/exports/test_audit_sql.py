@@ -35,6 +35,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-EXP-01", "UR-MON-01")
+
 
 @pytest.fixture
 def busy_study(site_a, site_b, subject_a, subject_b, investigator_b):

@@ -22,6 +22,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-EXP-01")
+
 
 @pytest.fixture(autouse=True)
 def _export_root(settings, tmp_path):
@@ -59,6 +61,7 @@ def _export_as(client, user, django_capture_on_commit_callbacks, format="csv") -
     return export
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.parametrize(
     "text, cell",
     [
@@ -79,6 +82,7 @@ def test_text_cells_are_neutralised_and_read_back(text, cell):
     assert text_from_cell(cell) == text
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_a_site_investigator_exports_only_their_site(
     client, study, investigator_a, django_capture_on_commit_callbacks
@@ -97,6 +101,7 @@ def test_a_site_investigator_exports_only_their_site(
     assert counts["subjects.csv"] == 1 and counts["adverse_events.csv"] == 1
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.django_db
 def test_values_are_written_as_codes_iso_dates_and_neutralised_text(
     client, study, django_capture_on_commit_callbacks
@@ -155,6 +160,7 @@ def test_an_incomplete_export_is_never_offered(client, study, django_capture_on_
     assert "Download" not in page
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_exports_of_others_are_hidden_from_site_staff(
     client, study, investigator_a, investigator_b, django_capture_on_commit_callbacks

@@ -11,7 +11,7 @@ from exports.models import StudyExport
 from tests.alerts.worker import Worker, wait_for
 from tests.factories import baseline_for, user_with_role
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.verifies("UR-EXP-01")]
 
 
 def test_an_export_requested_in_the_browser_is_written_by_the_worker(

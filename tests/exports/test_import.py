@@ -35,6 +35,8 @@ from tests.factories import (
     serious_ae_for,
 )
 
+pytestmark = pytest.mark.verifies("UR-EXP-02")
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -63,6 +65,7 @@ def small_files(tmp_path):
     return tmp_path
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_a_clean_folder_is_imported_with_history_and_the_reason(small_files):
     result = study_import(small_files)
@@ -216,6 +219,7 @@ SALVAGE_HEADER = ["id", "entered_in_error", "subject", "start_date", "end_date",
                   "regimen_other", "indication", "outcome", "comment"]  # fmt: skip
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_treatment_after_induction_is_imported_with_history(small_files):
     _write(small_files, "mrd_triggered_blinatumomab.csv", [
@@ -240,6 +244,7 @@ def test_treatment_after_induction_is_imported_with_history(small_files):
     assert SalvageTherapy.objects.get(pk=902).end_date is None
 
 
+@pytest.mark.verifies("UR-REC-01")
 @pytest.mark.django_db
 def test_treatment_after_induction_passes_the_pipeline_checks_on_import(small_files):
     _write(small_files, "mrd_triggered_blinatumomab.csv", [
@@ -268,6 +273,7 @@ def test_treatment_after_induction_passes_the_pipeline_checks_on_import(small_fi
     assert not MrdTriggeredBlinatumomab.objects.exists()
 
 
+@pytest.mark.verifies("UR-LCK-01")
 @pytest.mark.django_db
 def test_an_import_into_a_locked_subject_is_refused(tmp_path, subject_a, investigator_a):
     from crf.models import Role

@@ -22,6 +22,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-EXP-01")
+
 ODM = f"{{{NS}}}"
 
 
@@ -90,6 +92,7 @@ def test_the_odm_export_is_valid_and_holds_audit_records_and_signatures(tmp_path
     assert counts["baseline.csv"] == 2 and counts["mrd_results.csv"] == 1
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_a_site_scoped_odm_export_holds_only_that_site(tmp_path, study, site_b):
     _, subject_b = study

@@ -11,6 +11,8 @@ from exports.models import StudyExport
 from exports.tasks import run_export
 from tests.factories import baseline_for, lab_panel_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-EXP-01")
+
 
 @pytest.fixture(autouse=True)
 def _export_root(settings, tmp_path):

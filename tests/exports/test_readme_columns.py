@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import pytest
+
 from exports.domains import domains
+
+pytestmark = pytest.mark.verifies("UR-EXP-01")
 
 README = Path(__file__).resolve().parents[2] / "docs" / "features.md"
 

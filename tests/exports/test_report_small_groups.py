@@ -8,7 +8,7 @@ from crf.models import Role
 from tests.factories import baseline_for, enrol, user_with_role
 
 # The pages read the stored report: each test has it computed first.
-pytestmark = pytest.mark.usefixtures("reports_computed")
+pytestmark = [pytest.mark.usefixtures("reports_computed"), pytest.mark.verifies("UR-REP-01")]
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ D = datetime.date
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # The pages read the stored report: each test has it computed first.
-pytestmark = pytest.mark.usefixtures("reports_computed")
+pytestmark = [pytest.mark.usefixtures("reports_computed"), pytest.mark.verifies("UR-REP-01")]
 
 
 def _day40(subject, by, response):
@@ -280,6 +280,7 @@ def test_table_1_of_the_hand_made_cohort(cohort_subjects, data_manager):
     assert rows["> 50%"] == "2 (40)"
 
 
+@pytest.mark.verifies("MR-3")
 def test_primary_endpoint_of_the_hand_made_cohort(cohort_subjects, data_manager):
     endpoint = _report(data_manager).primary_endpoint
     # CR with an IG/TR target: A, B, C. W11: A negative, B negative by NGS (MR-3), C 2E-3.
@@ -293,6 +294,7 @@ def test_primary_endpoint_of_the_hand_made_cohort(cohort_subjects, data_manager)
     assert endpoint.test.p_value == pytest.approx(0.648)
 
 
+@pytest.mark.verifies("UR-MRD-03", "MR-2")
 def test_mrd_by_timepoint_and_flow_of_the_hand_made_cohort(cohort_subjects, data_manager):
     report = _report(data_manager)
     d40, w11, w18 = report.mrd_by_timepoint
@@ -366,6 +368,7 @@ def test_entered_in_error_records_are_left_out(cohort_subjects, data_manager, in
     assert _report(data_manager).flow.died == 1
 
 
+@pytest.mark.verifies("MR-4")
 def test_flow_counts_mrd_triggered_blinatumomab_given_apart_from_referred(
     cohort_subjects, data_manager, investigator_a
 ):
@@ -434,6 +437,7 @@ def test_json_of_the_hand_made_cohort(client, cohort_subjects, data_manager):
     assert data["sites"] == [1, 2]
 
 
+@pytest.mark.verifies("UR-ACC-01")
 def test_investigator_sees_their_own_sites_only(client, cohort_subjects, investigator_a):
     data = _json(client, investigator_a)
     assert data["sites"] == [1]
@@ -468,6 +472,7 @@ def _walk(value):
         yield value
 
 
+@pytest.mark.verifies("UR-ACC-02")
 def test_sponsor_sees_aggregates_without_identifiers(client, cohort_subjects, sponsor):
     subjects = cohort_subjects.values()
     client.force_login(sponsor)
@@ -485,6 +490,7 @@ def test_sponsor_sees_aggregates_without_identifiers(client, cohort_subjects, sp
     assert "2022-03-01" not in raw and "2022-03-01" not in body  # no patient's dates
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.parametrize("role", [None, Role.MONITOR])
 def test_who_may_see_reports(client, site_a, role):
     user = user_with_role(role, site_a) if role else user_with_role(Role.INVESTIGATOR, site_a)
@@ -492,6 +498,7 @@ def test_who_may_see_reports(client, site_a, role):
     assert client.get(reverse("exports:report")).status_code == 200
 
 
+@pytest.mark.verifies("UR-ACC-01", "UR-ACC-02")
 def test_users_without_reach_are_refused(client, db):
     from tests.factories import UserFactory
 

@@ -23,6 +23,8 @@ from tests.alerts.worker import Worker, wait_for
 from tests.exports.test_reports import NEGATIVE, _w11
 from tests.factories import baseline_for, enrol, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-REP-01")
+
 PAGE = reverse("exports:report")
 JSON = reverse("exports:report_json")
 

@@ -11,6 +11,8 @@ from crf.models import Death, ResponseAssessment
 from crf.services import record_save
 from tests.factories import baseline_for, day11_for, enrol
 
+pytestmark = pytest.mark.verifies("UR-REP-01")
+
 
 @pytest.fixture
 def two_sites(site_a, site_b, investigator_a, investigator_b):

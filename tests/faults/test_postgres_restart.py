@@ -1,6 +1,10 @@
 """PostgreSQL stopped and started again under saves through gunicorn (a private cluster)."""
 
+import pytest
+
 from bench.faults import postgres_restart
+
+pytestmark = pytest.mark.verifies("UR-AUD-01", "UR-OPS-01")
 
 
 def test_postgres_restart_during_saves_fails_cleanly_loses_nothing_and_recovers():

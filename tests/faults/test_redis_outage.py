@@ -4,7 +4,7 @@ import pytest
 
 from bench.faults import redis_outage
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.verifies("UR-ALR-02", "AL-HEP")]
 
 
 def test_redis_down_during_saves_loses_and_doubles_no_alert():

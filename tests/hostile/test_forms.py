@@ -26,6 +26,8 @@ from tests.factories import PASSWORD, baseline_for, user_with_role
 
 from .probe import Probe, fuzz
 
+pytestmark = pytest.mark.verifies("UR-ACC-05")
+
 # Cases whose form another case fuzzes in full: a smoke corpus here keeps the suite fast.
 SMOKE = {
     "screen_failure",  # enrol

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from protocol import checks, dosing, mrd
 from protocol.schedule import Drug
 
 from . import corpus
+
+pytestmark = pytest.mark.verifies("UR-ACC-05")
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -35,6 +38,7 @@ finite_decimal = st.decimals(allow_nan=False, allow_infinity=False)
 # --- MRD values --------------------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-MRD-01")
 @SETTINGS
 @given(hostile_text)
 @example("1e309")
@@ -53,6 +57,7 @@ def test_the_mrd_parser_returns_an_exact_fraction_or_says_why(text):
     assert 0 <= value <= 1
 
 
+@pytest.mark.verifies("UR-MRD-01")
 @SETTINGS
 @given(st.decimals(min_value=Decimal("1E-30"), max_value=1, allow_nan=False, allow_infinity=False))
 def test_a_formatted_mrd_value_parses_to_a_value_on_the_same_side_of_every_threshold(value):
@@ -62,6 +67,7 @@ def test_a_formatted_mrd_value_parses_to_a_value_on_the_same_side_of_every_thres
     assert (parsed >= mrd.MRD_THRESHOLD) == (value >= mrd.MRD_THRESHOLD)
 
 
+@pytest.mark.verifies("UR-MRD-01")
 @SETTINGS
 @given(
     st.sampled_from(list(mrd.ResultClass)),
@@ -80,18 +86,21 @@ def test_the_result_checks_never_raise_on_any_numbers(result_class, value, sensi
 # --- Formula neutralisation of the exports ------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-EXP-01")
 @SETTINGS
 @given(hostile_text)
 def test_text_from_cell_inverts_text_cell(text):
     assert text_from_cell(text_cell(text)) == text
 
 
+@pytest.mark.verifies("UR-EXP-01")
 @SETTINGS
 @given(hostile_text)
 def test_no_neutralised_cell_starts_a_formula(text):
     assert not text_cell(text).startswith(_FORMULA_START)
 
 
+@pytest.mark.verifies("UR-EXP-01")
 def test_the_formula_starts_are_the_ones_spreadsheets_obey():
     assert set(_FORMULA_START) >= {"=", "+", "-", "@", "\t", "\r"}
 
@@ -99,6 +108,7 @@ def test_the_formula_starts_are_the_ones_spreadsheets_obey():
 # --- Dosing and checks given arbitrary decimals -------------------------------------------------
 
 
+@pytest.mark.verifies("UR-ENR-02", "UR-DOS-01")
 @SETTINGS
 @given(any_decimal, any_decimal)
 def test_bsa_is_positive_or_refused_with_value_error(height, weight):
@@ -113,6 +123,7 @@ def test_bsa_is_positive_or_refused_with_value_error(height, weight):
     assert bsa.m2 >= 0
 
 
+@pytest.mark.verifies("UR-DOS-01")
 @SETTINGS
 @given(st.sampled_from(list(Drug)), finite_decimal)
 def test_the_dose_cap_answers_for_any_finite_dose(drug, dose):
@@ -120,6 +131,7 @@ def test_the_dose_cap_answers_for_any_finite_dose(drug, dose):
     assert message is None or str(drug) in message
 
 
+@pytest.mark.verifies("UR-DOS-01")
 @SETTINGS
 @given(
     st.decimals(min_value=Decimal("0.001"), max_value=Decimal("1E6"), allow_nan=False),
@@ -137,6 +149,7 @@ stored_measurement = st.decimals(
 )
 
 
+@pytest.mark.verifies("UR-REC-03")
 @SETTINGS
 @given(finite_decimal, finite_decimal)
 def test_the_plausibility_checks_never_raise_on_finite_decimals(height, weight):
@@ -144,6 +157,7 @@ def test_the_plausibility_checks_never_raise_on_finite_decimals(height, weight):
         assert warning is None or warning.message
 
 
+@pytest.mark.verifies("UR-REC-03")
 @SETTINGS
 @given(stored_measurement, stored_measurement)
 def test_the_weight_change_check_never_raises_on_storable_weights(baseline, current):

@@ -41,6 +41,8 @@ from tests.factories import (
 
 from .probe import changed_tables, history_high_water, history_rows_since, table_counts
 
+pytestmark = pytest.mark.verifies("UR-ACC-01", "UR-ACC-05")
+
 
 @pytest.fixture
 def world(site_a, investigator_a, subject_a):
@@ -317,6 +319,7 @@ FORGED_VERSIONS = ["0", "2", "99", "-1", "9" * 30, "1.5", "abc", "1\x00", " 1 ",
 EDIT_CASES = [c for c in CASES if c.arrange.__name__.endswith("_edit") or c.id == "administration"]
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", EDIT_CASES, ids=lambda c: c.id)
 def test_a_forged_version_is_refused_and_saves_nothing(client, world, case):
@@ -339,6 +342,7 @@ def test_a_forged_version_is_refused_and_saves_nothing(client, world, case):
     assert set(accepted) <= {" 1 ", "١"}, accepted
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_a_stale_version_names_the_change_and_keeps_the_input(client, world):
     case = next(c for c in CASES if c.id == "baseline_edit")

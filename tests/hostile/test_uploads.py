@@ -19,6 +19,8 @@ from tests.factories import enrol
 from . import corpus
 from .probe import changed_tables, rolled_back, table_counts
 
+pytestmark = pytest.mark.verifies("UR-MRD-02", "UR-ACC-05")
+
 # Each column with the corpus of its kind.
 CELL_CORPUS = {
     "accession": (*corpus.CHOICES, "9-99-W11", " {accession} ", "{accession}\u200b"),

@@ -12,6 +12,8 @@ from crf.services import record_save
 from monitoring.audit_review import subject_audit_rows
 from tests.factories import baseline_for, lab_panel_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MON-01")
+
 
 def _correct_weight(baseline, user, kg, reason):
     baseline.weight_kg = Decimal(kg)

@@ -26,7 +26,7 @@ from monitoring.audit_review import AuditScope, AuditTrail, Position
 from safety.models import LabPanel, LabValue
 from tests.factories import baseline_for, lab_panel_for, user_with_role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.verifies("UR-MON-01", "UR-OPS-03")]
 
 
 def _link(response, label: str) -> str | None:

@@ -23,6 +23,8 @@ from safety.models import CtcaeTerm
 from safety.services import adverse_event_save
 from tests.factories import baseline_for, enrol, lab_panel_for, serious_ae_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MON-01")
+
 CELLS = ("utc", "local", "user", "field", "old", "new", "reason")
 
 
@@ -111,6 +113,7 @@ def test_a_baseline_change_reads_the_same_on_the_review_page_and_the_audit_trail
     assert _by_field(review, "Immunophenotype")[0][4:6] == ("B-II (common B)", "B-III (pre-B)")
 
 
+@pytest.mark.verifies("UR-OPS-03")
 @pytest.mark.django_db
 def test_references_by_their_name_and_times_on_the_site_clock_on_both_pages(
     client, subject_a, investigator_a, monitor_a
@@ -154,6 +157,7 @@ def test_decimals_in_plain_notation_on_both_pages(client, subject_a, investigato
     assert value[4:6] == ("0.00000012", "0.00000015")
 
 
+@pytest.mark.verifies("UR-OPS-03")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("day1", "old", "new"),

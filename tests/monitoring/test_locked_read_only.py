@@ -25,6 +25,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-LCK-01")
+
 REASON = "interim analysis"
 # A summer moment: 07:30 UTC is 09:30 CEST on the site's clock (Europe/Prague).
 LOCKED_AT = datetime.datetime(2026, 7, 1, 7, 30, tzinfo=datetime.UTC)
@@ -276,6 +278,7 @@ def test_an_infusion_action_on_a_locked_subject_is_refused_once(
     assert not casebook["infusion"].interruptions.exists()
 
 
+@pytest.mark.verifies("UR-OPS-03")
 @pytest.mark.django_db
 def test_the_lock_is_named_with_who_and_when_on_the_sites_clock(
     client, subject_a, investigator_a, data_manager, casebook

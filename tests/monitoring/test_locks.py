@@ -30,6 +30,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-LCK-01")
+
 REASON = "database lock for interim analysis"
 BASELINE_POST = {
     "sex": "F",
@@ -295,6 +297,7 @@ def _csv(*accessions) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.mark.verifies("UR-MRD-02")
 @pytest.mark.django_db
 def test_a_locked_sample_is_a_row_error_of_the_upload_and_nothing_is_saved(
     client, subject_a, investigator_a, data_manager, central_lab
@@ -325,6 +328,7 @@ def test_a_locked_sample_is_a_row_error_of_the_upload_and_nothing_is_saved(
     assert MrdUpload.objects.get().status != MrdUpload.Status.COMMITTED
 
 
+@pytest.mark.verifies("UR-MRD-02")
 @pytest.mark.django_db
 def test_the_upload_commit_checks_again_for_a_lock_set_after_the_preview(
     client, subject_a, investigator_a, data_manager, central_lab
@@ -347,6 +351,7 @@ def test_the_upload_commit_checks_again_for_a_lock_set_after_the_preview(
 # --- Unlocking --------------------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_unlock_with_a_reason_lets_edits_through_again_and_both_steps_are_audited(
     client, subject_a, investigator_a, data_manager, baseline
@@ -447,6 +452,7 @@ def test_data_manager_locks_one_form_from_the_subject_pages(
     assert "Baseline, subject 1-01 is locked" in page
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [Role.INVESTIGATOR, Role.MONITOR, Role.CENTRAL_LAB])
 def test_only_data_managers_lock(client, site_a, subject_a, data_manager, role):
@@ -463,6 +469,7 @@ def test_only_data_managers_lock(client, site_a, subject_a, data_manager, role):
     assert not Lock.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_the_locks_page_lists_only_the_data_managers_sites(
     client, subject_a, subject_b, site_a, site_b

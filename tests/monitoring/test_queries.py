@@ -15,6 +15,8 @@ from monitoring.queries import query_age_days, query_close, query_open
 from monitoring.records import record_pointer
 from tests.factories import baseline_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MON-02")
+
 BASELINE_FORM = {
     "sex": "F",
     "year_of_birth": "1985",
@@ -201,6 +203,7 @@ def _old_query(record, subject, user, days, text):
     )  # fmt: skip
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_lists_show_the_sites_the_user_sees_filtered_by_site_and_opener(
     client, site_a, site_b, subject_a, subject_b, baseline_a, investigator_b, monitor_a
@@ -235,6 +238,7 @@ def test_lists_show_the_sites_the_user_sees_filtered_by_site_and_opener(
     assert "No query." in closed
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_monitor_cannot_answer_and_investigator_cannot_open_or_close(
     client, subject_a, baseline_a, monitor_a, investigator_a
@@ -253,6 +257,7 @@ def test_monitor_cannot_answer_and_investigator_cannot_open_or_close(
     assert Query.objects.count() == 1 and query.messages.count() == 1
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_sponsor_and_central_lab_cannot_take_part(client, site_a, subject_a, baseline_a, monitor_a):
     query = query_open(record=baseline_a, text="Check.", user=monitor_a)
@@ -269,6 +274,7 @@ def test_sponsor_and_central_lab_cannot_take_part(client, site_a, subject_a, bas
     assert query.status == Query.Status.OPEN and Query.objects.count() == 1
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_another_sites_monitor_gets_404_for_a_query(client, site_b, baseline_a, monitor_a):
     query = query_open(record=baseline_a, text="Check.", user=monitor_a)
@@ -325,6 +331,7 @@ def test_empty_answer_and_unknown_step_save_nothing(
     assert query.status == Query.Status.OPEN and query.messages.count() == 1
 
 
+@pytest.mark.verifies("UR-REC-03")
 @pytest.mark.django_db
 def test_overridden_soft_check_becomes_an_automatic_query_for_the_monitor(
     client, subject_a, investigator_a, monitor_a

@@ -13,6 +13,8 @@ from monitoring.records import record_pointer
 from monitoring.sdv import record_verify
 from tests.factories import baseline_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MON-01")
+
 
 @pytest.fixture
 def monitor_a(site_a):
@@ -34,6 +36,7 @@ def _row(body: str, row_id: str) -> str:
     return body[start : body.index("</tr>", start)]
 
 
+@pytest.mark.verifies("UR-MON-02", "UR-MON-03")
 @pytest.mark.django_db
 def test_values_with_labels_queries_sdv_and_history(
     client, subject_a, baseline_a, monitor_a, investigator_a
@@ -81,6 +84,7 @@ def test_every_role_that_sees_the_subject_opens_the_review_page(
         assert ("Mark verified" in body) is can_verify
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_a_record_of_another_subject_is_not_found(client, subject_a, subject_b, investigator_b):
     baseline_b = baseline_for(subject_b, by=investigator_b)

@@ -14,6 +14,8 @@ from monitoring.records import record_pointer
 from monitoring.sdv import Progress, marks_by_record, record_sdv, record_verify, sdv_progress
 from tests.factories import baseline_for, enrol, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MON-03")
+
 
 @pytest.fixture
 def monitor_a(site_a):
@@ -151,6 +153,7 @@ def test_reverifying_a_changed_record_and_withdrawing_a_mark(
     )
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_investigator_cannot_verify_and_bad_input_saves_nothing(
     client, subject_a, baseline_a, monitor_a, investigator_a

@@ -13,6 +13,8 @@ from monitoring.queries import query_answer, query_close, query_open
 from monitoring.records import record_pointer
 from tests.factories import baseline_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MON-03", "UR-MON-02")
+
 
 @pytest.fixture
 def monitor_a(site_a):

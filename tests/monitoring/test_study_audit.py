@@ -17,6 +17,8 @@ from crf.services import record_save
 from monitoring.audit_review import AuditScope, AuditTrail
 from tests.factories import baseline_for, lab_panel_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MON-01")
+
 URL = "monitoring:study_audit"
 
 
@@ -34,6 +36,7 @@ def two_sites(subject_a, subject_b, investigator_a, investigator_b):
     return subject_a, subject_b
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_a_site_monitor_sees_only_their_sites_changes_and_people(client, two_sites, site_a):
     subject_a, subject_b = two_sites
@@ -47,6 +50,7 @@ def test_a_site_monitor_sees_only_their_sites_changes_and_people(client, two_sit
     assert subject_b.study_id not in body and "nobody.known" not in body
 
 
+@pytest.mark.verifies("UR-ACC-03")
 @pytest.mark.django_db
 def test_a_data_manager_sees_every_site_and_failed_logins_of_unknown_names(client, two_sites):
     subject_a, subject_b = two_sites
@@ -123,6 +127,7 @@ def test_pages_across_tables_follow_one_time_order(subject_a, investigator_a):
     assert times == sorted(times, reverse=True)
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.django_db
 def test_study_csv_names_subject_and_site_and_neutralises_formulas(client, two_sites):
     subject_a, _ = two_sites
@@ -144,12 +149,14 @@ def test_study_csv_names_subject_and_site_and_neutralises_formulas(client, two_s
     assert any(r["form"] == "Account" and r["user"] == "nobody.known" for r in rows)
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_sponsors_have_no_audit_trail_page(client):
     client.force_login(user_with_role(Role.SPONSOR))
     assert client.get(reverse(URL)).status_code == 403
 
 
+@pytest.mark.verifies("UR-EXP-01")
 @pytest.mark.django_db
 def test_exports_appear_in_the_trail_with_their_sites_and_hash(
     client, settings, tmp_path, two_sites, investigator_a, django_capture_on_commit_callbacks
