@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
+.PHONY: run test validate lint format manage docker-up clean-data bench-mrd-upload bench-alerts-scale \
 	bench-alerts-latency bench-audit-trail bench-export bench-import bench-load bench-pages \
 	bench-faults backup restore-check
 
@@ -36,10 +36,22 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test chromium-installed
 	$(PY) -m ruff check .
+	$(PY) -m blinacell_site.launcher test --collect-only -q -n 0 --trace-check -p no:cacheprovider
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m bandit -q -c pyproject.toml -lll -r accounts alerts api audit blinacell_site charts crf demo exports \
 	  monitoring mrd protocol safety
 	$(PY) -m blinacell_site.launcher test -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
+
+# Validation evidence of this installation (docs/validation.md): the whole suite, then the
+# report (installation and operational qualification, regulatory map) as HTML and PDF in
+# VALIDATION_DIR. Fails when a check or a requirement fails; the report is written either way.
+VALIDATION_DIR ?= validation-report
+validate: $(VENV)/.installed-test chromium-installed
+	rm -rf $(VALIDATION_DIR) && mkdir -p $(VALIDATION_DIR)
+	$(PY) -m blinacell_site.launcher test -n $(TEST_PROCESSES) --dist loadfile \
+	  --junitxml=$(VALIDATION_DIR)/junit.xml --trace-json=$(CURDIR)/$(VALIDATION_DIR)/trace.json \
+	  > $(VALIDATION_DIR)/test-output.txt 2>&1; echo "suite exit $$?" >> $(VALIDATION_DIR)/test-output.txt
+	$(PY) -m blinacell_site.launcher python -m validation.report $(VALIDATION_DIR)
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .

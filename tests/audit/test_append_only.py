@@ -1,12 +1,10 @@
 """History tables and account events refuse UPDATE, DELETE and TRUNCATE, even as raw SQL."""
 
 import pytest
-from django.apps import apps
 from django.db import IntegrityError, connection, transaction
-from simple_history.models import HistoricalChanges
 
 from accounts.models import AccountEvent
-from audit.operations import ROW_TRIGGER, TRUNCATE_TRIGGER
+from audit.roles import append_only_missing
 
 pytestmark = pytest.mark.verifies("UR-AUD-01")
 
@@ -57,21 +55,5 @@ def test_account_events_are_append_only(investigator_a, client):
 
 @pytest.mark.django_db
 def test_every_history_table_carries_both_triggers():
-    tables = {
-        model._meta.db_table for model in apps.get_models() if issubclass(model, HistoricalChanges)
-    }
-    tables.add(AccountEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname IN (%s, %s)",
-            [ROW_TRIGGER, TRUNCATE_TRIGGER],
-        )
-        found = set(cursor.fetchall())
-    missing = [
-        (table, trigger)
-        for table in sorted(tables)
-        for trigger in (ROW_TRIGGER, TRUNCATE_TRIGGER)
-        if (table, trigger) not in found
-    ]
+    missing = append_only_missing()
     assert missing == [], f"add audit.operations.AppendOnly to the migration of: {missing}"
