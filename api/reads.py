@@ -157,6 +157,12 @@ class Resource:
             since = filters.updated_since
             if timezone.is_naive(since):
                 raise ValidationError({"updated_since": "Give the time with its zone (Z)."})
+            try:  # the database takes offsets up to 15:59; the time in UTC has none
+                since = since.astimezone(datetime.UTC)
+            except OverflowError:
+                raise ValidationError(
+                    {"updated_since": "Give a time in years 1 to 9999."}
+                ) from None
             qs = qs.filter(updated_at__gte=since)
         if filters.subject is not None:
             if self.subject_path is None:
