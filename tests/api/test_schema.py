@@ -3,13 +3,11 @@
 database, with a study behind them. No request may fail on the server, and every answer must
 be documented: its status, its content type and its body's schema."""
 
-import datetime
-
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -21,20 +19,8 @@ from schemathesis.specs.openapi.checks import (
 
 from api.v1 import api
 from crf.models import Role
-from monitoring.queries import query_open
-from mrd.services import sample_record
 from tests.api.conftest import token_for
-from tests.factories import (
-    SiteFactory,
-    baseline_for,
-    course_for,
-    day11_for,
-    enrol,
-    infusion_started_for,
-    lab_panel_for,
-    serious_ae_for,
-    user_with_role,
-)
+from tests.factories import user_with_role
 
 CHECKS = [
     not_a_server_error,
@@ -63,54 +49,21 @@ APP = WSGIHandler()
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(), config=CONFIG)
 
 
-@pytest.fixture(scope="module")
-def study(django_db_setup, django_db_blocker):
-    """Built once for the module, in a transaction rolled back after it (each test's own
-    changes roll back after the test): two sites, each with a treated subject, a lab panel and
-    a serious adverse event; at site A an MRD sample and an open query. Returns the tokens."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        sites = [SiteFactory(number=1, city="Prague"), SiteFactory(number=2, city="Brno")]
-        investigators = [user_with_role(Role.INVESTIGATOR, site) for site in sites]
-        subjects = [enrol(s, by=i) for s, i in zip(sites, investigators, strict=True)]
-        for subject, investigator in zip(subjects, investigators, strict=True):
-            baseline_for(subject, by=investigator)
-            course_for(subject, by=investigator)
-            day11_for(subject, by=investigator)
-            infusion_started_for(subject, by=investigator)
-            lab_panel_for(subject, by=investigator)
-            serious_ae_for(subject, by=investigator)
-        sample = sample_record(
-            subject=subjects[0],
-            timepoint="W11",
-            material="bone_marrow",
-            sampled_on=datetime.date(2026, 5, 12),
-            user=investigators[0],
-        )
-        query = query_open(
-            record=subjects[0].lab_panels.get(),
-            field_name="local_lab",
-            text="Which laboratory?",
-            user=user_with_role(Role.MONITOR, sites[0]),
-        )
-        yield {
-            "read": token_for(user_with_role(Role.DATA_MANAGER, None)),
-            "mrd": token_for(user_with_role(Role.CENTRAL_LAB, None)),
-            "site": token_for(investigators[0]),
-            "accession": sample.accession,
-            "subject": subjects[0].study_id,
-            "query": query.pk,
-        }
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def tokens(study, db, settings):
-    """The study's tokens, for requests through the WSGI application as the test client sends
-    them: the test's connection (and its transaction) stays open between requests."""
+def tokens(api_study, db, settings):
+    """Tokens for the study's requests, sent through the WSGI application as the test client
+    sends them: the test's connection (and its transaction) stays open between requests."""
     settings.API_REQUESTS_PER_MINUTE = 1_000_000
     for signal in (request_started, request_finished):
         signal.disconnect(close_old_connections)
-    yield study
+    yield {
+        "read": token_for(user_with_role(Role.DATA_MANAGER, None)),
+        "mrd": token_for(user_with_role(Role.CENTRAL_LAB, None)),
+        "site": token_for(api_study.investigators[0]),
+        "accession": api_study.samples[0].accession,
+        "subject": api_study.subjects[0].study_id,
+        "query": api_study.queries[0].pk,
+    }
     for signal in (request_started, request_finished):
         signal.connect(close_old_connections)
 
@@ -143,7 +96,7 @@ def _post(path: str, body: dict, **parameters):
 @pytest.mark.django_db
 def test_writes_that_succeed_conform_to_the_schema(tokens):
     """Generated bodies rarely name a real sample, subject or query: one valid request each."""
-    result = {"accession": tokens["accession"], "method": "qpcr", "result": "negative",
+    result = {"accession": tokens["accession"], "method": "ngs", "result": "negative",
               "sensitivity": "1E-5", "report_date": "2026-05-20"}  # fmt: skip
     assert _call_and_validate(_post("/mrd-results", result), tokens).status_code == 201
     alt = {"test": "alt", "value": "45", "uln": "40"}
