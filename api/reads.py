@@ -167,6 +167,8 @@ class Resource:
         if filters.subject is not None:
             if self.subject_path is None:
                 raise ValidationError({"subject": f"{self.name} are not a subject's records."})
+            if "\x00" in filters.subject:  # which the database cannot compare
+                raise ValidationError({"subject": "Not a study ID (e.g. 1-01)."})
             qs = qs.filter(**{self.subject_path: filters.subject})
         rows = self._rows(qs.filter(pk__gt=after).order_by("pk")[: filters.limit + 1])
         more = len(rows) > filters.limit
