@@ -156,7 +156,7 @@ def _edge_cases(tokens) -> dict:
             {"answer": "Hospital laboratory"},
             path_parameters={"query_id": tokens["query"]},
             headers={"Idempotency-Key": "k\x00"},
-        ),  # fmt: skip
+        ),
     }
 
 
@@ -168,21 +168,15 @@ WRITES_FAIL = pytest.mark.xfail(
 )
 
 
+WRITE_EDGE_CASES = ("accession", "comment", "panel subject", "sampled_at", "answer",
+                    "idempotency key")  # fmt: skip
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "name",
     ["subject filter", "updated_since"]
-    + [
-        pytest.param(name, marks=WRITES_FAIL)
-        for name in (
-            "accession",
-            "comment",
-            "panel subject",
-            "sampled_at",
-            "answer",
-            "idempotency key",
-        )  # fmt: skip
-    ],
+    + [pytest.param(name, marks=WRITES_FAIL) for name in WRITE_EDGE_CASES],
 )
 def test_values_the_database_cannot_hold_are_refused(tokens, name):
     response = _call_and_validate(_edge_cases(tokens)[name], tokens)
