@@ -16,6 +16,7 @@ from tests.factories import user_with_role
 
 from .conftest import ApiClient, token_for
 
+pytestmark = pytest.mark.verifies("UR-ACC-01", "UR-ACC-02", "UR-API-01", "UR-API-02")
 PROBLEM = "application/problem+json"
 DOMAINS = {resource_name(domain): domain for domain in domains()}
 RESOURCES = sorted(DOMAINS)

@@ -22,6 +22,7 @@ from crf.models import Role
 from tests.api.conftest import token_for
 from tests.factories import user_with_role
 
+pytestmark = pytest.mark.verifies("UR-API-01", "UR-API-02")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
