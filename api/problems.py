@@ -176,5 +176,23 @@ def problems_register(api: NinjaAPI) -> None:
     api.add_exception_handler(Exception, unexpected)
 
 
+def problems_document(schema: dict) -> None:
+    """Document the problems in the OpenAPI schema with the media type they are sent with, and
+    the 400 of a body that is not JSON."""
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "400",
+                    {"description": "The body is not JSON",
+                     "content": {"application/json": {"schema": problem}}},
+                )  # fmt: skip
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if content.get("application/json", {}).get("schema") == problem:
+                    content[CONTENT_TYPE] = content.pop("application/json")
+
+
 # Every operation may answer these (besides its own success and 422 for refused input).
 COMMON_PROBLEMS = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}

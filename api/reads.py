@@ -157,10 +157,18 @@ class Resource:
             since = filters.updated_since
             if timezone.is_naive(since):
                 raise ValidationError({"updated_since": "Give the time with its zone (Z)."})
+            try:  # the database takes offsets up to 15:59; the time in UTC has none
+                since = since.astimezone(datetime.UTC)
+            except OverflowError:
+                raise ValidationError(
+                    {"updated_since": "Give a time in years 1 to 9999."}
+                ) from None
             qs = qs.filter(updated_at__gte=since)
         if filters.subject is not None:
             if self.subject_path is None:
                 raise ValidationError({"subject": f"{self.name} are not a subject's records."})
+            if "\x00" in filters.subject:  # which the database cannot compare
+                raise ValidationError({"subject": "Not a study ID (e.g. 1-01)."})
             qs = qs.filter(**{self.subject_path: filters.subject})
         rows = self._rows(qs.filter(pk__gt=after).order_by("pk")[: filters.limit + 1])
         more = len(rows) > filters.limit

@@ -5,7 +5,7 @@ from django.db import transaction
 from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
-from .problems import problems_register
+from .problems import problems_document, problems_register
 from .reads import reads_router
 from .tokens import token_authenticate
 
@@ -22,10 +22,19 @@ class PersonalToken(HttpBearer):
         return token_authenticate(request, token)
 
 
+class DataApi(NinjaAPI):
+    """The API, its OpenAPI schema saying how its problems are sent."""
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        problems_document(schema)
+        return schema
+
+
 def _api() -> NinjaAPI:
     from .writes import writes_register
 
-    api = NinjaAPI(
+    api = DataApi(
         title="BlinaCell eCRF data API",
         version="1",
         description=DESCRIPTION,
