@@ -8,17 +8,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from ninja import Field, Header, Router, Schema, Status
-from pydantic import StrictFloat, StrictInt, StrictStr, create_model
+from pydantic import AfterValidator, StrictFloat, StrictInt, StrictStr, create_model
 
-from crf.access import subjects_visible_to
+from crf.access import Capability, subjects_visible_to, user_can
 from monitoring.queries import queries_visible_to, query_answer
-from mrd.services import result_save
+from mrd.services import RESULTS_REFUSED, result_save
 from mrd.upload import COLUMNS, results_check_writes, results_read
 from protocol import ctcae
 from safety.forms import LabPanelForm
@@ -32,8 +33,19 @@ WRITE_REFUSED = "This token may only read: create a read-and-write token to writ
 KEY_REUSED = (
     "This Idempotency-Key was used for a different request: use a new key for a new request."
 )
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("Text cannot contain the NUL character (\\u0000).")
+    return value
+
+
+# Text as a person or a system sends it; a NUL character (which PostgreSQL cannot store) is
+# refused like any other invalid input.
+Text = Annotated[str, AfterValidator(_no_nul)]
 # A number, or its text as typed (a decimal comma reads as a point); never true/false.
-DecimalIn = StrictStr | StrictInt | StrictFloat
+DecimalIn = Annotated[StrictStr, AfterValidator(_no_nul)] | StrictInt | StrictFloat
 
 
 def _require_write(request) -> None:
@@ -54,8 +66,10 @@ def idempotent_write(request, key: str | None, write: Callable[[], tuple[int, di
     reused for another request."""
     if key is not None:
         key = key.strip()
-        if not key or len(key) > 200:
-            raise ValidationError({"Idempotency-Key": "Send 1 to 200 characters (e.g. a UUID)."})
+        if not key or len(key) > 200 or not key.isprintable():
+            raise ValidationError(
+                {"Idempotency-Key": "Send 1 to 200 printable characters (e.g. a UUID)."}
+            )
     with transaction.atomic():
         if key is None:
             return Status(*write())
@@ -86,19 +100,19 @@ def _text(value: DecimalIn | None) -> str:
 
 
 class MrdResultIn(Schema):
-    accession: str = Field(..., max_length=40, description="The sample's accession (worklist).")
-    method: str = Field(..., max_length=10, description="qpcr or ngs")
-    result: str = Field(
+    accession: Text = Field(..., max_length=40, description="The sample's accession (worklist).")
+    method: Text = Field(..., max_length=10, description="qpcr or ngs")
+    result: Text = Field(
         ..., max_length=20, description="negative, pnq, quantifiable or not_evaluable"
     )
     value: DecimalIn | None = Field(None, description="MRD level, quantifiable only (e.g. 2E-4)")
     sensitivity: DecimalIn | None = None
     quantitative_range: DecimalIn | None = None
-    markers: str = Field("", max_length=200)
-    report_date: str = Field(..., max_length=20, description="YYYY-MM-DD")
-    not_evaluable_reason: str = Field("", max_length=200)
-    comment: str = Field("", max_length=2000)
-    reason_for_change: str = Field(
+    markers: Text = Field("", max_length=200)
+    report_date: Text = Field(..., max_length=20, description="YYYY-MM-DD")
+    not_evaluable_reason: Text = Field("", max_length=200)
+    comment: Text = Field("", max_length=2000)
+    reason_for_change: Text = Field(
         "", max_length=500, description="Needed when the result corrects a stored one."
     )
     version: int | None = Field(
@@ -107,6 +121,8 @@ class MrdResultIn(Schema):
 
 
 def _mrd_result_post(request, payload: MrdResultIn, resources: dict[str, Resource]):
+    if not user_can(request.user, Capability.ENTER_MRD_RESULTS):
+        raise PermissionDenied(RESULTS_REFUSED)
     data = payload.dict()
     row_data = {column: _text(data.get(column)) for column in COLUMNS}
     rows = results_read([row_data], request.user)
@@ -131,19 +147,19 @@ def _mrd_result_post(request, payload: MrdResultIn, resources: dict[str, Resourc
 
 
 class LabValueIn(Schema):
-    test: str = Field(..., max_length=12, description="Test code, as in lab_values.csv")
+    test: Text = Field(..., max_length=12, description="Test code, as in lab_values.csv")
     value: DecimalIn
-    unit: str | None = Field(None, max_length=12, description="Default: the standard unit")
+    unit: Text | None = Field(None, max_length=12, description="Default: the standard unit")
     lln: DecimalIn | None = Field(None, description="Default: the site's reference range")
     uln: DecimalIn | None = Field(None, description="Default: the site's reference range")
 
 
 class LabPanelIn(Schema):
-    subject: str = Field(..., max_length=12, description="Study ID, e.g. 1-01")
+    subject: Text = Field(..., max_length=12, description="Study ID, e.g. 1-01")
     sampled_at: datetime = Field(
         ..., description="ISO 8601; without a zone, the trial's local time"
     )
-    local_lab: str = Field(..., max_length=120)
+    local_lab: Text = Field(..., max_length=120)
     values: list[LabValueIn] = Field(..., min_length=1, max_length=len(ctcae.LabTest))
 
 
@@ -160,7 +176,10 @@ def _lab_panel_form(subject, payload: LabPanelIn) -> LabPanelForm:
     ranges = site_ranges(subject.site)
     sampled_at = payload.sampled_at
     if timezone.is_aware(sampled_at):
-        sampled_at = timezone.localtime(sampled_at).replace(tzinfo=None)
+        try:
+            sampled_at = timezone.localtime(sampled_at).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # year 1 or 9999 moved past the calendar's ends
+            raise ValidationError({"sampled_at": "Not a date and time of this era."}) from None
     data = {"sampled_at": sampled_at.isoformat(), "local_lab": payload.local_lab}
     tests = {test.value for test in ctcae.LabTest}
     errors = {}
@@ -192,13 +211,23 @@ def _lab_panel_post(request, payload: LabPanelIn, resources: dict[str, Resource]
         raise ValidationError(
             {_value_field(payload, name): list(messages) for name, messages in form.errors.items()}
         )
-    panel = lab_panel_record(
-        subject=subject,
-        sampled_at=form.cleaned_data["sampled_at"],
-        local_lab=form.cleaned_data["local_lab"],
-        entries=form.entries(),
-        user=request.user,
-    )
+    try:
+        panel = lab_panel_record(
+            subject=subject,
+            sampled_at=form.cleaned_data["sampled_at"],
+            local_lab=form.cleaned_data["local_lab"],
+            entries=form.entries(),
+            user=request.user,
+        )
+    except ValidationError as refused:
+        if not hasattr(refused, "error_dict"):
+            raise
+        raise ValidationError(
+            {
+                _value_field(payload, name): messages
+                for name, messages in refused.message_dict.items()
+            }
+        ) from None
     raised = lab_panel_alerts(panel, user=request.user, evaluate=True)
     values = resources["lab-values"]
     return 201, {
@@ -235,7 +264,7 @@ def _value_field(payload: LabPanelIn, form_field: str) -> str:
 
 
 class QueryAnswerIn(Schema):
-    answer: str = Field(..., max_length=4000)
+    answer: Text = Field(..., max_length=4000)
 
 
 def _query_answer_post(request, query_id: int, payload: QueryAnswerIn, resources):

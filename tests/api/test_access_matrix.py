@@ -159,20 +159,7 @@ def _refusal(role, site, *, allowed: Role) -> int | None:
     return None if role == allowed else 403
 
 
-MRD_REFUSED_AS_A_ROW = pytest.mark.xfail(
-    strict=True,
-    reason="api/writes.py refuses a role without ENTER_MRD_RESULTS with a 422 on the row's "
-    "accession, not a 403: it should require the capability before reading the row",
-)
-
-
-def _mrd_case(role, site):
-    if role == Role.CENTRAL_LAB:
-        return pytest.param(role, site)
-    return pytest.param(role, site, marks=MRD_REFUSED_AS_A_ROW)
-
-
-@pytest.mark.parametrize(("role", "site"), [_mrd_case(role, site) for role, site in ROLE_SITES])
+@pytest.mark.parametrize(("role", "site"), ROLE_SITES)
 def test_only_the_central_lab_posts_mrd_results(study, api_of, role, site):
     api = api_of(role, _site(study, site))
     response = api.post("/mrd-results", _mrd_result(study))

@@ -140,8 +140,8 @@ def test_an_unknown_or_another_site_s_accession_is_named(api_as, central_lab, w1
 def test_only_the_central_lab_posts_results(api_as, site_a, w11_sample, role):
     user = user_with_role(role, None if role == Role.DATA_MANAGER else site_a, username="u")
     response = _post_result(api_as(user), w11_sample)
-    assert response.status_code in (403, 422)
-    assert "central MRD laboratory" in response.content.decode()
+    assert response.status_code == 403
+    assert problem(response)["detail"] == "Only the central MRD laboratory enters MRD results."
     assert not MrdResult.objects.exists()
 
 
@@ -334,3 +334,15 @@ def test_kept_answers_are_forgotten_after_seven_days(api_as, central_lab, w11_sa
     _post_result(api, w11_sample, key="new")
     forget_old_idempotent_responses.apply()
     assert list(IdempotentResponse.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.verifies("UR-LAB-01")
+def test_a_value_the_grading_cannot_use_is_named_by_its_place_in_the_panel(
+    api_as, investigator_a, subject_a
+):
+    values = [{"test": "alt", "value": "30", "uln": "40"}, {"test": "ast", "value": "35"}]
+    response = api_as(investigator_a).post("/lab-panels", _panel(subject_a, days=3, values=values))
+    assert response.status_code == 422
+    errors = field_errors(response)
+    assert "ULN" in errors["values.1.uln"], errors
+    assert not LabPanel.objects.exists()
