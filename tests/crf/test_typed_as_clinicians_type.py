@@ -376,7 +376,7 @@ def test_an_infusion_start_typed_as_shown_is_saved(client, subject_a, investigat
 # --- The first date of a planned visit ----------------------------------------------------------
 
 
-@pytest.mark.verifies("UR-REC-04")
+@pytest.mark.verifies("UR-REC-04", "UR-AUD-01")
 @pytest.mark.django_db
 def test_the_first_date_of_a_planned_visit_needs_no_reason_a_later_change_does(
     client, subject_a, investigator_a
