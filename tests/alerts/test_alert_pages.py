@@ -31,6 +31,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-ALR-01")
+
 INV, MON, DM, LAB, SPONSOR = (
     Role.INVESTIGATOR,
     Role.MONITOR,
@@ -113,6 +115,7 @@ SCOPES = [
 ]
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("role", "study_wide"),
@@ -236,6 +239,7 @@ def test_the_alert_page_links_the_infusion_form_or_decision_it_asks_for(
     assert _links(inbox) == expected
 
 
+@pytest.mark.verifies("AL-SAE-CLOCK")
 @pytest.mark.django_db
 def test_the_sae_clock_links_the_adverse_events_sponsor_notification(
     client, site_a, investigator_a
@@ -253,6 +257,7 @@ def test_the_sae_clock_links_the_adverse_events_sponsor_notification(
     assert "Record the sponsor notification on the adverse event" in page
 
 
+@pytest.mark.verifies("AL-VISIT-OVERDUE")
 @pytest.mark.django_db
 def test_an_overdue_visit_links_its_visit_form(client, subject_a, investigator_a):
     visit = Visit.objects.filter(subject=subject_a).first()
@@ -264,6 +269,7 @@ def test_an_overdue_visit_links_its_visit_form(client, subject_a, investigator_a
     assert 'id="div_id_actual_date"' in form and 'id="div_id_missed"' in form
 
 
+@pytest.mark.verifies("AL-W11-MISSING")
 @pytest.mark.django_db
 def test_a_missing_week_11_result_links_the_sample_the_missed_visit_and_the_reason(
     client, site_a, investigator_a
@@ -296,6 +302,7 @@ def test_a_missing_week_11_result_links_the_sample_the_missed_visit_and_the_reas
     assert client.get(result_form).status_code == 200
 
 
+@pytest.mark.verifies("AL-W11-NGS")
 @pytest.mark.django_db
 def test_a_week_11_pnq_links_the_ngs_result_of_its_sample(client, site_a, investigator_a):
     subject = enrol(
@@ -343,6 +350,7 @@ def _assert_anchors_exist(client, user, alerts):
             assert f'id="{url.fragment}"' in target, (alert.rule, action.url)
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_only_the_roles_that_record_it_get_a_link(client, site_a, investigator_a):
     subject = enrol(site_a, by=investigator_a)

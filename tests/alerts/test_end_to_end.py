@@ -22,7 +22,7 @@ from tests.factories import (
 
 from .worker import PrivateBroker, Worker, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.verifies("UR-ALR-02")]
 
 
 @pytest.fixture
@@ -45,6 +45,7 @@ def _on_infusion(site, investigator):
     return subject
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 def test_alt_six_times_uln_on_day_14_raises_al_hep_then_the_interruption_clears_it(
     worker, site_a, investigator_a
 ):

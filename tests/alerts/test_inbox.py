@@ -22,6 +22,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-ALR-01")
+
 
 def _hep_subject(site, investigator):
     subject = enrol(
@@ -34,6 +36,7 @@ def _hep_subject(site, investigator):
     return subject
 
 
+@pytest.mark.verifies("AL-HEP")
 @pytest.mark.django_db
 def test_evaluation_is_idempotent(site_a, investigator_a):
     subject = _hep_subject(site_a, investigator_a)
@@ -43,6 +46,7 @@ def test_evaluation_is_idempotent(site_a, investigator_a):
     assert Alert.objects.filter(subject=subject, rule="AL-HEP").count() == 1
 
 
+@pytest.mark.verifies("UR-ACC-01", "AL-HEP")
 @pytest.mark.django_db
 def test_inbox_shows_alerts_for_the_users_role_and_site_only(
     client, site_a, site_b, investigator_a
@@ -61,6 +65,7 @@ def test_inbox_shows_alerts_for_the_users_role_and_site_only(
     assert client.get(reverse("alerts:detail", args=[other.pk])).status_code == 404
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_acknowledging_needs_a_comment_and_is_audited(client, site_a, investigator_a):
     subject = _hep_subject(site_a, investigator_a)
@@ -84,6 +89,7 @@ def test_acknowledging_needs_a_comment_and_is_audited(client, site_a, investigat
     assert "infusion stopped" in latest.history_change_reason
 
 
+@pytest.mark.verifies("AL-HEP")
 @pytest.mark.django_db
 def test_urgent_alert_is_mailed_once(site_a, investigator_a, django_capture_on_commit_callbacks):
     investigator_a.email = "inv@example.org"
@@ -99,6 +105,7 @@ def test_urgent_alert_is_mailed_once(site_a, investigator_a, django_capture_on_c
     assert set(hep[0].to) == {"inv@example.org", monitor.email}
 
 
+@pytest.mark.verifies("AL-MRD-TRIGGER", "MR-4")
 @pytest.mark.django_db
 def test_referral_decision_clears_the_mrd_trigger(site_a, investigator_a):
     from decimal import Decimal
@@ -142,6 +149,7 @@ def test_referral_decision_clears_the_mrd_trigger(site_a, investigator_a):
     assert alert.status == Alert.Status.RESOLVED and alert.resolved_at is not None
 
 
+@pytest.mark.verifies("UR-ALR-02")
 @pytest.mark.django_db
 def test_evaluate_rules_command(site_a, investigator_a):
     subject = _hep_subject(site_a, investigator_a)
@@ -151,6 +159,7 @@ def test_evaluate_rules_command(site_a, investigator_a):
     assert Alert.objects.filter(subject=subject, rule="AL-HEP").count() == 1
 
 
+@pytest.mark.verifies("UR-ALR-02")
 @pytest.mark.django_db
 def test_one_evaluation_is_enqueued_per_subject_per_transaction(
     site_a, investigator_a, django_capture_on_commit_callbacks

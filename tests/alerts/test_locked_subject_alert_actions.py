@@ -17,7 +17,7 @@ from protocol import rules
 from safety.models import LabValue
 from tests.factories import lab_panel_for, user_with_role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.verifies("UR-LCK-01")]
 
 REASON = "Database lock for the interim analysis"
 ACTION = re.compile(r'<a [^>]*class="[^"]*alert-action[^"]*"[^>]*href="([^"]+)"')

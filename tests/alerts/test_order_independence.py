@@ -58,6 +58,8 @@ from safety.services import LabEntry, adverse_event_record, lab_panel_record
 from tests.factories import SiteFactory, enrol, user_with_role
 from tests.hostile.probe import rolled_back
 
+pytestmark = pytest.mark.verifies("UR-ALR-01")
+
 H = datetime.timedelta(hours=1)
 D = datetime.timedelta(days=1)
 
@@ -350,6 +352,7 @@ def test_the_open_alerts_do_not_depend_on_the_order_or_the_route(history, order,
     assert imported == in_order, history
 
 
+@pytest.mark.verifies("AL-HEP", "AL-CRS", "AL-MRD-TRIGGER")
 @pytest.mark.django_db
 def test_a_history_with_a_toxicity_and_mrd_failure_gives_its_alerts_on_every_route(tmp_path):
     """The machinery at work on a history whose alerts are known: an ALT of 6.25 x ULN on day

@@ -15,7 +15,7 @@ from mrd.models import MrdResult
 from mrd.services import result_save, sample_record
 from tests.factories import baseline_for, enrol, user_with_role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.verifies("UR-ALR-01", "AL-MRD-TRIGGER", "MR-4")]
 
 
 def _alert(subject, rule):

@@ -13,6 +13,8 @@ from crf.services.infusion import infusion_end, infusion_interrupt
 from safety.services import LabEntry, lab_panel_record
 from tests.factories import day11_for, enrol, infusion_started_for, lab_panel_for
 
+pytestmark = pytest.mark.verifies("UR-ALR-01")
+
 
 def _on_infusion(site, investigator):
     subject = enrol(site, by=investigator, day1_date=datetime.date(2026, 3, 1))
@@ -20,6 +22,7 @@ def _on_infusion(site, investigator):
     return subject, infusion_started_for(subject, by=investigator)  # 2026-03-12 09:00
 
 
+@pytest.mark.verifies("UR-REC-02", "AL-HEP")
 @pytest.mark.django_db
 def test_a_sample_just_after_local_midnight_is_that_days(site_a, investigator_a):
     subject, _ = _on_infusion(site_a, investigator_a)
@@ -33,6 +36,7 @@ def test_a_sample_just_after_local_midnight_is_that_days(site_a, investigator_a)
     assert "on 2026-03-14, study day 14" in alert.message
 
 
+@pytest.mark.verifies("UR-DOS-02", "AL-INT-LONG")
 @pytest.mark.django_db
 def test_a_cycle_ends_while_interrupted_and_the_interruption_ends_with_it(site_a, investigator_a):
     subject, cycle = _on_infusion(site_a, investigator_a)

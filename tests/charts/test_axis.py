@@ -18,6 +18,8 @@ from charts.axis import (
 from charts.text import text_width
 from protocol.schedule import LANDMARK_DAYS
 
+pytestmark = pytest.mark.verifies("UR-REC-05", "UR-MRD-03")
+
 
 def near(value: float):
     return pytest.approx(value, abs=1e-9)

@@ -14,6 +14,8 @@ from mrd import plot
 from protocol import schedule
 from protocol.schedule import LANDMARK_DAYS
 
+pytestmark = pytest.mark.verifies("UR-REC-05", "UR-MRD-03")
+
 
 def test_landmarks_are_the_days_the_schedule_defines():
     expected = {

@@ -7,6 +7,8 @@ import pytest
 from charts import colours, legend
 from charts.text import text_width
 
+pytestmark = pytest.mark.verifies("UR-REC-05", "UR-MRD-03")
+
 
 def parse(markup: str) -> ET.Element:
     return ET.fromstring(markup)  # noqa: S314 - our own output, parsed to check it is well-formed

@@ -6,6 +6,8 @@ import pytest
 
 from charts import svg, text
 
+pytestmark = pytest.mark.verifies("UR-REC-05", "UR-MRD-03")
+
 SVG = "{http://www.w3.org/2000/svg}"
 
 HOSTILE = (
@@ -45,6 +47,7 @@ def test_number_has_at_most_two_decimals_and_no_trailing_zeros(value, shown):
     assert svg.number(value) == shown
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.parametrize(
     ("value", "escaped"),
     [
@@ -64,11 +67,13 @@ def test_element_text_escapes_markup_and_replaces_what_xml_forbids(value, escape
     assert svg.element_text(value) == escaped
 
 
+@pytest.mark.verifies("UR-ACC-05")
 def test_attribute_values_are_double_quoted_with_their_quotes_escaped():
     markup = svg.tag("g", {"data-label": '" onmouseover="x\' y'})
     assert markup == '<g data-label="&quot; onmouseover=&quot;x\' y"/>'
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_text_stays_one_attribute_and_one_text_node(hostile):
     markup = svg.tag("text", {"data-label": hostile, "x": 1}, svg.element_text(hostile))
@@ -80,6 +85,7 @@ def test_hostile_text_stays_one_attribute_and_one_text_node(hostile):
     assert list(el) == []  # no child element smuggled in
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_tooltip_is_only_text(hostile):
     el = parse(svg.tooltip(hostile))
@@ -120,6 +126,7 @@ def test_points():
     assert svg.points((0, 0), (1.005, -2.5), (10, 3.333)) == "0,0 1,-2.5 10,3.33"
 
 
+@pytest.mark.verifies("UR-OPS-03")
 def test_document_root_is_an_image_labelled_by_its_title_and_description():
     markup = svg.svg_document(
         "p-1", 400, 64, "<b>title</b>", "desc & more", "<g/>", css_class="timeline"

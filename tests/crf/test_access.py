@@ -16,6 +16,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-ACC-01")
+
 
 def _subject_scoped_url_names() -> list[str]:
     """Every named URL that takes a study_id, so a new subject page is covered automatically."""
@@ -135,6 +137,7 @@ def test_no_role_at_site_a_lists_site_b_subjects(client, site_a, subject_a, subj
     assert subject_b.study_id not in body
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("role", "expected"),
@@ -154,6 +157,7 @@ def test_only_investigators_open_the_edit_form_of_their_site(
     assert client.get(url).status_code == expected
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [Role.MONITOR, Role.SPONSOR, Role.CENTRAL_LAB, Role.DATA_MANAGER])
 def test_non_investigators_cannot_post_data_forms(client, site_a, subject_a, role):
@@ -181,6 +185,7 @@ def test_study_wide_roles_see_every_site(client, subject_a, subject_b):
         assert client.get(url).status_code == 200
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.django_db
 def test_investigator_cannot_enrol_at_another_site_by_tampering(client, site_a, site_b):
     client.force_login(user_with_role(Role.INVESTIGATOR, site_a))

@@ -14,6 +14,8 @@ from crf.models import EditCheckConfirmation, MrdTriggeredBlinatumomab, Role, Sa
 from crf.services import record_save
 from tests.factories import user_with_role
 
+pytestmark = pytest.mark.verifies("UR-REC-01")
+
 # subject_a: consent 2026-02-27, study day 1 on 2026-03-02.
 COURSE = {
     "start_date": "2026-07-06",
@@ -56,6 +58,7 @@ def test_both_forms_are_in_the_after_induction_section():
     assert FORMS["mrd-blinatumomab"].many and FORMS["salvage-therapy"].many
 
 
+@pytest.mark.verifies("MR-4", "UR-AUD-01")
 @pytest.mark.django_db
 def test_a_course_is_entered_with_its_history(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -78,6 +81,7 @@ def test_a_course_is_entered_with_its_history(client, subject_a, investigator_a)
     assert course.get_absolute_url() == _url(subject_a, "mrd-blinatumomab", course.pk)
 
 
+@pytest.mark.verifies("UR-REC-04", "UR-AUD-01")
 @pytest.mark.django_db
 def test_a_course_correction_needs_a_reason_and_keeps_history(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -97,6 +101,7 @@ def test_a_course_correction_needs_a_reason_and_keeps_history(client, subject_a,
     assert "No value was changed" in unchanged.content.decode()  # 1,2E-4 is the saved value
 
 
+@pytest.mark.verifies("MR-4")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("change", "field", "message"),
@@ -147,6 +152,7 @@ def test_every_route_gets_the_same_refusal(subject_a, investigator_a):
     assert not MrdTriggeredBlinatumomab.objects.exists()
 
 
+@pytest.mark.verifies("MR-4", "UR-REC-03")
 @pytest.mark.django_db
 def test_cd19_not_reconfirmed_is_saved_only_once_confirmed(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -167,6 +173,7 @@ def test_cd19_not_reconfirmed_is_saved_only_once_confirmed(client, subject_a, in
     assert (confirmation.check_code, confirmation.record) == ("cd19_not_reconfirmed", course)
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_a_salvage_therapy_is_entered_with_its_history(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -207,6 +214,7 @@ def test_salvage_hard_checks_refuse_with_the_field_and_save_nothing(
     assert not SalvageTherapy.objects.exists()
 
 
+@pytest.mark.verifies("UR-REC-05")
 @pytest.mark.django_db
 def test_an_other_regimen_is_named_in_the_casebook(subject_a, investigator_a):
     therapy = record_save(
@@ -222,6 +230,7 @@ def test_an_other_regimen_is_named_in_the_casebook(subject_a, investigator_a):
     assert str(therapy) == "Salvage therapy 2026-06-01: hyper-CVAD (Refractory after induction)"
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_only_the_site_investigators_enter_them(client, subject_a):
     client.force_login(user_with_role(Role.MONITOR, subject_a.site))
@@ -256,6 +265,7 @@ def _save_both(subject, investigator):
     return course, therapy
 
 
+@pytest.mark.verifies("UR-REC-05")
 @pytest.mark.django_db
 def test_the_casebook_lists_them_and_draws_them_on_the_timeline(client, subject_a, investigator_a):
     course, therapy = _save_both(subject_a, investigator_a)
@@ -273,6 +283,7 @@ def test_the_casebook_lists_them_and_draws_them_on_the_timeline(client, subject_
     assert 'data-label="CAR-T cell therapy (relapse)" data-first-day="214"' in page
 
 
+@pytest.mark.verifies("UR-REC-05")
 @pytest.mark.django_db
 def test_records_entered_in_error_are_not_drawn(subject_a, investigator_a):
     from audit.services import audited_save

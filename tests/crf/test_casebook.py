@@ -10,6 +10,8 @@ from crf.models import Relapse
 from crf.services import record_save
 from tests.factories import baseline_for, course_for, day11_for, infusion_started_for
 
+pytestmark = pytest.mark.verifies("UR-REC-05")
+
 
 def _page(client, subject):
     return client.get(reverse("crf:subject_detail", args=[subject.study_id]))
@@ -61,6 +63,7 @@ def test_casebook_query_count_does_not_grow_with_records(
         _page(client, subject_a)
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_monitor_reads_the_casebook_without_edit_links(client, subject_a, investigator_a):
     from crf.models import Role

@@ -11,6 +11,8 @@ from django.utils import timezone
 from crf.models import Role, Subject
 from tests.factories import SiteFactory, enrol, protocol_versions, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-ENR-01")
+
 
 def screening_data(site, **overrides):
     data = {
@@ -107,6 +109,7 @@ def test_enrol_form_refuses_bad_dates_and_saves_nothing(
     assert Subject.objects.count() == 0
 
 
+@pytest.mark.verifies("UR-OPS-03")
 @pytest.mark.django_db
 def test_subject_list_is_paginated_and_filtered(client, site_a, site_b):
     investigator = user_with_role(Role.INVESTIGATOR, site_a)

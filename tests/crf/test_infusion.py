@@ -11,6 +11,8 @@ from crf.models import BlinatumomabInfusion, InfusionInterruption
 from crf.services.infusion import infusion_summary
 from tests.factories import day11_for, enrol, infusion_started_for
 
+pytestmark = pytest.mark.verifies("UR-DOS-02")
+
 
 def _local(day: datetime.date, hour: int, minute: int = 0) -> str:
     return f"{day.isoformat()}T{hour:02d}:{minute:02d}"
@@ -35,6 +37,7 @@ def test_start_needs_the_day11_blasts(client, subject_a, investigator_a):
     assert not BlinatumomabInfusion.objects.exists()
 
 
+@pytest.mark.verifies("BD-1")
 @pytest.mark.django_db
 @pytest.mark.parametrize(("blasts", "expected"), [("50", "28"), ("51", "9")])
 def test_start_dose_follows_bd1_by_blasts(site_a, investigator_a, blasts, expected):
@@ -45,6 +48,7 @@ def test_start_dose_follows_bd1_by_blasts(site_a, investigator_a, blasts, expect
     assert summary.plan[0].ug_per_day == Decimal(expected)
 
 
+@pytest.mark.verifies("BD-2", "BL-1")
 @pytest.mark.django_db
 def test_start_interrupt_restart_and_days_given(client, subject_a, investigator_a):
     day11_for(subject_a, by=investigator_a)

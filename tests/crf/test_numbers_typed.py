@@ -13,6 +13,8 @@ from crf.forms.numbers import (
     parse_whole_text,
 )
 
+pytestmark = pytest.mark.verifies("UR-REC-02")
+
 
 @pytest.mark.parametrize(
     ("typed", "number"),

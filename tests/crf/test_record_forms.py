@@ -9,6 +9,8 @@ from django.urls import reverse
 from crf.models import Baseline, Day11Assessment, EditCheckConfirmation, Visit
 from tests.factories import baseline_for
 
+pytestmark = pytest.mark.verifies("UR-REC-01")
+
 BASELINE = {
     "sex": "F",
     "year_of_birth": "1985",
@@ -31,6 +33,7 @@ def _url(subject, slug, pk=None):
     return reverse("crf:record_new", args=[subject.study_id, slug])
 
 
+@pytest.mark.verifies("UR-ENR-02")
 @pytest.mark.django_db
 def test_baseline_is_saved_with_its_bsa(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -67,6 +70,7 @@ def test_baseline_hard_checks_refuse_and_save_nothing(
     assert not Baseline.objects.filter(subject=subject_a).exists()
 
 
+@pytest.mark.verifies("UR-REC-03")
 @pytest.mark.django_db
 def test_implausible_height_is_saved_only_after_confirmation(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -93,6 +97,7 @@ def test_implausible_height_is_saved_only_after_confirmation(client, subject_a, 
     assert "135" in confirmation.message
 
 
+@pytest.mark.verifies("UR-REC-03")
 @pytest.mark.django_db
 def test_confirmation_without_ticking_the_box_saves_nothing(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -102,6 +107,7 @@ def test_confirmation_without_ticking_the_box_saves_nothing(client, subject_a, i
     assert not Baseline.objects.filter(subject=subject_a).exists()
 
 
+@pytest.mark.verifies("UR-REC-04", "UR-AUD-01")
 @pytest.mark.django_db
 def test_baseline_correction_needs_a_reason_and_keeps_history(client, subject_a, investigator_a):
     baseline = baseline_for(subject_a, by=investigator_a)
@@ -126,6 +132,7 @@ def test_dates_before_consent_are_refused(client, subject_a, investigator_a):
     assert not Day11Assessment.objects.exists()
 
 
+@pytest.mark.verifies("UR-REC-03", "UR-REC-05")
 @pytest.mark.django_db
 def test_day11_outside_window_needs_confirmation_and_marks_the_visit(
     client, subject_a, investigator_a
@@ -146,6 +153,7 @@ def test_day11_outside_window_needs_confirmation_and_marks_the_visit(
     assert EditCheckConfirmation.objects.get().check_code == "visit_out_of_window"
 
 
+@pytest.mark.verifies("UR-REC-05")
 @pytest.mark.django_db
 def test_missed_visit_needs_a_reason(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -164,6 +172,7 @@ def test_missed_visit_needs_a_reason(client, subject_a, investigator_a):
     assert (visit.missed, visit.missed_reason) == (True, "patient in ICU")
 
 
+@pytest.mark.verifies("UR-REC-05")
 @pytest.mark.django_db
 def test_unscheduled_visit_is_added(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -182,6 +191,7 @@ def test_a_second_single_record_is_not_created(client, subject_a, investigator_a
     assert response["Location"] == _url(subject_a, "baseline", baseline.pk)
 
 
+@pytest.mark.verifies("UR-REC-05")
 @pytest.mark.django_db
 def test_visit_status_follows_the_window_and_the_data(subject_a):
     from crf.casebook import visit_status

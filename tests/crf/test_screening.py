@@ -10,6 +10,8 @@ from crf.models import Screening, Subject
 from crf.services import subject_screen
 from tests.factories import ELIGIBLE, enrol, protocol_versions
 
+pytestmark = pytest.mark.verifies("UR-ENR-01")
+
 
 def _screen(site, user, **overrides):
     values = dict(
@@ -142,6 +144,7 @@ def test_unanswered_eligibility_question_is_refused(client, site_a, investigator
     assert Screening.objects.count() == 0
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_screening_log_lists_failures_of_own_sites_only(client, site_a, site_b, investigator_a):
     from crf.models import Role

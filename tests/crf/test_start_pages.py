@@ -25,6 +25,8 @@ from mrd.upload import upload_receive
 from tests.factories import UserFactory, baseline_for, enrol, serious_ae_for, user_with_role
 from tests.mrd.test_upload import _csv, _row
 
+pytestmark = pytest.mark.verifies("UR-ACC-01", "UR-ACC-02")
+
 
 def _page(client, user) -> str:
     client.force_login(user)
@@ -52,6 +54,7 @@ def _count(client, user, role, label) -> int:
     return _item(_block(_page(client, user), role), label)[0]
 
 
+@pytest.mark.verifies("AL-VISIT-OVERDUE", "SA-1")
 @pytest.mark.django_db
 def test_investigator_sees_overdue_visits_alerts_queries_and_sae_clocks(
     client, site_a, investigator_a

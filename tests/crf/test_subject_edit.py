@@ -5,6 +5,8 @@ from django.urls import reverse
 
 from crf.models import Subject
 
+pytestmark = pytest.mark.verifies("UR-REC-04")
+
 
 def _edit_url(subject):
     return reverse("crf:subject_edit", kwargs={"study_id": subject.study_id})

@@ -12,6 +12,8 @@ import pytest
 
 from crf.timeline import OutcomeMark, PhaseBar, Span, Timeline, VisitMark, render_svg
 
+pytestmark = pytest.mark.verifies("UR-REC-05")
+
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -102,6 +104,7 @@ def all_text(el: ET.Element) -> str:
 # --- document -----------------------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-OPS-03")
 def test_root_is_an_accessible_svg_image_with_title_and_description():
     root = parse(render_svg(sample()))
     assert root.tag == f"{SVG}svg"
@@ -386,6 +389,7 @@ def hostile_timeline() -> Timeline:
     )
 
 
+@pytest.mark.verifies("UR-ACC-05")
 def test_hostile_labels_come_out_as_inert_text():
     svg = render_svg(hostile_timeline())
     root = parse(svg)
@@ -410,6 +414,7 @@ def test_hostile_labels_come_out_as_inert_text():
     assert all(c.replace("-", "").isalnum() for c in visit_classes)
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.parametrize(
     "timeline",
     [sample(), hostile_timeline(), Timeline(today_day=3)],

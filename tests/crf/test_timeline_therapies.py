@@ -20,6 +20,8 @@ from tests.crf.test_timeline import (
     today_x,
 )
 
+pytestmark = pytest.mark.verifies("UR-REC-05")
+
 COURSE = TherapySpan("Blinatumomab (2 cycles)", 130, 186, "mrd-blinatumomab")
 SALVAGE = TherapySpan("Inotuzumab ozogamicin (relapse)", 200, None, "salvage")
 
@@ -116,6 +118,7 @@ def test_the_axis_runs_past_a_late_therapy():
     assert rect_range(bar)[1] <= 960
 
 
+@pytest.mark.verifies("UR-ACC-05")
 def test_an_unknown_kind_is_drawn_as_other_therapy_and_labels_stay_inert():
     hostile = TherapySpan('<script>alert(1)</script>"', 130, 140, '"><b onload=x>')
     svg = render_svg(with_therapies(hostile))

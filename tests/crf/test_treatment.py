@@ -10,6 +10,8 @@ from crf.models import DrugAdministration, IntrathecalAdministration, Visit
 from crf.services.treatment import intrathecal_count
 from tests.factories import baseline_for, course_for
 
+pytestmark = pytest.mark.verifies("UR-DOS-01")
+
 
 def _rows(course):
     return {(a.drug, a.protocol_day): a for a in course.administrations.all()}
@@ -79,6 +81,7 @@ def test_dose_deviation_over_10_percent_needs_a_reason(
     assert row.history.first().history_user == investigator_a
 
 
+@pytest.mark.verifies("UR-REC-03")
 @pytest.mark.django_db
 def test_weight_change_over_10_percent_since_baseline_needs_confirmation(
     client, subject_a, investigator_a
@@ -100,6 +103,7 @@ def test_weight_change_over_10_percent_since_baseline_needs_confirmation(
     assert course.bsa_m2 == Decimal("1.77")
 
 
+@pytest.mark.verifies("UR-REC-05")
 @pytest.mark.django_db
 def test_consolidation_cycles_are_planned_as_the_previous_is_entered(subject_a, investigator_a):
     baseline_for(subject_a, by=investigator_a, cd20_positive="yes")

@@ -38,6 +38,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-REC-02")
+
 NOT_A_NUMBER = "is not a number. Type digits with at most one decimal point or comma"
 
 
@@ -102,6 +104,7 @@ def test_a_weight_with_a_comma_in_a_treatment_course(client, subject_a, investig
     assert TreatmentCourse.objects.get().weight_kg == Decimal("74.5")
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.django_db
 def test_an_ice_score_with_a_letter_is_refused_and_no_event_saved(
     client, subject_a, investigator_a
@@ -175,6 +178,7 @@ MRD_RESULT = {
 }
 
 
+@pytest.mark.verifies("UR-MRD-01")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("typed", "stored"),
@@ -196,6 +200,7 @@ def test_an_mrd_value_as_the_laboratory_types_it(client, w11_sample, central_lab
     assert MrdResult.objects.get().value == stored
 
 
+@pytest.mark.verifies("UR-MRD-01")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("typed", "says"),
@@ -216,6 +221,7 @@ def test_an_mrd_value_that_is_not_one_is_refused_naming_the_field_and_the_text(
     assert not MrdResult.objects.exists()
 
 
+@pytest.mark.verifies("UR-MRD-01")
 @pytest.mark.django_db
 def test_an_mrd_result_read_back_unchanged_is_not_a_change(client, w11_sample, central_lab):
     client.force_login(central_lab)
@@ -354,6 +360,7 @@ def test_a_date_time_input_shows_the_site_time_zone_and_reads_local_time(
     assert 'value="2026-03-13 09:00"' in shown
 
 
+@pytest.mark.verifies("UR-DOS-02")
 @pytest.mark.django_db
 def test_an_infusion_start_typed_as_shown_is_saved(client, subject_a, investigator_a):
     day11_for(subject_a, by=investigator_a)
@@ -369,6 +376,7 @@ def test_an_infusion_start_typed_as_shown_is_saved(client, subject_a, investigat
 # --- The first date of a planned visit ----------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-REC-04", "UR-AUD-01")
 @pytest.mark.django_db
 def test_the_first_date_of_a_planned_visit_needs_no_reason_a_later_change_does(
     client, subject_a, investigator_a
@@ -405,6 +413,7 @@ def test_the_first_date_of_a_planned_visit_needs_no_reason_a_later_change_does(
     )
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_a_reason_given_at_the_first_entry_is_kept(client, subject_a, investigator_a):
     visit = Visit.objects.get(subject=subject_a, code="W11")
@@ -420,6 +429,7 @@ def test_a_reason_given_at_the_first_entry_is_kept(client, subject_a, investigat
     )
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_a_planned_visit_first_recorded_as_missed_needs_no_reason_either(
     client, subject_a, investigator_a

@@ -13,6 +13,8 @@ import pytest
 
 from mrd.plot import MrdPoint, PhaseBand, render_kinetics_svg
 
+pytestmark = pytest.mark.verifies("UR-MRD-03")
+
 SVG = "{http://www.w3.org/2000/svg}"
 SHAPES = (f"{SVG}circle", f"{SVG}polygon", f"{SVG}rect", f"{SVG}line", f"{SVG}polyline")
 
@@ -133,6 +135,7 @@ def is_open(shape: ET.Element) -> bool:
 # --- document -----------------------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-OPS-03")
 def test_root_is_an_accessible_svg_image_with_title_and_description():
     root = render()
     assert root.tag == f"{SVG}svg"
@@ -467,6 +470,7 @@ def hostile_render() -> str:
     return render_kinetics_svg(points, phases)
 
 
+@pytest.mark.verifies("UR-ACC-05")
 def test_hostile_labels_come_out_as_inert_text():
     svg = hostile_render()
     root = parse(svg)
@@ -481,6 +485,7 @@ def test_hostile_labels_come_out_as_inert_text():
         assert all(c.replace("-", "").isalnum() for c in classes(g))
 
 
+@pytest.mark.verifies("UR-ACC-05")
 @pytest.mark.parametrize("svg", ["sample", "hostile", "empty"])
 def test_no_style_script_event_handler_or_external_resource(svg):
     svg = {

@@ -11,6 +11,8 @@ from mrd.models import MrdResult, MrdSample
 from mrd.services import sample_record
 from tests.factories import baseline_for, enrol, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-MRD-01")
+
 
 def _result_url(sample, method="qpcr"):
     return reverse("mrd:result", args=[sample.accession, method])
@@ -49,6 +51,7 @@ def test_site_records_a_sample_and_the_lab_sees_it_waiting(
     assert rows[0][1] == (datetime.date.today() - datetime.date(2026, 4, 10)).days
 
 
+@pytest.mark.verifies("UR-REC-02", "MR-2")
 @pytest.mark.django_db
 def test_lab_enters_a_value_with_a_decimal_comma(client, w11_sample, central_lab, investigator_a):
     client.force_login(central_lab)
@@ -96,6 +99,7 @@ def test_impossible_results_are_refused_and_nothing_saved(
     assert not MrdResult.objects.exists()
 
 
+@pytest.mark.verifies("UR-REC-04", "UR-AUD-01")
 @pytest.mark.django_db
 def test_correction_needs_a_reason_and_keeps_the_first_version(client, w11_sample, central_lab):
     client.force_login(central_lab)
@@ -111,6 +115,7 @@ def test_correction_needs_a_reason_and_keeps_the_first_version(client, w11_sampl
     assert values == [Decimal("0.00012"), Decimal("0.00023")]
 
 
+@pytest.mark.verifies("MR-3")
 @pytest.mark.django_db
 def test_week11_pnq_gets_an_ngs_result_beside_it(client, w11_sample, central_lab):
     client.force_login(central_lab)
@@ -125,6 +130,7 @@ def test_week11_pnq_gets_an_ngs_result_beside_it(client, w11_sample, central_lab
     ]
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER])
 def test_only_the_central_lab_enters_results(client, site_a, w11_sample, role):
@@ -133,6 +139,7 @@ def test_only_the_central_lab_enters_results(client, site_a, w11_sample, role):
     assert not MrdResult.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_central_lab_cannot_edit_clinical_forms(client, subject_a, central_lab):
     client.force_login(central_lab)
@@ -146,6 +153,7 @@ def test_central_lab_cannot_edit_clinical_forms(client, subject_a, central_lab):
     assert not MrdSample.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_site_b_cannot_see_site_a_results(client, w11_sample, site_b):
     client.force_login(user_with_role(Role.INVESTIGATOR, site_b))
@@ -153,6 +161,7 @@ def test_site_b_cannot_see_site_a_results(client, w11_sample, site_b):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.verifies("UR-MRD-03", "MR-3")
 @pytest.mark.django_db
 def test_cohort_counts_evaluable_patients_with_ngs_deciding_at_w11(
     client, site_a, investigator_a, central_lab

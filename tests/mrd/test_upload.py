@@ -14,6 +14,8 @@ from mrd.services import sample_record
 from mrd.upload import COLUMNS
 from tests.factories import enrol
 
+pytestmark = pytest.mark.verifies("UR-MRD-02")
+
 
 def _csv(rows) -> bytes:
     out = io.StringIO()
@@ -112,6 +114,7 @@ def test_good_file_commits_and_the_same_file_again_changes_nothing(client, sampl
     assert sum(r.history.count() for r in MrdResult.objects.all()) == history_rows
 
 
+@pytest.mark.verifies("UR-MRD-01")
 @pytest.mark.django_db
 def test_a_changed_row_is_a_correction_that_needs_a_reason(client, samples, central_lab):
     client.force_login(central_lab)
@@ -142,6 +145,7 @@ def test_unknown_sample_and_missing_columns_are_named(client, samples, central_l
     assert "Missing columns" in preview.errors[0]
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_only_the_central_lab_uploads(client, samples, investigator_a):
     client.force_login(investigator_a)

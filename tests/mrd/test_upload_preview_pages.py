@@ -10,12 +10,15 @@ from mrd.upload import COLUMNS, MAX_ROWS
 
 from .test_upload import _csv, _row
 
+pytestmark = pytest.mark.verifies("UR-MRD-02")
+
 
 def _upload(client, content: bytes):
     file = SimpleUploadedFile("batch.csv", content, content_type="text/csv")
     return client.post(reverse("mrd:upload"), {"file": file})
 
 
+@pytest.mark.verifies("UR-OPS-03")
 @pytest.mark.django_db
 def test_a_long_file_is_shown_a_page_at_a_time_with_its_errors_first(
     client, central_lab, w11_sample, django_assert_max_num_queries

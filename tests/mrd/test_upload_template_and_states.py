@@ -12,6 +12,8 @@ from mrd.models import MrdResult, MrdSample, MrdUpload
 
 from .test_upload import _csv, _row
 
+pytestmark = pytest.mark.verifies("UR-MRD-02")
+
 
 def _upload(client, content: bytes, name="batch.csv"):
     file = SimpleUploadedFile(name, content, content_type="text/csv")

@@ -15,6 +15,8 @@ from protocol.after_induction import (
     salvage_therapy_errors,
 )
 
+pytestmark = pytest.mark.verifies("UR-REC-01")
+
 START = date(2026, 7, 1)
 
 
@@ -53,6 +55,7 @@ def test_the_end_is_not_before_the_start(start, end, refused):
         )
 
 
+@pytest.mark.verifies("MR-4")
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
@@ -88,12 +91,14 @@ def test_hard_checks_of_a_course(changes, field, message):
         assert message in errors[field]
 
 
+@pytest.mark.verifies("MR-4")
 def test_a_negative_needs_no_sensitivity_here():
     """Only the class and value are recorded after the course, not the assay's sensitivity."""
     assert mrd_after_errors("negative", None) == {}
     assert mrd_after_errors("", None) == {}
 
 
+@pytest.mark.verifies("MR-4", "UR-REC-03")
 @pytest.mark.parametrize(
     ("changes", "codes"),
     [

@@ -22,7 +22,10 @@ from protocol.checks import (
 )
 from protocol.schedule import VisitCode, planned_visits
 
+pytestmark = pytest.mark.verifies("UR-REC-01")
 
+
+@pytest.mark.verifies("UR-REC-03")
 def test_thresholds():
     assert PLAUSIBLE_ADULT_HEIGHT_CM == (Decimal(140), Decimal(210))
     assert PLAUSIBLE_ADULT_WEIGHT_KG == (Decimal(35), Decimal(200))
@@ -33,6 +36,7 @@ def test_thresholds():
 # --- height and weight (soft) ----------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-REC-03")
 @pytest.mark.parametrize(
     ("height_cm", "warns"),
     [("139.9", True), ("140", False), ("175.5", False), ("210", False), ("210.1", True)],
@@ -49,6 +53,7 @@ def test_height_warning(height_cm, warns):
         )
 
 
+@pytest.mark.verifies("UR-REC-03")
 @pytest.mark.parametrize(
     ("weight_kg", "warns"),
     [("34.9", True), ("35", False), ("72", False), ("200", False), ("200.1", True)],
@@ -62,6 +67,7 @@ def test_weight_warning(weight_kg, warns):
         assert "35-200 kg" in warning.message
 
 
+@pytest.mark.verifies("UR-REC-03")
 @pytest.mark.parametrize(
     ("baseline", "current", "shown"),
     [
@@ -89,6 +95,7 @@ def test_weight_change_warning(baseline, current, shown):
         )
 
 
+@pytest.mark.verifies("UR-REC-03")
 def test_weight_change_needs_a_baseline():
     with pytest.raises(ValueError, match="baseline"):
         weight_change_warning(Decimal(0), Decimal(70))
@@ -99,6 +106,7 @@ def test_weight_change_needs_a_baseline():
 VISITS = {planned.visit.code: planned for planned in planned_visits(date(2026, 1, 1))}
 
 
+@pytest.mark.verifies("UR-REC-03", "UR-REC-05")
 @pytest.mark.parametrize(
     ("code", "actual", "off"),
     [
@@ -130,6 +138,7 @@ def test_visit_window_warning(code, actual, off):
         )
 
 
+@pytest.mark.verifies("UR-REC-03", "UR-REC-05")
 def test_visit_window_message_names_visit_and_dates():
     warning = visit_window_warning(VISITS[VisitCode.WEEK_11], date(2026, 3, 26))
     assert warning.message.startswith(
@@ -140,6 +149,7 @@ def test_visit_window_message_names_visit_and_dates():
 # --- age at consent (hard) -------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-ENR-02")
 @pytest.mark.parametrize(
     ("year_of_birth", "consent", "age"),
     [
@@ -153,6 +163,7 @@ def test_age_at_consent(year_of_birth, consent, age):
     assert age_at_consent(year_of_birth, consent) == age
 
 
+@pytest.mark.verifies("UR-ENR-01")
 @pytest.mark.parametrize(
     ("year_of_birth", "consent", "error"),
     [
@@ -170,6 +181,7 @@ def test_not_adult_at_consent_error(year_of_birth, consent, error):
     assert not_adult_at_consent_error(year_of_birth, consent) == error
 
 
+@pytest.mark.verifies("UR-ENR-02")
 @pytest.mark.parametrize(
     ("year_of_birth", "error"),
     [

@@ -8,6 +8,8 @@ import pytest
 
 from protocol.clock import after, span
 
+pytestmark = pytest.mark.verifies("UR-REC-02")
+
 PRAGUE = ZoneInfo("Europe/Prague")
 H = timedelta(hours=1)
 

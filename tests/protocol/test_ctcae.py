@@ -35,6 +35,8 @@ from protocol.ctcae import (
     to_standard,
 )
 
+pytestmark = pytest.mark.verifies("UR-LAB-01")
+
 D = Decimal
 T = LabTest
 
@@ -520,6 +522,7 @@ MUSCLE_CRAMP = CtcaeTerm(10028294, "Muscle cramp", "Musculoskeletal", frozenset(
 GAPPED = CtcaeTerm(1, "Gapped", "Test", frozenset({1, 3}))
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize(
     ("term", "grade", "error"),
     [
@@ -541,6 +544,7 @@ def test_grade_error(term, grade, error):
     assert grade_error(term, grade) == error
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize("grades", [frozenset(), frozenset({0, 1}), frozenset({6})])
 def test_term_grades_are_some_of_1_to_5(grades):
     with pytest.raises(ValueError, match="must be some of 1-5"):
@@ -561,6 +565,7 @@ def test_lab_test_values_and_labels():
 HT, OX = Hypotension, OxygenSupport
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize(
     ("fever", "hypotension", "oxygen", "antipyretics", "grade"),
     [
@@ -600,17 +605,20 @@ def test_crs_grade(fever, hypotension, oxygen, antipyretics, grade):
     )
 
 
+@pytest.mark.verifies("UR-SAF-01")
 def test_crs_grade_takes_stored_values():
     assert crs_grade(fever=True, hypotension="one_vasopressor", oxygen="low_flow") == 3
     with pytest.raises(ValueError):
         crs_grade(fever=True, hypotension="pressors", oxygen="none")
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize(("celsius", "fever"), [("37.9", False), ("38.0", True), ("39.5", True)])
 def test_is_fever(celsius, fever):
     assert is_fever(D(celsius)) is fever
 
 
+@pytest.mark.verifies("UR-SAF-01")
 def test_astct_system():
     assert ASTCT_SYSTEM == "ASTCT 2019"
 
@@ -640,6 +648,7 @@ def icans(*, ice=None, unarousable=False, **domains):
     )
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize(
     ("total", "grade"),
     [(10, 0), (9, 1), (8, 1), (7, 1), (6, 2), (5, 2), (3, 2), (2, 3), (1, 3), (0, 3)],
@@ -649,20 +658,24 @@ def test_icans_by_ice_score(total, grade):
     assert icans(ice=ice(total)) == grade
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize("score", [None, ice(0)])
 def test_unarousable_is_grade_4(score):
     assert icans(ice=score, unarousable=True) == 4
 
 
+@pytest.mark.verifies("UR-SAF-01")
 def test_unarousable_with_an_ice_score_above_0_is_refused():
     with pytest.raises(ValueError, match="cannot perform the ICE test"):
         ice_grade(ice(3), unarousable=True)
 
 
+@pytest.mark.verifies("UR-SAF-01")
 def test_no_ice_score_and_nothing_else_is_grade_0():
     assert icans() == 0
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize(
     ("domain", "finding", "grade"),
     [
@@ -686,6 +699,7 @@ def test_icans_other_domains(domain, finding, grade):
     assert icans(ice=ice(10), **{domain: finding}) == grade
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize(
     ("total", "domains", "grade"),
     [
@@ -699,6 +713,7 @@ def test_icans_is_the_worst_domain(total, domains, grade):
     assert icans(ice=ice(total), **domains) == grade
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.parametrize(
     ("scores", "field", "message"),
     [
@@ -716,6 +731,7 @@ def test_ice_sub_scores_out_of_range(scores, field, message):
         IceScore(**full)
 
 
+@pytest.mark.verifies("UR-SAF-01")
 def test_ice_total_and_no_errors_at_the_maxima():
     assert ice_errors(orientation=4, naming=3, commands=1, writing=1, attention=1) == {}
     assert IceScore(4, 3, 1, 1, 1).total == 10

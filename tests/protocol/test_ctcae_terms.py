@@ -24,6 +24,8 @@ from protocol.ctcae_terms import (
     search_terms,
 )
 
+pytestmark = pytest.mark.verifies("UR-SAF-01")
+
 # The reference list is shared beside the repository and read by tests only
 REFERENCE = Path(__file__).parents[3] / "shared" / "reference" / "ctcae-v5.0-terms.json"
 
@@ -114,12 +116,14 @@ def test_codes_and_names_are_unique():
     assert all(TERMS_BY_CODE[term.meddra_code] is term for term in TERMS)
 
 
+@pytest.mark.verifies("UR-REP-01")
 @pytest.mark.parametrize(("row", "term_name"), PAPER_TABLE_2.items())
 def test_every_table_2_row_has_its_term(row, term_name):
     assert TABLE_2_TERMS[row].term == term_name
     assert TERMS_BY_CODE[TABLE_2_TERMS[row].meddra_code] is TABLE_2_TERMS[row]
 
 
+@pytest.mark.verifies("UR-REP-01")
 def test_table_2_has_exactly_the_paper_rows():
     assert list(TABLE_2_TERMS) == list(PAPER_TABLE_2)
 
@@ -169,6 +173,7 @@ def test_grade_error_on_trial_terms(name, grade, error):
 # --- LAB_TERMS --------------------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-LAB-01")
 def test_every_lab_test_has_its_terms():
     assert set(LAB_TERMS) == set(LabTest)
     for high, low in LAB_TERMS.values():
@@ -177,6 +182,7 @@ def test_every_lab_test_has_its_terms():
             assert code is None or code in TERMS_BY_CODE
 
 
+@pytest.mark.verifies("UR-LAB-01")
 @pytest.mark.parametrize(
     ("test", "high", "low"),
     [
@@ -201,6 +207,7 @@ def test_lab_terms(test, high, low):
     assert names == (high, low)
 
 
+@pytest.mark.verifies("UR-LAB-01")
 @pytest.mark.parametrize(
     ("test", "value", "limits", "term"),
     [
@@ -218,6 +225,7 @@ def test_lab_term_of_a_graded_value(test, value, limits, term):
     assert (None if found is None else found.term) == term
 
 
+@pytest.mark.verifies("UR-LAB-01")
 def test_lab_term_without_a_term_for_that_direction():
     # a high direction for platelets has no term here: nothing to pre-fill
     assert lab_term(LabTest.PLATELETS, LabGrade(1, direction="high")) is None
@@ -227,6 +235,7 @@ K = {"uln": Decimal(5), "lln": Decimal("3.5")}
 
 
 # A grade stored without its direction (a lab value's grade column) gives back the same term
+@pytest.mark.verifies("UR-LAB-01")
 @pytest.mark.parametrize(
     ("test", "grade", "value", "limits", "term"),
     [
@@ -253,6 +262,7 @@ def test_lab_term_of_a_recorded_grade(test, grade, value, limits, term):
     assert (None if found is None else found.term) == term
 
 
+@pytest.mark.verifies("UR-LAB-01")
 @pytest.mark.parametrize(
     ("test", "limits"),
     [

@@ -24,11 +24,14 @@ from protocol.dosing import (
 )
 from protocol.schedule import BlinatumomabRule, Drug, DrugDose, Route, Unit
 
+pytestmark = pytest.mark.verifies("UR-DOS-01")
+
 BD_1, BD_2 = BlinatumomabRule.BD_1, BlinatumomabRule.BD_2
 
 # --- body surface area (rules §2) ----------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-ENR-02")
 @pytest.mark.parametrize(
     ("height_cm", "weight_kg", "m2"),
     [
@@ -43,6 +46,7 @@ def test_bsa_mosteller(height_cm, weight_kg, m2):
     assert bsa_mosteller(height_cm, weight_kg) == Decimal(m2)
 
 
+@pytest.mark.verifies("UR-ENR-02")
 @pytest.mark.parametrize(
     ("height_cm", "weight_kg", "m2"),
     [(170, 75, "1.86"), (180, 90, "2.10"), (160, 55, "1.56")],
@@ -51,6 +55,7 @@ def test_bsa_dubois(height_cm, weight_kg, m2):
     assert bsa_dubois(height_cm, weight_kg) == Decimal(m2)
 
 
+@pytest.mark.verifies("UR-ENR-02")
 @pytest.mark.parametrize(
     ("formula", "m2"), [(BsaFormula.MOSTELLER, "1.88"), (BsaFormula.DUBOIS, "1.86")]
 )
@@ -60,10 +65,12 @@ def test_body_surface_area_keeps_formula_and_inputs(formula, m2):
     )
 
 
+@pytest.mark.verifies("UR-ENR-02")
 def test_body_surface_area_is_mosteller_by_default():
     assert body_surface_area(180, 90).formula == BsaFormula.MOSTELLER
 
 
+@pytest.mark.verifies("UR-ENR-02")
 @pytest.mark.parametrize(("height_cm", "weight_kg"), [(0, 70), (170, 0), (-170, 70)])
 def test_bsa_refuses_non_positive_inputs(height_cm, weight_kg):
     with pytest.raises(ValueError):
@@ -162,6 +169,7 @@ TARGET_ONLY = [(1, 28, Decimal(28))]
 REDUCED_THEN_TARGET = [(1, 7, Decimal(9)), (8, 28, Decimal(28))]
 
 
+@pytest.mark.verifies("BD-1", "BD-2", "UR-DOS-02")
 @pytest.mark.parametrize(
     ("rule", "blasts", "expected"),
     [
@@ -183,6 +191,7 @@ def test_blinatumomab_start_plan(rule, blasts, expected):
     assert [(s.first_infusion_day, s.last_infusion_day, s.ug_per_day) for s in plan] == expected
 
 
+@pytest.mark.verifies("BD-1", "UR-DOS-02")
 @pytest.mark.parametrize(
     ("blasts", "study_days"),
     [
@@ -195,12 +204,14 @@ def test_blinatumomab_start_plan_in_study_days(blasts, study_days):
     assert [(s.first_study_day, s.last_study_day, s.ug_per_day) for s in plan] == study_days
 
 
+@pytest.mark.verifies("BD-1", "UR-DOS-02")
 @pytest.mark.parametrize("blasts", [None, "-1", "100.1"])
 def test_bd1_needs_a_valid_blast_percent(blasts):
     with pytest.raises(ValueError):
         blinatumomab_start_plan(BD_1, None if blasts is None else Decimal(blasts))
 
 
+@pytest.mark.verifies("BD-1", "BD-2", "UR-DOS-02")
 @pytest.mark.parametrize(
     ("rule", "blasts", "infusion_day", "ug_per_day"),
     [
@@ -220,12 +231,14 @@ def test_expected_dose_on_infusion_day(rule, blasts, infusion_day, ug_per_day):
     assert expected_dose_on_infusion_day(plan, infusion_day) == Decimal(ug_per_day)
 
 
+@pytest.mark.verifies("BD-2", "UR-DOS-02")
 @pytest.mark.parametrize("infusion_day", [0, 29])
 def test_expected_dose_outside_the_cycle(infusion_day):
     with pytest.raises(ValueError):
         expected_dose_on_infusion_day(blinatumomab_start_plan(BD_2), infusion_day)
 
 
+@pytest.mark.verifies("UR-DOS-02")
 def test_dose_step_study_days():
     step = DoseStep(8, 28, Decimal(28))
     assert (step.first_study_day, step.last_study_day) == (19, 39)
@@ -236,10 +249,12 @@ def test_dose_step_study_days():
 RESTART = date(2024, 3, 1)
 
 
+@pytest.mark.verifies("BL-4")
 def test_bl4_step_up_earliest():
     assert bl4_step_up_earliest(RESTART) == date(2024, 3, 8)
 
 
+@pytest.mark.verifies("BL-4")
 @pytest.mark.parametrize(
     ("days_after_restart", "allowed"),
     [
@@ -253,11 +268,13 @@ def test_bl4_allowed_doses(days_after_restart, allowed):
     assert bl4_allowed_doses(RESTART, RESTART + timedelta(days=days_after_restart)) == allowed
 
 
+@pytest.mark.verifies("BL-4")
 def test_bl4_refuses_a_day_before_the_restart():
     with pytest.raises(ValueError):
         bl4_allowed_doses(RESTART, RESTART - timedelta(days=1))
 
 
+@pytest.mark.verifies("BL-5")
 @pytest.mark.parametrize(
     ("interruption", "expected"),
     [

@@ -22,6 +22,8 @@ from protocol.infusion import (
 )
 from protocol.schedule import BlinatumomabRule, ProtocolSettings
 
+pytestmark = pytest.mark.verifies("UR-DOS-02")
+
 START = datetime(2026, 3, 12, 8, 0)  # study day 12, 08:00
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -75,6 +77,7 @@ def test_interruption_duration(start, end, now, expected):
 # --- infusion days given (BL-1) --------------------------------------------------------------
 
 
+@pytest.mark.verifies("BL-1")
 @pytest.mark.parametrize(
     ("interruptions", "end", "now", "expected"),
     [
@@ -100,6 +103,7 @@ def test_infusion_days_given(interruptions, end, now, expected):
     assert str(given) == expected  # one decimal
 
 
+@pytest.mark.verifies("BL-1")
 @pytest.mark.parametrize(
     ("interruptions", "now", "day"),
     [
@@ -254,6 +258,7 @@ RUNNING_28 = ((timedelta(0), TWENTY_EIGHT),)
 STOPPED_AT = 3 * DAY  # the interruption starts on infusion day 4
 
 
+@pytest.mark.verifies("BL-1", "BL-2", "BL-3", "BL-4")
 @pytest.mark.parametrize(
     ("length", "kind", "rule", "due"),
     [
@@ -273,6 +278,7 @@ def test_next_step_while_interrupted(length, kind, rule, due):
     assert (step.kind, step.rule, step.due) == (kind, rule, at(due))
 
 
+@pytest.mark.verifies("BL-1", "BL-4", "BL-5")
 @pytest.mark.parametrize(
     ("length", "premedication"),
     [
@@ -289,6 +295,7 @@ def test_restart_message_names_dose_and_premedication(length, premedication):
     assert "25.0 infusion days remain" in step.message
 
 
+@pytest.mark.verifies("BL-1", "BL-4", "BL-5")
 def test_restart_message_example():
     the_course = course(doses=RUNNING_28, interruptions=((STOPPED_AT, None),))
     step = expected_next_step(the_course, BD1_BLASTS_50, at(STOPPED_AT + 2 * DAY))
@@ -302,6 +309,7 @@ def test_restart_message_example():
     )
 
 
+@pytest.mark.verifies("BL-3")
 def test_discontinuation_after_an_interruption_is_a_protocol_setting():
     the_course = course(doses=RUNNING_28, interruptions=((STOPPED_AT, None),))
     longer = ProtocolSettings(interruption_discontinue_days=21)
@@ -310,6 +318,7 @@ def test_discontinuation_after_an_interruption_is_a_protocol_setting():
     assert expected_next_step(the_course, BD1_BLASTS_50, now, longer).kind == K.NEW_CYCLE
 
 
+@pytest.mark.verifies("BL-2")
 def test_touching_interruptions_are_one_stretch_off_the_infusion():
     # 3 days + 4 days + 1 min with no infusion in between: more than 7 days off (BL-2)
     the_course = course(doses=RUNNING_28, interruptions=((3 * DAY, 6 * DAY), (6 * DAY, None)))
@@ -318,6 +327,7 @@ def test_touching_interruptions_are_one_stretch_off_the_infusion():
     assert "Interrupted since 2026-03-15 08:00 (7 days 1 min, more than 7 days)" in step.message
 
 
+@pytest.mark.verifies("BL-1", "BL-2", "BL-3", "BL-4")
 @pytest.mark.parametrize(
     ("off", "kind", "rule"),
     [
@@ -339,6 +349,7 @@ def test_restart_in_the_same_course_after_a_long_interruption(off, kind, rule):
 # --- what the protocol expects next: start, step-up, continue, end ---------------------------
 
 
+@pytest.mark.verifies("BD-1", "BD-2", "BL-1", "BL-5")
 @pytest.mark.parametrize(
     ("plan", "doses", "now", "kind", "rule", "due"),
     [
@@ -376,6 +387,7 @@ def test_next_step_running(plan, doses, now, kind, rule, due):
     assert step.due == (at(due) if due is not None else None)
 
 
+@pytest.mark.verifies("BL-1")
 @pytest.mark.parametrize(
     ("interruptions", "now", "kind", "due"),
     [
@@ -391,6 +403,7 @@ def test_cycle_complete_after_28_infusion_days(interruptions, now, kind, due):
     assert (step.kind, step.due) == (kind, at(due))
 
 
+@pytest.mark.verifies("BD-2", "BL-4")
 def test_step_up_waits_for_infusion_time_lost_to_an_interruption():
     # 2 days interrupted in the reduced-dose week: infusion day 8 begins 2 days later, and
     # BL-4 adds 7 days from the restart
@@ -399,6 +412,7 @@ def test_step_up_waits_for_infusion_time_lost_to_an_interruption():
     assert (step.kind, step.rule, step.due) == (K.STEP_UP, "BL-4", at(11 * DAY))
 
 
+@pytest.mark.verifies("BD-1", "BD-2", "BL-5")
 @pytest.mark.parametrize(
     ("plan", "doses", "now", "message"),
     [
@@ -442,6 +456,7 @@ RESTART = 5 * DAY
 INTERRUPTED_28 = ((STOPPED_AT, RESTART),)
 
 
+@pytest.mark.verifies("BL-4")
 @pytest.mark.parametrize(
     ("doses", "now", "kind", "due"),
     [
@@ -468,6 +483,7 @@ def test_bl4_step_up_after_restart(doses, now, kind, due):
         assert step.rule == "BL-4"
 
 
+@pytest.mark.verifies("BL-4", "BL-5")
 def test_bl4_step_up_message():
     the_course = course(
         doses=((timedelta(0), TWENTY_EIGHT), (RESTART, NINE)), interruptions=INTERRUPTED_28
@@ -480,6 +496,7 @@ def test_bl4_step_up_message():
     )
 
 
+@pytest.mark.verifies("BD-1", "BD-2", "BL-4")
 @pytest.mark.parametrize(
     ("plan", "interruptions", "now", "allowed"),
     [

@@ -30,6 +30,8 @@ from protocol.mrd import (
     w11_ngs_retest_due,
 )
 
+pytestmark = pytest.mark.verifies("UR-MRD-01")
+
 D = Decimal
 NEG, PNQ, QUANT, NE = (
     ResultClass.NEGATIVE,
@@ -409,6 +411,7 @@ def test_result_errors_reports_every_field():
 # --- MR-1, MR-2: response classes ------------------------------------------------------------
 
 
+@pytest.mark.verifies("MR-1", "MR-2")
 @pytest.mark.parametrize(
     ("result", "negativity", "failure", "response"),
     [
@@ -433,6 +436,7 @@ def test_mr1_mr2_response(result, negativity, failure, response):
     assert response_class(result) == response
 
 
+@pytest.mark.verifies("MR-1", "MR-2")
 def test_every_response_has_a_label():
     assert set(RESPONSE_LABELS) == set(ResponseClass)
     assert RESPONSE_LABELS[ResponseClass.NEGATIVITY] == "MRD negativity (MR-1)"
@@ -464,6 +468,7 @@ def test_haematological_cr(response, in_cr):
 W11 = Timepoint.W11
 
 
+@pytest.mark.verifies("MR-3")
 @pytest.mark.parametrize(
     ("results", "expected"),
     [
@@ -505,16 +510,19 @@ def test_mr3_endpoint_result(results, expected):
     assert endpoint_result(results) == expected
 
 
+@pytest.mark.verifies("MR-3")
 def test_endpoint_result_refuses_mixed_timepoints():
     with pytest.raises(MrdValueError, match=r"several timepoints \(D40, W11\)"):
         endpoint_result([pnq(timepoint=W11), negative(timepoint=Timepoint.D40)])
 
 
+@pytest.mark.verifies("MR-3")
 def test_mr3_endpoint_is_mrd_negativity_after_ngs():
     deciding = endpoint_result([pnq(timepoint=W11), negative("1E-5", method=NGS, timepoint=W11)])
     assert deciding is not None and is_mrd_negativity(deciding)
 
 
+@pytest.mark.verifies("MR-3")
 @pytest.mark.parametrize(
     ("results", "due"),
     [
@@ -532,6 +540,7 @@ def test_w11_ngs_retest_due(results, due):
 # --- MR-4: MRD-triggered blinatumomab --------------------------------------------------------
 
 
+@pytest.mark.verifies("MR-4")
 @pytest.mark.parametrize(
     ("result", "timepoint", "study_day", "in_cr", "fires"),
     [
@@ -556,6 +565,7 @@ def test_mr4_triggered(result, timepoint, study_day, in_cr, fires):
     assert mr4_triggered(result, timepoint, study_day, in_cr) is fires
 
 
+@pytest.mark.verifies("MR-4")
 def test_mr4_needs_the_study_day_of_an_unscheduled_failure():
     with pytest.raises(MrdValueError, match="from study day 120 on"):
         mr4_triggered(quantifiable("2E-4"), Timepoint.UNSCHEDULED, None, True)
@@ -564,6 +574,7 @@ def test_mr4_needs_the_study_day_of_an_unscheduled_failure():
 # --- MR-5: molecular relapse -----------------------------------------------------------------
 
 
+@pytest.mark.verifies("MR-5")
 @pytest.mark.parametrize(
     ("previous", "result", "relapse"),
     [
@@ -582,6 +593,7 @@ def test_mr5_molecular_relapse(previous, result, relapse):
     assert mr5_molecular_relapse(previous, result) is relapse
 
 
+@pytest.mark.verifies("MR-5")
 def test_mr5_refuses_a_later_previous_result():
     with pytest.raises(MrdValueError, match="study day 300 is after the result on study day 200"):
         mr5_molecular_relapse([negative(study_day=300)], quantifiable("2E-4", study_day=200))
@@ -590,6 +602,7 @@ def test_mr5_refuses_a_later_previous_result():
 # --- Cohort table ----------------------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-MRD-03", "MR-1", "MR-2")
 def test_cohort_table_reproduces_the_paper():
     # paper: D40 14 negative, 10 PNQ, 1 quantifiable of 25; W11 21 / 2 / 2 of 25
     d40, w11 = Timepoint.D40, Timepoint.W11
@@ -618,6 +631,7 @@ def test_cohort_table_reproduces_the_paper():
     assert rows[2].negative_percent is None  # no evaluable patient: no percentage
 
 
+@pytest.mark.verifies("UR-MRD-03", "MR-1")
 def test_cohort_table_keeps_insufficient_negatives_apart():
     w18 = Timepoint.W18
     rows = cohort_table(

@@ -2,6 +2,8 @@ import pytest
 
 from protocol.participation import SubjectStatus, subject_status
 
+pytestmark = pytest.mark.verifies("UR-REC-05")
+
 
 @pytest.mark.parametrize(
     ("end_of_study_reason", "died", "expected"),

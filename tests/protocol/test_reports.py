@@ -10,6 +10,8 @@ import pytest
 from protocol import mrd, reports
 from protocol.reports import PatientRecord, RelapseEvent, TransplantEvent
 
+pytestmark = pytest.mark.verifies("UR-REP-01")
+
 NEG = mrd.MrdResult(mrd.ResultClass.NEGATIVE, sensitivity=Decimal("1E-5"))
 NEG_POOR = mrd.MrdResult(mrd.ResultClass.NEGATIVE, sensitivity=Decimal("1E-3"))
 PNQ = mrd.MrdResult(mrd.ResultClass.PNQ)
@@ -76,6 +78,7 @@ def test_table_1_shows_what_is_not_recorded_yet():
     assert _rows(table)["Bone marrow blasts (%)"] == "not recorded"
 
 
+@pytest.mark.verifies("MR-3")
 @pytest.mark.parametrize(
     ("results", "evaluable", "k", "n", "without"),
     [
@@ -96,6 +99,7 @@ def test_primary_endpoint_counts(results, evaluable, k, n, without):
     assert endpoint.null_rate == 0.6
 
 
+@pytest.mark.verifies("MR-3")
 @pytest.mark.parametrize(
     ("response", "target", "counted"),
     [("CR", True, True), ("CRi", True, True), ("refractory", True, False), ("CR", False, False),
@@ -141,6 +145,7 @@ def test_flow_counts_each_patient_once_per_box():
 
 
 # MR-4, MR-5: a referral is a decision, a course is a treatment; the flow counts them apart.
+@pytest.mark.verifies("MR-4", "MR-5")
 @pytest.mark.parametrize(
     ("treated", "referred", "given"),
     [

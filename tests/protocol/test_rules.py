@@ -28,6 +28,8 @@ from protocol.rules import (
 )
 from protocol.schedule import DEFAULT_SETTINGS, ProtocolSettings
 
+pytestmark = pytest.mark.verifies("UR-ALR-01")
+
 D = Decimal
 DAY1 = date(2026, 3, 1)  # study day 12 = 2026-03-12
 START = datetime(2026, 3, 12, 8, 0)  # blinatumomab starts on study day 12, 08:00
@@ -143,6 +145,7 @@ def records(facts: SubjectFacts, rule: str, now: datetime = NOW) -> list[str]:
 SAMPLE = 2 * DAY  # 2026-03-14 08:00, study day 14, running at 9 ug/day
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 @pytest.mark.parametrize(
     ("test", "grade", "times_uln", "fires"),
     [
@@ -167,6 +170,7 @@ def test_al_hep_criteria(test, grade, times_uln, fires):
     assert records(facts, "AL-HEP") == (["lab:1"] if fires else [])
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 @pytest.mark.parametrize(
     ("sample", "cycles", "fires"),
     [
@@ -185,6 +189,7 @@ def test_al_hep_only_while_the_infusion_runs(sample, cycles, fires):
     assert bool(found(facts, "AL-HEP")) is fires
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 @pytest.mark.parametrize(
     ("cycles", "decisions", "fires"),
     [
@@ -205,6 +210,7 @@ def test_al_hep_clears(cycles, decisions, fires):
     assert bool(found(facts, "AL-HEP")) is fires
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 def test_al_hep_finding():
     facts = subject(labs=[lab("alt", SAMPLE, 3, "6.0", "lab:12")])
     (finding,) = found(facts, "AL-HEP", now=START + SAMPLE + 2 * HOUR)  # the day of the sample
@@ -218,6 +224,7 @@ def test_al_hep_finding():
     assert "TX-HEP" in finding.reference and "AL-HEP" in finding.reference
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 @pytest.mark.parametrize(
     ("test", "grade", "times_uln", "shown"),
     [
@@ -239,6 +246,7 @@ def test_al_hep_message_values(test, grade, times_uln, shown):
 HEP_STOP = 3 * DAY  # hepatic interruption from 2026-03-15 08:00
 
 
+@pytest.mark.verifies("AL-HEP-RESTART", "TX-HEP", "BL-4")
 @pytest.mark.parametrize(
     ("labs", "fires"),
     [
@@ -263,6 +271,7 @@ def test_al_hep_restart(labs, fires):
     assert records(facts, "AL-HEP-RESTART") == (["interruption:1"] if fires else [])
 
 
+@pytest.mark.verifies("AL-HEP-RESTART", "TX-HEP", "BL-4")
 @pytest.mark.parametrize(
     ("interruption", "end", "fires"),
     [
@@ -281,6 +290,7 @@ def test_al_hep_restart_needs_an_open_hepatic_interruption(interruption, end, fi
     assert bool(found(subject(cycles=cycles, labs=labs), "AL-HEP-RESTART")) is fires
 
 
+@pytest.mark.verifies("AL-HEP-RESTART", "TX-HEP", "BL-4")
 def test_al_hep_restart_finding():
     facts = subject(
         cycles=[cycle(interruptions=[pause(HEP_STOP)])],
@@ -297,6 +307,7 @@ def test_al_hep_restart_finding():
 ONSET = date(2026, 3, 14)  # study day 14
 
 
+@pytest.mark.verifies("AL-CRS", "TX-CRS")
 @pytest.mark.parametrize(
     ("event", "cycles", "fires"),
     [
@@ -331,6 +342,7 @@ def test_al_crs(event, cycles, fires):
     assert records(subject(cycles=cycles, aes=[event]), "AL-CRS") == (["ae:1"] if fires else [])
 
 
+@pytest.mark.verifies("AL-CRS", "TX-CRS")
 @pytest.mark.parametrize(
     ("grade", "action"),
     [
@@ -348,6 +360,7 @@ def test_al_crs_says_interrupt_or_discontinue(grade, action):
 AT_28 = [cycle(doses=[dose(timedelta(0), 28, "start")])]  # BD-1, blasts <= 50%
 
 
+@pytest.mark.verifies("AL-NEU", "TX-NEU")
 @pytest.mark.parametrize(
     ("event", "cycles", "now", "reasons"),
     [
@@ -382,6 +395,7 @@ def test_al_neu_interrupt_or_discontinue(event, cycles, now, reasons):
     assert finding.severity == Severity.URGENT and finding.actors == {INV, M}
 
 
+@pytest.mark.verifies("AL-NEU", "TX-NEU")
 @pytest.mark.parametrize(
     ("event", "cycles", "fires"),
     [
@@ -406,6 +420,7 @@ def test_al_neu_fires_and_clears(event, cycles, fires):
 Z = timedelta(0)
 
 
+@pytest.mark.verifies("AL-DOSE", "BD-1", "BD-2", "BL-2", "BL-4")
 @pytest.mark.parametrize(
     ("rule", "blasts", "cycles", "expected"),
     [
@@ -485,6 +500,7 @@ def test_al_dose(rule, blasts, cycles, expected):
     assert records(facts, "AL-DOSE") == expected
 
 
+@pytest.mark.verifies("AL-DOSE")
 @pytest.mark.parametrize(
     ("doses", "decisions", "fires"),
     [
@@ -503,6 +519,7 @@ def test_al_dose_clears(doses, decisions, fires):
     assert ("dose:1" in records(facts, "AL-DOSE")) is fires
 
 
+@pytest.mark.verifies("AL-DOSE")
 def test_al_dose_finding():
     facts = subject(cycles=[cycle(doses=[dose(Z, 9, "start"), dose(6 * DAY, 28, "step_up", "d")])])
     (finding,) = found(facts, "AL-DOSE")
@@ -520,6 +537,7 @@ def test_al_dose_finding():
 STOP = 2 * DAY  # interrupted from 2026-03-14 08:00
 
 
+@pytest.mark.verifies("AL-INT-LONG", "BL-2", "BL-3")
 @pytest.mark.parametrize(
     ("so_far", "settings", "expected"),
     [
@@ -546,6 +564,7 @@ def test_al_int_long_by_length_so_far(so_far, settings, expected):
         assert "the restart is a new cycle" in finding.message
 
 
+@pytest.mark.verifies("AL-INT-LONG", "BL-2", "BL-3")
 @pytest.mark.parametrize(
     ("length", "fires"), [(7 * DAY, False), (7 * DAY + MINUTE, True), (15 * DAY, True)]
 )
@@ -557,6 +576,7 @@ def test_al_int_long_restarted_in_the_same_cycle(length, fires):
         assert "record the restart as a new cycle (BL-2)" in findings[0].message
 
 
+@pytest.mark.verifies("AL-INT-LONG", "BL-2", "BL-3")
 def test_al_int_long_keeps_its_key_from_new_cycle_to_discontinue():
     facts = subject(cycles=[cycle(interruptions=[pause(STOP)])])
     (early,) = found(facts, "AL-INT-LONG", START + STOP + 8 * DAY)
@@ -564,6 +584,7 @@ def test_al_int_long_keeps_its_key_from_new_cycle_to_discontinue():
     assert early.key == late.key and early.message != late.message
 
 
+@pytest.mark.verifies("AL-INT-LONG", "BL-2", "BL-3")
 @pytest.mark.parametrize(
     ("cycles", "fires"),
     [
@@ -622,6 +643,7 @@ def test_al_int_long_clears(cycles, fires):
 # --- AL-MRD-TRIGGER (MR-4), AL-MOL-RELAPSE (MR-5) --------------------------------------------
 
 
+@pytest.mark.verifies("AL-MRD-TRIGGER", "AL-MOL-RELAPSE", "MR-4", "MR-5")
 @pytest.mark.parametrize(
     ("response", "results", "trigger", "relapse"),
     [
@@ -679,6 +701,7 @@ def test_mrd_referral_alerts(response, results, trigger, relapse):
     assert records(facts, "AL-MOL-RELAPSE") == relapse
 
 
+@pytest.mark.verifies("AL-MRD-TRIGGER", "AL-MOL-RELAPSE", "MR-4", "MR-5")
 @pytest.mark.parametrize(
     ("decisions", "fires"),
     [
@@ -697,6 +720,7 @@ def test_mrd_referral_clears_with_the_decision(decisions, fires):
         assert bool(found(facts, rule)) is fires
 
 
+@pytest.mark.verifies("AL-MRD-TRIGGER", "AL-MOL-RELAPSE", "MR-4", "MR-5")
 def test_mrd_referral_findings():
     (trigger,) = found(subject(mrd=[mrd("W18", 122, quant("2.3E-4"))]), "AL-MRD-TRIGGER")
     assert trigger.message.startswith("MRD 2.3E-4 (≥ 1E-4) at W18, study day 122, in ")
@@ -711,6 +735,7 @@ def test_mrd_referral_findings():
 # --- AL-W11-NGS, AL-W11-MISSING --------------------------------------------------------------
 
 
+@pytest.mark.verifies("AL-W11-NGS", "MR-3")
 @pytest.mark.parametrize(
     ("results", "expected"),
     [
@@ -731,6 +756,7 @@ def test_al_w11_ngs(results, expected):
         assert finding.actors == {LAB} and "NGS" in finding.message
 
 
+@pytest.mark.verifies("AL-W11-MISSING", "MR-3")
 @pytest.mark.parametrize(
     ("today", "visits", "results", "decisions", "fires"),
     [
@@ -764,6 +790,7 @@ def test_al_w11_missing(today, visits, results, decisions, fires):
 # --- AL-REFRACTORY, AL-SAE-CLOCK, AL-VISIT-OVERDUE -------------------------------------------
 
 
+@pytest.mark.verifies("AL-REFRACTORY")
 @pytest.mark.parametrize(
     ("response", "decisions", "fires"),
     [
@@ -783,6 +810,7 @@ def test_al_refractory(response, decisions, fires):
         assert finding.record == "response:D40" and finding.actors == {INV, DM}
 
 
+@pytest.mark.verifies("AL-REFRACTORY")
 def test_al_refractory_names_the_response_record():
     facts = replace(subject(day40_response="refractory"), day40_response_record="response:7")
     assert records(facts, "AL-REFRACTORY") == ["response:7"]
@@ -791,6 +819,7 @@ def test_al_refractory_names_the_response_record():
 AWARE = datetime(2026, 3, 14, 10, 0)
 
 
+@pytest.mark.verifies("AL-SAE-CLOCK", "SA-1")
 @pytest.mark.parametrize(
     ("event", "now", "fires"),
     [
@@ -820,6 +849,7 @@ def test_al_sae_clock(event, now, fires):
         assert "2026-03-15 10:00" in finding.message and "SA-1" in finding.message
 
 
+@pytest.mark.verifies("AL-VISIT-OVERDUE")
 @pytest.mark.parametrize(
     ("today", "has_data", "missed", "fires"),
     [
@@ -837,6 +867,7 @@ def test_al_visit_overdue(today, has_data, missed, fires):
         assert finding.actors == {INV} and "2026-05-24" in finding.message
 
 
+@pytest.mark.verifies("UR-REC-02", "AL-HEP", "AL-CRS", "AL-INT-LONG")
 def test_aware_datetimes_across_a_clock_change():
     prague = ZoneInfo("Europe/Prague")  # summer time from 2026-03-29 02:00
     start = datetime(2026, 3, 28, 8, 0, tzinfo=prague)

@@ -7,6 +7,8 @@ import pytest
 
 from protocol.rules import ALERT_RULES
 
+pytestmark = pytest.mark.verifies("UR-ALR-01")
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "protocol-rules.md"
 # Where the rules are cited: the app packages and the templates.

@@ -27,6 +27,8 @@ from tests.protocol.test_rules import (
     visit,
 )
 
+pytestmark = pytest.mark.verifies("UR-ALR-01")
+
 SAMPLE = 2 * DAY  # study day 14, 08:00, the infusion running (cycle from day 12, 08:00)
 COMPLETED = dict(end=28 * DAY, end_reason="completed")  # day 12 to day 40
 AFTER = START + 40 * DAY  # long after the cycle
@@ -47,6 +49,7 @@ def _lab(**extra):
 # --- AL-HEP: entered after the completed cycle, or answered by an unrelated interruption -----
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 @pytest.mark.parametrize(
     ("interruptions", "end", "fires"),
     [
@@ -63,6 +66,7 @@ def test_al_hep_stays_until_answered_however_late(interruptions, end, fires):
     assert ("AL-HEP" in _rules(facts)) is fires
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 def test_a_lab_entered_after_the_cycle_says_so_and_asks_for_what_is_needed_now():
     entered = START + 30 * DAY  # typed in 28 days after the sample
     facts = subject(cycles=[cycle(**COMPLETED)], labs=[_lab(entered_at=entered)])
@@ -73,6 +77,7 @@ def test_a_lab_entered_after_the_cycle_says_so_and_asks_for_what_is_needed_now()
     assert "Record the interruption if the infusion was stopped, or why it continued" in message
 
 
+@pytest.mark.verifies("AL-HEP", "TX-HEP")
 def test_on_the_day_itself_the_alert_asks_to_interrupt():
     facts = subject(cycles=[cycle()], labs=[_lab(entered_at=START + SAMPLE + HOUR)])
     (message,) = _rules(facts, now=START + SAMPLE + 2 * HOUR)["AL-HEP"]
@@ -85,6 +90,7 @@ def test_on_the_day_itself_the_alert_asks_to_interrupt():
 ONSET = date(2026, 3, 14)
 
 
+@pytest.mark.verifies("AL-CRS", "AL-NEU", "TX-CRS", "TX-NEU")
 @pytest.mark.parametrize("category", ["crs", "neurological"])
 @pytest.mark.parametrize(
     ("interruptions", "end", "fires"),
@@ -110,6 +116,7 @@ def test_al_crs_and_al_neu_stay_until_answered(category, interruptions, end, fir
 # --- A cycle ended at the restart, then a new cycle at 9 µg/day (BL-2, BL-4) -------------------
 
 
+@pytest.mark.verifies("AL-DOSE", "BL-2", "BL-4")
 def test_a_cycle_ended_at_the_restart_and_a_new_cycle_at_9_raise_no_dose_alert():
     restart = 12 * DAY  # after an interruption of 9 days from day 15
     first = cycle(
@@ -126,6 +133,7 @@ def test_a_cycle_ended_at_the_restart_and_a_new_cycle_at_9_raise_no_dose_alert()
     assert "AL-DOSE" not in found
 
 
+@pytest.mark.verifies("AL-DOSE", "BL-4")
 def test_a_28_restart_inside_the_same_cycle_still_raises_al_dose():
     first = cycle(
         interruptions=[pause(3 * DAY, 5 * DAY, "hepatic")],
@@ -137,6 +145,7 @@ def test_a_28_restart_inside_the_same_cycle_still_raises_al_dose():
 # --- MR-4, MR-5 after a haematological relapse ------------------------------------------------
 
 
+@pytest.mark.verifies("AL-MRD-TRIGGER", "MR-4")
 @pytest.mark.parametrize(
     ("relapses", "fires"),
     [
@@ -156,6 +165,7 @@ def test_mrd_trigger_only_in_cr(relapses, fires):
         )
 
 
+@pytest.mark.verifies("AL-MOL-RELAPSE", "MR-5")
 def test_molecular_relapse_not_after_a_haematological_one():
     results = [mrd("W11", 75, negative(), "mrd:w11"), mrd("FU", 150, quant("3E-4"), "mrd:fu")]
     assert "AL-MOL-RELAPSE" in _rules(subject(mrd=results))
@@ -168,6 +178,7 @@ def test_molecular_relapse_not_after_a_haematological_one():
 W11_END = date(2026, 5, 24)
 
 
+@pytest.mark.verifies("AL-W11-MISSING", "MR-3")
 @pytest.mark.parametrize(
     ("changes", "fires"),
     [
@@ -185,6 +196,7 @@ def test_al_w11_missing_only_where_the_endpoint_is_expected(changes, fires):
     assert ("AL-W11-MISSING" in _rules(facts, now=datetime(2026, 6, 1, 12))) is fires
 
 
+@pytest.mark.verifies("AL-VISIT-OVERDUE")
 def test_no_visit_is_overdue_after_the_study_ended():
     late = visit("W18", window_end=date(2026, 6, 1), record="visit:W18")
     now = datetime(2026, 6, 10, 12)
@@ -198,6 +210,7 @@ def test_no_visit_is_overdue_after_the_study_ended():
 PRAGUE = ZoneInfo("Europe/Prague")
 
 
+@pytest.mark.verifies("UR-REC-02", "AL-SAE-CLOCK")
 def test_times_in_messages_name_the_sites_zone():
     start = datetime(2026, 10, 20, 8, 0, tzinfo=PRAGUE)
     facts = subject(
@@ -210,6 +223,7 @@ def test_times_in_messages_name_the_sites_zone():
     assert "since 2026-10-20 10:00 CEST" in clock and "by 2026-10-21 10:00 CEST" in clock
 
 
+@pytest.mark.verifies("UR-REC-02", "BL-1")
 @pytest.mark.parametrize(
     ("start", "expected"),
     [
@@ -228,6 +242,7 @@ def test_28_times_24_hours_are_28_infusion_days_across_a_clock_change(start, exp
 # --- What was given clears what was asked for -------------------------------------------------
 
 
+@pytest.mark.verifies("AL-MRD-TRIGGER", "MR-4")
 @pytest.mark.parametrize(
     ("started", "fires"),
     [
@@ -242,6 +257,7 @@ def test_the_course_given_clears_the_referral(started, fires):
     assert ("AL-MRD-TRIGGER" in _rules(facts)) is fires
 
 
+@pytest.mark.verifies("AL-REFRACTORY")
 @pytest.mark.parametrize(("salvage", "fires"), [((), True), ((date(2026, 4, 20),), False)])
 def test_a_salvage_therapy_clears_the_refractory_alert(salvage, fires):
     facts = subject(day40_response="refractory", salvage_started=salvage)

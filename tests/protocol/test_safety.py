@@ -21,6 +21,8 @@ from protocol.safety import (
     susar_due,
 )
 
+pytestmark = pytest.mark.verifies("UR-SAF-01")
+
 AWARE = datetime(2026, 3, 10, 14, 0)
 
 
@@ -54,6 +56,7 @@ def test_valid_sae_has_no_error():
     )
 
 
+@pytest.mark.verifies("SA-1")
 @pytest.mark.parametrize(
     ("notified", "now", "overdue"),
     [
@@ -68,11 +71,13 @@ def test_sa1_clock(notified, now, overdue):
     assert site_report_overdue(AWARE, notified, now) is overdue
 
 
+@pytest.mark.verifies("SA-2")
 @pytest.mark.parametrize(("fatal", "due"), [(True, date(2026, 3, 17)), (False, date(2026, 3, 25))])
 def test_sa2_susar_due(fatal, due):
     assert susar_due(date(2026, 3, 10), fatal_or_life_threatening=fatal) == due
 
 
+@pytest.mark.verifies("UR-REP-01")
 @pytest.mark.parametrize(
     ("term", "soc", "category"),
     [
@@ -90,6 +95,7 @@ def test_ae_category(term, soc, category):
     assert ae_category(term, soc) == category
 
 
+@pytest.mark.verifies("UR-REP-01")
 def test_summary_counts_a_subject_once_per_term_at_the_worst_grade():
     events = [
         AeFact("1-01", "ALT increased", HEPATIC, 2),

@@ -7,6 +7,8 @@ import pytest
 
 from protocol.safety import CRS, HEPATIC, INFECTION, TABLE_2_CATEGORIES, AeFact, ae_summary
 
+pytestmark = pytest.mark.verifies("UR-REP-01")
+
 SEPSIS = "Sepsis"
 LUNG = "Lung infection"
 

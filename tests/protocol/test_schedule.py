@@ -36,6 +36,8 @@ from protocol.schedule import (
     visit_status,
 )
 
+pytestmark = pytest.mark.verifies("UR-REC-05")
+
 DAY_1 = date(2024, 1, 1)  # a leap year: day 71 falls after 29 February
 
 
@@ -172,6 +174,7 @@ def test_visit_status(code, today_day, has_data, missed, expected):
 # --- phases, consolidation, intrathecal (rules §1, Supplementary Figure 1) -----------------
 
 
+@pytest.mark.verifies("UR-DOS-01")
 @pytest.mark.parametrize(
     ("phase_name", "drug", "dose", "unit", "route", "days"),
     [
@@ -210,6 +213,7 @@ def test_phase_anchors(phase_name, first_day, last_day):
     assert (phase(phase_name).first_day, phase(phase_name).last_day) == (first_day, last_day)
 
 
+@pytest.mark.verifies("UR-DOS-02")
 def test_blinatumomab_runs_28_infusion_days_from_day_12():
     blina = next(d for d in phase(PhaseName.INDUCTION_I).drugs if d.drug == Drug.BLINA)
     assert INFUSION_DAYS_PER_CYCLE == 28
@@ -300,6 +304,7 @@ VERSIONS = (
 )
 
 
+@pytest.mark.verifies("UR-ENR-01", "UR-DOS-02")
 @pytest.mark.parametrize(
     ("on", "number"),
     [
@@ -313,11 +318,13 @@ def test_version_in_force(on, number):
     assert version_in_force(VERSIONS, on).number == number
 
 
+@pytest.mark.verifies("UR-ENR-01", "UR-DOS-02")
 def test_no_version_in_force_before_the_first():
     with pytest.raises(ValueError):
         version_in_force(VERSIONS, date(2020, 9, 30))
 
 
+@pytest.mark.verifies("UR-ENR-01", "UR-DOS-02")
 @pytest.mark.parametrize(
     ("day1", "rule"),
     [
@@ -332,6 +339,7 @@ def test_version_for_subject_is_decided_on_day_12(day1, rule):
 # --- interruptions (BL-1, BL-2, BL-3) ---------------------------------------------
 
 
+@pytest.mark.verifies("BL-1", "BL-2", "BL-3")
 @pytest.mark.parametrize(
     ("length", "expected"),
     [
@@ -349,22 +357,26 @@ def test_interruption_outcome(length, expected):
     assert interruption_outcome(length) == expected
 
 
+@pytest.mark.verifies("BL-3")
 def test_interruption_discontinue_threshold_is_a_protocol_setting():
     settings = ProtocolSettings(interruption_discontinue_days=21)
     assert interruption_outcome(timedelta(days=15), settings) == InterruptionOutcome.NEW_CYCLE
     assert interruption_outcome(timedelta(days=22), settings) == InterruptionOutcome.DISCONTINUE
 
 
+@pytest.mark.verifies("UR-DOS-02")
 def test_interruption_cannot_be_negative():
     with pytest.raises(ValueError):
         interruption_outcome(timedelta(hours=-1))
 
 
+@pytest.mark.verifies("BL-1")
 @pytest.mark.parametrize(("given", "remaining"), [(0, 28), (10, 18), (27, 1), (28, 0)])
 def test_remaining_infusion_days(given, remaining):
     assert remaining_infusion_days(given) == remaining
 
 
+@pytest.mark.verifies("BL-1")
 @pytest.mark.parametrize("given", [-1, 29])
 def test_remaining_infusion_days_refuses_impossible_counts(given):
     with pytest.raises(ValueError):

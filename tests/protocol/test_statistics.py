@@ -20,6 +20,8 @@ from protocol.statistics import (
     percent_of,
 )
 
+pytestmark = pytest.mark.verifies("UR-REP-01")
+
 
 @pytest.mark.parametrize(
     ("count", "total", "percent", "text"),

@@ -20,6 +20,8 @@ from tests.factories import (
     user_with_role,
 )
 
+pytestmark = pytest.mark.verifies("UR-SAF-01")
+
 BASE = {
     "term": "Alanine aminotransferase increased (10001551)",
     "verbatim": "ALT up",
@@ -114,6 +116,7 @@ def test_icans_grade_is_derived_from_the_ice_score(client, subject_a, investigat
     assert AdverseEvent.objects.get().grading_system == "ASTCT 2019"
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_links_to_lab_values_are_audited(client, subject_a, investigator_a):
     value = lab_panel_for(subject_a, by=investigator_a).values.get()
@@ -124,6 +127,7 @@ def test_links_to_lab_values_are_audited(client, subject_a, investigator_a):
     assert link.history.get().history_user == investigator_a
 
 
+@pytest.mark.verifies("SA-1")
 @pytest.mark.django_db
 def test_sae_clock_on_the_dashboard(client, subject_a, investigator_a):
     aware = timezone.now() - datetime.timedelta(hours=25)
@@ -135,6 +139,7 @@ def test_sae_clock_on_the_dashboard(client, subject_a, investigator_a):
     assert "reports due within 24 hours" in page and "overdue" in page
 
 
+@pytest.mark.verifies("SA-2")
 @pytest.mark.django_db
 def test_susar_due_dates_for_the_sponsor(client, subject_a, investigator_a):
     serious_ae_for(
@@ -146,6 +151,7 @@ def test_susar_due_dates_for_the_sponsor(client, subject_a, investigator_a):
     assert "2026-03-31" in page  # 15 days: not fatal or life-threatening
 
 
+@pytest.mark.verifies("UR-REP-01")
 @pytest.mark.django_db
 def test_ae_summary_counts_a_subject_once_per_term_at_the_worst_grade(
     client, site_a, investigator_a

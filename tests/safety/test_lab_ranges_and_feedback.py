@@ -14,6 +14,8 @@ from crf.models import Role
 from safety.models import LabValue, SiteLabRange
 from tests.factories import day11_for, infusion_started_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-LAB-01")
+
 
 @pytest.fixture
 def data_manager(site_a):
@@ -42,6 +44,7 @@ def _panel_post(client, subject, **values):
 # --- The site's reference ranges ------------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-AUD-01")
 @pytest.mark.django_db
 def test_data_manager_sets_a_range_and_the_change_is_audited_with_its_reason(
     client, site_a, data_manager
@@ -79,6 +82,7 @@ def test_data_manager_sets_a_range_and_the_change_is_audited_with_its_reason(
     assert "new analyser" in page and "IHBT ranges 2026" in page
 
 
+@pytest.mark.verifies("UR-REC-02")
 @pytest.mark.django_db
 def test_ranges_and_values_read_as_written_without_column_zeros(
     client, site_a, subject_a, data_manager, investigator_a
@@ -97,6 +101,7 @@ def test_ranges_and_values_read_as_written_without_column_zeros(
     assert "4.25 mmol/L" in labs and "3.5–5.1" in labs and "4.2500" not in labs
 
 
+@pytest.mark.verifies("UR-REC-02")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("changes", "column", "message"),
@@ -125,6 +130,7 @@ def test_bad_ranges_are_refused_under_their_column_and_nothing_is_saved(
     assert not SiteLabRange.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-02")
 @pytest.mark.django_db
 def test_an_investigator_cannot_set_ranges(client, site_a, investigator_a):
     client.force_login(investigator_a)
@@ -136,6 +142,7 @@ def test_an_investigator_cannot_set_ranges(client, site_a, investigator_a):
     assert not SiteLabRange.objects.exists()
 
 
+@pytest.mark.verifies("UR-ACC-01")
 @pytest.mark.django_db
 def test_a_data_manager_sets_only_the_ranges_of_their_sites(client, site_a, site_b, data_manager):
     client.force_login(data_manager)
@@ -178,6 +185,7 @@ def test_the_panel_is_prefilled_with_the_site_ranges(client, site_a, subject_a, 
     assert fields.selected("alt_unit") == "µkat/L"
 
 
+@pytest.mark.verifies("UR-REC-02")
 @pytest.mark.django_db
 def test_an_lln_of_0_is_accepted_and_a_comma_is_a_decimal_point(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -207,6 +215,7 @@ def test_an_lln_message_shows_under_the_lln_column(client, subject_a, investigat
     assert not LabValue.objects.exists()
 
 
+@pytest.mark.verifies("UR-REC-02")
 @pytest.mark.django_db
 def test_text_that_is_not_a_number_is_refused_naming_the_test(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -215,6 +224,7 @@ def test_text_that_is_not_a_number_is_refused_naming_the_test(client, subject_a,
     assert not LabValue.objects.exists()
 
 
+@pytest.mark.verifies("UR-OPS-03")
 @pytest.mark.django_db
 def test_every_input_and_select_of_the_panel_is_named(client, subject_a, investigator_a):
     client.force_login(investigator_a)
@@ -239,6 +249,7 @@ def test_every_input_and_select_of_the_panel_is_named(client, subject_a, investi
 # --- What the saved values raised -----------------------------------------------------------
 
 
+@pytest.mark.verifies("UR-ALR-01", "AL-HEP", "TX-HEP")
 @pytest.mark.django_db
 def test_a_grade_3_alt_during_the_infusion_says_at_once_which_alert_it_raised(
     client, subject_a, investigator_a
@@ -262,6 +273,7 @@ def test_a_grade_3_alt_during_the_infusion_says_at_once_which_alert_it_raised(
     assert "Interrupt" in notice  # the action the alert asks for, linked
 
 
+@pytest.mark.verifies("AL-HEP")
 @pytest.mark.django_db
 def test_a_normal_panel_says_it_raised_no_alert(client, subject_a, investigator_a):
     day11_for(subject_a, by=investigator_a)

@@ -17,6 +17,8 @@ from safety.services import (
 )
 from tests.factories import serious_ae_for
 
+pytestmark = pytest.mark.verifies("UR-LAB-01", "UR-SAF-01")
+
 # (test, value, unit, LLN, ULN): abnormal values on either side of normal
 K_HIGH = ("potassium", "6.2", "mmol/L", "3.5", "5.0")  # grade 3 hyperkalemia
 K_LOW = ("potassium", "2.8", "mmol/L", "3.5", "5.0")  # grade 3 hypokalemia

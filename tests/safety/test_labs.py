@@ -11,6 +11,8 @@ from safety.models import LabValue, SiteLabRange
 from safety.services import LabEntry, lab_panel_record, unreported_lab_abnormalities
 from tests.factories import lab_panel_for, serious_ae_for
 
+pytestmark = pytest.mark.verifies("UR-LAB-01")
+
 
 def _panel_post(client, subject, **values):
     data = {"sampled_at": "2026-03-14T08:00", "local_lab": "IHBT"}
@@ -105,6 +107,7 @@ def test_panel_form_needs_a_value_and_takes_site_ranges(client, subject_a, inves
     assert "Enter at least one value." in empty.content.decode()
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.django_db
 def test_reported_abnormality_leaves_the_list(subject_a, investigator_a):
     lab_panel_for(subject_a, by=investigator_a)  # ALT 250, grade 3, on day 14
@@ -113,6 +116,7 @@ def test_reported_abnormality_leaves_the_list(subject_a, investigator_a):
     assert unreported_lab_abnormalities(subject_a) == []
 
 
+@pytest.mark.verifies("UR-SAF-01")
 @pytest.mark.django_db
 def test_report_as_ae_prefills_term_date_grade_and_link(client, subject_a, investigator_a):
     panel = lab_panel_for(subject_a, by=investigator_a)
@@ -126,6 +130,7 @@ def test_report_as_ae_prefills_term_date_grade_and_link(client, subject_a, inves
     assert form.initial["lab_values"] == [value.pk]
 
 
+@pytest.mark.verifies("UR-REC-04")
 @pytest.mark.django_db
 def test_lab_value_correction_regrades_with_a_reason(client, subject_a, investigator_a):
     value = lab_panel_for(subject_a, by=investigator_a).values.get()

@@ -11,6 +11,8 @@ from crf.models import Role
 from tests.exports.conftest import reports_computed  # noqa: F401 - the fixture
 from tests.factories import day11_for, enrol, infusion_started_for, serious_ae_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-REP-01")
+
 INFECTION = "Infection"
 
 
