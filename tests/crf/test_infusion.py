@@ -169,3 +169,37 @@ def test_a_dose_that_is_not_a_protocol_dose_is_refused(subject_a, investigator_a
             record=cycle, at=at, ug_per_day=Decimal(56), kind="step_up", user=investigator_a
         )
     assert cycle.dose_changes.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.verifies("TX-OTH", "BL-4")
+def test_another_grade_3_reaction_is_an_interruption_with_its_reason_then_a_restart(
+    subject_a, investigator_a
+):
+    """TX-OTH: no alert enforces it; the investigator records the interruption for the other
+    adverse reaction with what it was, and the restart at the BL-4 dose."""
+    from alerts.models import Alert
+    from crf.services.infusion import infusion_interrupt, infusion_restart
+
+    day11_for(subject_a, by=investigator_a)
+    cycle = infusion_started_for(subject_a, by=investigator_a)
+    at = lambda day, hour: timezone.make_aware(  # noqa: E731
+        datetime.datetime.combine(_study_date(subject_a, day), datetime.time(hour))
+    )
+    interruption = infusion_interrupt(
+        record=cycle, started_at=at(14, 8), reason="other",
+        reason_other="grade 3 maculopapular rash", user=investigator_a,
+    )  # fmt: skip
+    infusion_restart(
+        interruption=interruption, restarted_at=at(17, 8), ug_per_day=Decimal(9),
+        user=investigator_a,
+    )  # fmt: skip
+    interruption.refresh_from_db()
+    assert (interruption.reason, interruption.reason_other) == (
+        "other",
+        "grade 3 maculopapular rash",
+    )
+    assert interruption.history.first().history_change_reason == "infusion restarted"
+    restart = cycle.dose_changes.get(kind="restart")
+    assert restart.ug_per_day == Decimal(9)
+    assert not Alert.objects.filter(subject=subject_a, rule__startswith="AL-HEP").exists()
