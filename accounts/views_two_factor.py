@@ -37,8 +37,17 @@ class CodeForm(forms.Form):
         label="Code",
         max_length=20,
         help_text="The 6-digit code from your authenticator app, or a recovery code.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
+
+    def __init__(self, *args, autofocus: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if autofocus:
+            self.fields["code"].widget.attrs["autofocus"] = True
+
+
+# The forms of the two-step sign-in page, each with its own field names and ids.
+ACTIONS = ("enrol", "recovery", "remove")
 
 
 def _next(request) -> str:
@@ -56,44 +65,26 @@ def two_factor(request):
     user = request.user
     device = totp_device_of(user)
     action = request.POST.get("action") if request.method == "POST" else None
-    form = CodeForm(request.POST if action else None)
+    forms_by_action = {name: CodeForm(prefix=name) for name in ACTIONS}
     codes: list[str] = []
-    try:
-        if action and form.is_valid():
-            code = form.cleaned_data["code"]
-            if action == "enrol" and device is None:
-                if enrolment_confirm(
-                    request=request, user=user, device=enrolment_start(user), code=code
-                ):
-                    codes = recovery_codes_create(request=request, user=user)
-                    messages.success(request, "Two-step sign-in is on.")
-                    device = totp_device_of(user)
-                    form = CodeForm()
-                else:
-                    form.add_error(
-                        "code", "The code is not correct: nothing was set up. " + WRONG_CODE
-                    )
-            elif action == "recovery" and device is not None:
-                if second_factor_verify(
-                    request=request, user=user, code=code, purpose="new recovery codes"
-                ):
-                    codes = recovery_codes_create(request=request, user=user)
-                    messages.success(
-                        request, "New recovery codes: the earlier ones no longer work."
-                    )
-                    form = CodeForm()
-                else:
-                    form.add_error("code", "No new codes were made. " + WRONG_CODE)
-            elif action == "remove" and device is not None:
-                second_factor_remove(request=request, user=user, code=code)
-                messages.success(
-                    request, "Two-step sign-in is off: your authenticator was removed."
-                )
-                return redirect("accounts:two_factor")
-    except AccountLockedOut as locked:
-        return _locked_out(request, locked)
-    except ValidationError as invalid:
-        form.add_error("code" if hasattr(invalid, "error_dict") else None, invalid.messages)
+    if action in ACTIONS:
+        form = forms_by_action[action] = CodeForm(request.POST, prefix=action)
+        try:
+            if form.is_valid():
+                codes = _act(request, action, device, form)
+        except AccountLockedOut as locked:
+            return _locked_out(request, locked)
+        except ValidationError as invalid:
+            if hasattr(invalid, "error_dict"):
+                form.add_error("code", invalid.messages)
+            else:  # refused whatever the code (shown above the forms)
+                messages.error(request, " ".join(invalid.messages))
+                form = forms_by_action[action] = CodeForm(prefix=action)
+        device = totp_device_of(user)
+        if action == "remove" and device is None and not form.errors:
+            return redirect("accounts:two_factor")
+        if codes:
+            forms_by_action = {name: CodeForm(prefix=name) for name in ACTIONS}
     pending = enrolment_start(user) if device is None else None
     return render(
         request,
@@ -107,10 +98,31 @@ def two_factor(request):
             "codes": codes,
             "codes_left": recovery_codes_left(user) if device else 0,
             "code_count": RECOVERY_CODE_COUNT,
-            "form": form,
+            "forms": forms_by_action,
             "next": _next(request),
         },
     )
+
+
+def _act(request, action: str, device, form) -> list[str]:
+    """Carry out one action of the page; the new recovery codes, if it made some."""
+    user, code = request.user, form.cleaned_data["code"]
+    if action == "enrol" and device is None:
+        if enrolment_confirm(request=request, user=user, device=enrolment_start(user), code=code):
+            messages.success(request, "Two-step sign-in is on.")
+            return recovery_codes_create(request=request, user=user)
+        form.add_error("code", "The code is not correct: nothing was set up. " + WRONG_CODE)
+    elif action == "recovery" and device is not None:
+        if second_factor_verify(
+            request=request, user=user, code=code, purpose="new recovery codes"
+        ):
+            messages.success(request, "New recovery codes: the earlier ones no longer work.")
+            return recovery_codes_create(request=request, user=user)
+        form.add_error("code", "No new codes were made. " + WRONG_CODE)
+    elif action == "remove" and device is not None:
+        second_factor_remove(request=request, user=user, code=code)
+        messages.success(request, "Two-step sign-in is off: your authenticator was removed.")
+    return []
 
 
 @login_required
@@ -120,7 +132,7 @@ def two_factor_verify(request):
         return redirect(_next(request) or reverse("home"))
     if totp_device_of(request.user) is None:
         return redirect("accounts:two_factor")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST or None, autofocus=True)
     if request.method == "POST" and form.is_valid():
         try:
             verified = second_factor_verify(

@@ -93,11 +93,11 @@ def test_enrolment_by_qr_code_turns_it_on_and_shows_recovery_codes_once(client, 
     # The same pending secret on reload (the QR code already scanned stays good).
     assert secret in client.get(PAGE).content.decode().replace(" ", "")
 
-    wrong = client.post(PAGE, {"action": "enrol", "code": "000000"})
+    wrong = client.post(PAGE, {"action": "enrol", "enrol-code": "000000"})
     assert "The code is not correct: nothing was set up." in wrong.content.decode()
     assert not TOTPDevice.objects.filter(user=anna, confirmed=True).exists()
 
-    done = client.post(PAGE, {"action": "enrol", "code": _code(pending, clock)})
+    done = client.post(PAGE, {"action": "enrol", "enrol-code": _code(pending, clock)})
     body = done.content.decode()
     assert "Two-step sign-in is on." in body
     codes = re.findall(r"<li>([a-z2-7]{8})</li>", body)
@@ -199,7 +199,7 @@ def test_a_right_password_does_not_reset_the_count_of_wrong_codes(client, anna, 
 def test_a_recovery_code_works_once(client, anna, clock):
     device = _enrolled(anna)
     _verified_login(client, anna, device, clock)
-    body = client.post(PAGE, {"action": "recovery", "code": _code(device, clock)})
+    body = client.post(PAGE, {"action": "recovery", "recovery-code": _code(device, clock)})
     codes = re.findall(r"<li>([a-z2-7]{8})</li>", body.content.decode())
     assert len(codes) == 10
     client.post(reverse("accounts:logout"))
@@ -218,10 +218,10 @@ def test_a_recovery_code_works_once(client, anna, clock):
 def test_new_recovery_codes_replace_the_old_ones(client, anna, clock):
     device = _enrolled(anna)
     _verified_login(client, anna, device, clock)
-    first = client.post(PAGE, {"action": "recovery", "code": _code(device, clock)})
+    first = client.post(PAGE, {"action": "recovery", "recovery-code": _code(device, clock)})
     old = re.findall(r"<li>([a-z2-7]{8})</li>", first.content.decode())
     clock.tick()
-    second = client.post(PAGE, {"action": "recovery", "code": _code(device, clock)})
+    second = client.post(PAGE, {"action": "recovery", "recovery-code": _code(device, clock)})
     assert "the earlier ones no longer work" in second.content.decode()
     tokens = set(StaticToken.objects.values_list("token", flat=True))
     assert len(tokens) == 10 and not tokens & set(old)
@@ -234,10 +234,10 @@ def test_new_recovery_codes_replace_the_old_ones(client, anna, clock):
 def test_removal_needs_a_right_code(client, anna, clock):
     device = _enrolled(anna)
     _verified_login(client, anna, device, clock)
-    wrong = client.post(PAGE, {"action": "remove", "code": "111111"})
+    wrong = client.post(PAGE, {"action": "remove", "remove-code": "111111"})
     assert "nothing was removed" in wrong.content.decode()
     assert TOTPDevice.objects.filter(user=anna).exists()
-    done = client.post(PAGE, {"action": "remove", "code": _code(device, clock)}, follow=True)
+    done = client.post(PAGE, {"action": "remove", "remove-code": _code(device, clock)}, follow=True)
     assert "Two-step sign-in is off" in done.content.decode()
     assert not TOTPDevice.objects.filter(user=anna, confirmed=True).exists()
     assert Kind.TWO_FACTOR_REMOVED in _kinds(anna)
@@ -250,7 +250,7 @@ def test_removal_is_refused_where_the_role_requires_it(client, anna, clock, sett
     _verified_login(client, anna, device, clock)
     page = client.get(PAGE).content.decode()
     assert "Your role requires two-step sign-in: it cannot be removed." in page
-    refused = client.post(PAGE, {"action": "remove", "code": _code(device, clock)})
+    refused = client.post(PAGE, {"action": "remove", "remove-code": _code(device, clock)})
     assert "cannot be removed" in refused.content.decode()
     assert TOTPDevice.objects.filter(user=anna, confirmed=True).exists()
 
