@@ -32,11 +32,12 @@ def account_event_record(
 
 
 class AccountLockedOut(Exception):
-    """Too many wrong passwords for this account: refused until the lockout ends."""
+    """Too many wrong passwords or codes for this account: refused until the lockout ends."""
 
     message = (
-        "This account is locked after repeated wrong passwords (at login, signature or password "
-        "change): try again in 30 minutes, or ask an administrator to unlock it."
+        "This account is locked after repeated wrong passwords or second-factor codes (at login, "
+        "signature or password change): try again in 30 minutes, or ask an administrator to "
+        "unlock it."
     )
 
     def __init__(self):

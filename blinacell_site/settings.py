@@ -7,6 +7,8 @@ DEBUG               "1"/"true" to turn on; off by default (also in make run)
 ALLOWED_HOSTS       comma-separated; defaults to localhost only
 API_REQUESTS_PER_MINUTE  per API token (default 600)
 EMAIL_URL           not yet used (console e-mail backend); see README
+TWO_FACTOR_REQUIRED_ROLES  roles that must sign in with a second factor (comma-separated role
+                    codes, or * for every account); empty by default
 """
 
 import os
@@ -336,3 +338,20 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # Lockout is by username on purpose (see AXES_LOCKOUT_PARAMETERS above): a hospital's users share
 # one address, so locking by IP would lock out a whole site.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- Second factor -------------------------------------------------------------------------
+# TOTP (an authenticator app) with single-use recovery codes, django-otp. Roles that must use it:
+# comma-separated role codes (investigator, central_lab, monitor, data_manager, sponsor) or "*"
+# for every account, staff included. Empty by default (make run's demo, the benchmarks);
+# docker compose sets "*".
+TWO_FACTOR_REQUIRED_ROLES = env.csv("TWO_FACTOR_REQUIRED_ROLES", default="")
+OTP_TOTP_ISSUER = "BlinaCell eCRF"
+# The account lockout (django-axes) counts wrong codes instead: django-otp's own throttle would
+# refuse a right code for a while after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# Signed-in sessions that still owe the second factor reach only the code (or enrolment) page.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "blinacell_site.middleware.second_factor",
+)

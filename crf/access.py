@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -69,6 +70,28 @@ def memberships_limit_to_site(user, site_id: int) -> None:
         if member_site is None or member_site == site_id
     ]
     setattr(user, _CACHE_ATTRIBUTE, limited)
+
+
+def second_factor_required(user) -> bool:
+    """Whether `user` must sign in with a second factor: TWO_FACTOR_REQUIRED_ROLES lists role
+    codes, or "*" for every account (staff and accounts without a role included)."""
+    required = set(settings.TWO_FACTOR_REQUIRED_ROLES)
+    if not required or not user.is_authenticated:
+        return False
+    if "*" in required:
+        return True
+    return any(role in required for role, _ in memberships_of(user))
+
+
+def second_factor_roles_check() -> None:
+    """Refuse to start with an unknown role in TWO_FACTOR_REQUIRED_ROLES (a misspelt role would
+    silently require nothing)."""
+    unknown = set(settings.TWO_FACTOR_REQUIRED_ROLES) - set(Role.values) - {"*"}
+    if unknown:
+        raise ImproperlyConfigured(
+            f"TWO_FACTOR_REQUIRED_ROLES: unknown role(s) {', '.join(sorted(unknown))}; use "
+            f"{', '.join(Role.values)} or * (every account)."
+        )
 
 
 def forget_memberships(user) -> None:

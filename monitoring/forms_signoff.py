@@ -60,3 +60,15 @@ class SignatureForm(forms.Form):
         required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+    second_factor = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=20,
+        required=False,
+        help_text="The 6-digit code it shows now, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+    def __init__(self, *args, second_factor: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not second_factor:  # asked only of signers with a second factor
+            del self.fields["second_factor"]

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import AccountEvent
 from accounts.services import AccountLockedOut, account_event_record, password_reverify
+from accounts.two_factor import second_factor_asked, second_factor_verify, totp_device_of
 from audit.services import audited_save
 from crf.models import Membership, Role, Site, Subject
 from crf.records import subject_of
@@ -44,13 +45,15 @@ def signature_create(
     password: str,
     user,
     request=None,
+    second_factor: str = "",
 ) -> Signature:
     """Sign a subject's casebook (or, with `record`, one of its forms) as the site's principal
-    investigator, re-authenticating with the password.
+    investigator, re-authenticating with the password, and with a second-factor code where the
+    signer has an authenticator (or their role requires one).
 
-    A wrong password saves no signature and is recorded as a failed signature (AccountEvent);
-    a success writes the signature with its history and an AccountEvent SIGNED. Locks do not
-    matter: signing changes no clinical data.
+    A wrong password or code saves no signature and is recorded as a failed signature
+    (AccountEvent); a success writes the signature with its history and an AccountEvent SIGNED.
+    Locks do not matter: signing changes no clinical data.
     """
     if not is_principal_investigator(user, subject.site):
         raise PermissionDenied("Only the site's principal investigator signs its casebooks.")
@@ -67,6 +70,8 @@ def signature_create(
             {"password": "The password is not correct: nothing was signed. Enter your password "
              "to sign (wrong passwords count toward the account's lockout, as at login)."}
         )  # fmt: skip
+    if second_factor_asked(user):
+        _second_factor_check(user=user, request=request, code=second_factor)
     signature = Signature(
         subject=subject,
         signer=user,
@@ -85,6 +90,29 @@ def signature_create(
         audited_save(signature, user=user, reason=signature.meaning)
         account_event_record(kind=AccountEvent.Kind.SIGNED, request=request, user=user)
     return signature
+
+
+def _second_factor_check(*, user, request, code: str) -> None:
+    """Refuse (ValidationError on `second_factor`) unless `code` is a right second-factor code."""
+    if totp_device_of(user) is None:  # required of the signer's role, not set up yet
+        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
+        raise ValidationError(
+            {"second_factor": "Nothing was signed: your role requires two-step sign-in. Set it "
+             "up first (Two-step sign-in, in your account menu)."}
+        )  # fmt: skip
+    try:
+        verified = second_factor_verify(request=request, user=user, code=code, purpose="signature")
+    except AccountLockedOut as locked:
+        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
+        raise ValidationError({"second_factor": f"Nothing was signed. {locked}"}) from None
+    if verified:
+        return
+    account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
+    raise ValidationError(
+        {"second_factor": "The code is not correct: nothing was signed. Enter the 6-digit code "
+         "your authenticator app shows now (each code works once), or a recovery code; wrong "
+         "codes count toward the account's lockout."}
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

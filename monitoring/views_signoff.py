@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.two_factor import second_factor_asked
 from audit.forms import add_errors
 from crf.access import Capability, require, sites_where, subject_for, subjects_visible_to
 from crf.records import record_page_url
@@ -194,13 +195,14 @@ def sign_record(request, study_id, ct, pk):
 def _sign(request, subject, *, record):
     if not is_principal_investigator(request.user, subject.site):
         raise PermissionDenied("Only the site's principal investigator signs its casebooks.")
-    form = SignatureForm(request.POST or None)
+    form = SignatureForm(request.POST or None, second_factor=second_factor_asked(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             signature = signature_create(
                 subject=subject,
                 record=record,
                 password=form.cleaned_data["password"],
+                second_factor=form.cleaned_data.get("second_factor", ""),
                 user=request.user,
                 request=request,
             )

@@ -38,3 +38,10 @@ def test_web_migrates_as_the_owner_before_serving_and_the_workers_wait_for_it():
     assert "gunicorn" in serve and "migrate" not in serve
     for service in ("worker", "beat"):
         assert COMPOSE["services"][service]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_the_stack_requires_a_second_factor_of_every_account():
+    """docker compose asks every account for two-step sign-in, unless the .env file lists roles
+    (the settings' default, for make run's demo and the benchmarks, asks nobody)."""
+    value = COMPOSE["services"]["web"]["environment"]["TWO_FACTOR_REQUIRED_ROLES"]
+    assert value == "${TWO_FACTOR_REQUIRED_ROLES:-*}"

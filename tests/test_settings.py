@@ -40,3 +40,24 @@ def test_only_postgresql_is_accepted():
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     result = _start(SECRET_KEY="x" * 40, DATABASE_URL="sqlite:///tmp/x.db")
     assert "runs on PostgreSQL only" in result.stderr
+
+
+def test_roles_requiring_a_second_factor_come_from_the_environment():
+    probe = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.TWO_FACTOR_REQUIRED_ROLES)"
+    )
+
+    def start(**env):
+        base = {k: v for k, v in os.environ.items() if k != "TWO_FACTOR_REQUIRED_ROLES"}
+        return subprocess.run(
+            [sys.executable, "-c", probe], env={**base, **env}, capture_output=True, text=True
+        )
+
+    assert start().stdout.strip() == "[]"
+    listed = start(TWO_FACTOR_REQUIRED_ROLES="investigator, monitor")
+    assert listed.stdout.strip() == "['investigator', 'monitor']", listed.stderr
+    assert start(TWO_FACTOR_REQUIRED_ROLES="*").stdout.strip() == "['*']"
+    misspelt = start(TWO_FACTOR_REQUIRED_ROLES="investigators")
+    assert misspelt.returncode != 0
+    assert "TWO_FACTOR_REQUIRED_ROLES: unknown role(s) investigators" in misspelt.stderr
