@@ -14,6 +14,8 @@ from accounts.models import AccountEvent
 from crf.models import Role
 from tests.factories import PASSWORD, UserFactory, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-ACC-03")
+
 LOGIN = "/accounts/login/"
 
 

@@ -25,7 +25,7 @@ PAGE = "/accounts/two-factor/"
 VERIFY = "/accounts/two-factor/verify/"
 Kind = AccountEvent.Kind
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.verifies("UR-ACC-04")]
 
 
 @pytest.fixture
@@ -302,6 +302,7 @@ def pi_a(site_a):
     return user_with_role(Role.INVESTIGATOR, site_a, principal_investigator=True, username="pi")
 
 
+@pytest.mark.verifies("UR-LCK-02")
 def test_a_signature_needs_the_code_of_a_signer_with_an_authenticator(
     client, pi_a, subject_a, clock
 ):
@@ -322,6 +323,7 @@ def test_a_signature_needs_the_code_of_a_signer_with_an_authenticator(
     assert _kinds(pi_a)[-2:] == [Kind.TWO_FACTOR_VERIFIED, Kind.SIGNED]
 
 
+@pytest.mark.verifies("UR-LCK-02")
 def test_a_signature_is_refused_where_required_and_not_set_up(pi_a, subject_a, settings):
     settings.TWO_FACTOR_REQUIRED_ROLES = ["investigator"]
     with pytest.raises(ValidationError) as refusal:
@@ -331,6 +333,7 @@ def test_a_signature_is_refused_where_required_and_not_set_up(pi_a, subject_a, s
     assert _kinds(pi_a) == [Kind.SIGNATURE_FAILED]
 
 
+@pytest.mark.verifies("UR-LCK-02")
 def test_without_an_authenticator_the_signature_asks_no_code(client, pi_a, subject_a):
     client.force_login(pi_a)
     url = reverse("monitoring:sign_casebook", args=[subject_a.study_id])

@@ -13,7 +13,11 @@ from crf.models import Role
 from tests.e2e.test_accessibility import _violations
 from tests.factories import PASSWORD, user_with_role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.verifies("UR-ACC-04", "UR-OPS-03"),
+]
 
 
 def _code_now(secret: str) -> str:

@@ -16,6 +16,8 @@ from safety.models import LabValue
 from safety.services import lab_value_correct
 from tests.factories import PASSWORD, baseline_for, lab_panel_for, user_with_role
 
+pytestmark = pytest.mark.verifies("UR-LCK-02")
+
 INVALID = "invalidated: the data changed after signing"
 
 
