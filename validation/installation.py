@@ -181,7 +181,7 @@ def production_environment(**extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if key not in {"DEBUG", "SECRET_KEY", "BLINACELL_TESTING", "ALLOWED_HOSTS",
-                       "DJANGO_ALLOW_ASYNC_UNSAFE"}
+                       "DJANGO_ALLOW_ASYNC_UNSAFE", "SESSION_COOKIE_SECURE"}
         and not key.startswith("SECURE_")
     }  # fmt: skip
     return {
@@ -212,14 +212,22 @@ def deploy_check() -> Check:
     )
 
 
+def _checked(name: str, check) -> Check:
+    """The check's result; a check that cannot run (no database, say) fails with the reason."""
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - reported in the report, not raised
+        return Check(name, False, f"could not be checked: {type(exc).__name__}: {exc}"[:300])
+
+
 def installation_checks() -> list[Check]:
     return [
-        commit_check(),
-        python_check(),
-        packages_check(),
-        postgresql_check(),
-        redis_check(),
-        migrations_check(),
-        triggers_check(),
-        deploy_check(),
+        _checked("Source", commit_check),
+        _checked("Python", python_check),
+        _checked("Installed packages against the pins", packages_check),
+        _checked("PostgreSQL", postgresql_check),
+        _checked("Redis (broker)", redis_check),
+        _checked("Migrations", migrations_check),
+        _checked("Append-only audit trail", triggers_check),
+        _checked("Django deployment check (production settings)", deploy_check),
     ]

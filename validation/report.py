@@ -246,8 +246,16 @@ def report_write(run_dir: Path, written_at: datetime | None = None) -> tuple[dic
 
 
 def main(argv: list[str]) -> int:
+    import os
+
     import django
 
+    from blinacell_site.launcher import run_environment
+
+    # The installation as `make run` serves it (DEBUG off, this machine's secret key unless
+    # SECRET_KEY is set): its database, broker and migrations are what is qualified.
+    os.environ.update(run_environment(os.environ))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blinacell_site.settings")
     django.setup()
     run_dir = Path(argv[0] if argv else "validation-report")
     content, sha256 = report_write(run_dir)

@@ -53,3 +53,16 @@ def test_the_servers_are_named_with_their_versions():
     assert postgresql_check().ok and "server" in postgresql_check().summary
     broker = redis_check()
     assert broker.ok and broker.summary.startswith("server ")
+
+
+def test_a_check_that_cannot_run_fails_with_its_reason(monkeypatch):
+    from validation import installation
+
+    def unreachable():
+        raise ConnectionError("no route to the database")
+
+    monkeypatch.setattr(installation, "postgresql_check", unreachable)
+    checks = {c.name: c for c in installation.installation_checks()}
+    assert not checks["PostgreSQL"].ok
+    assert "no route to the database" in checks["PostgreSQL"].summary
+    assert checks["Python"].ok
