@@ -1,3 +1,4 @@
+import datetime
 import os
 
 import pytest
@@ -46,3 +47,22 @@ def subject_a(site_a, investigator_a):
 @pytest.fixture
 def subject_b(site_b, investigator_b):
     return enrol(site_b, by=investigator_b)
+
+
+@pytest.fixture
+def central_lab(db):
+    return user_with_role(Role.CENTRAL_LAB, None, username="lab")
+
+
+@pytest.fixture
+def w11_sample(subject_a, investigator_a):
+    """Subject 1-01's week-11 marrow sample, awaiting the central laboratory's result."""
+    from mrd.services import sample_record
+
+    return sample_record(
+        subject=subject_a,
+        timepoint="W11",
+        material="bone_marrow",
+        sampled_on=datetime.date(2026, 5, 12),
+        user=investigator_a,
+    )

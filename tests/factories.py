@@ -164,6 +164,18 @@ def infusion_started_for(subject, *, by, ug_per_day=None):
     return infusion_start(subject=subject, started_at=start, ug_per_day=Decimal(dose), user=by)
 
 
+def subject_on_infusion(site: Site, *, by):
+    """A subject enrolled 20 days ago (day 1), with baseline and day-11 marrow, whose first
+    blinatumomab cycle runs now."""
+    from django.utils import timezone
+
+    subject = enrol(site, by=by, day1_date=timezone.localdate() - datetime.timedelta(days=20))
+    baseline_for(subject, by=by)
+    day11_for(subject, by=by)
+    infusion_started_for(subject, by=by)
+    return subject
+
+
 def lab_panel_for(subject, *, by, alt="250", uln="40", days=13):
     """A panel with one ALT value (grade 3 at 250 U/L with ULN 40)."""
     from decimal import Decimal

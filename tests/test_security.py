@@ -3,9 +3,7 @@ headers and a Content-Security-Policy without inline script or style, and no tem
 puts a script, an event handler, a javascript: URL or an inline style into a page."""
 
 import ast
-import os
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +16,7 @@ from matplotlib.figure import Figure
 
 from exports import report_plots, stored_reports
 from exports.reports import PERIODS
+from validation.installation import production_environment
 
 pytestmark = pytest.mark.verifies("UR-ACC-05")
 
@@ -32,27 +31,8 @@ INLINE_STYLE = re.compile(r"<style\b|\sstyle\s*=", re.IGNORECASE)
 
 
 def _production_environment(**extra: str) -> dict[str, str]:
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy refuses)
-        if key
-        not in {
-            "DEBUG",
-            "SECRET_KEY",
-            "BLINACELL_TESTING",
-            "ALLOWED_HOSTS",
-            "DJANGO_ALLOW_ASYNC_UNSAFE",
-        }
-        and not key.startswith("SECURE_")
-    }
-    return {
-        **base,
-        "DJANGO_SETTINGS_MODULE": "blinacell_site.settings",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "example.org",
-        **extra,
-    }
+    # The environment make validate's deployment check uses: one definition of "production".
+    return production_environment(**extra)
 
 
 # --- Production settings -------------------------------------------------------------------

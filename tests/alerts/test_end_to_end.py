@@ -6,18 +6,14 @@ import datetime
 import time
 
 import pytest
-from django.utils import timezone
 
 from alerts.models import Alert, EvaluationMark
 from alerts.tasks import evaluate_marked_subjects, evaluate_subject
 from blinacell_site.celery import app
 from crf.services.infusion import infusion_interrupt
 from tests.factories import (
-    baseline_for,
-    day11_for,
-    enrol,
-    infusion_started_for,
     lab_panel_for,
+    subject_on_infusion,
 )
 
 from .worker import PrivateBroker, Worker, wait_for
@@ -36,20 +32,11 @@ def _alert(subject, rule):
     return Alert.objects.filter(subject=subject, rule=rule).first()
 
 
-def _on_infusion(site, investigator):
-    today = timezone.localdate()
-    subject = enrol(site, by=investigator, day1_date=today - datetime.timedelta(days=20))
-    baseline_for(subject, by=investigator)
-    day11_for(subject, by=investigator)
-    infusion_started_for(subject, by=investigator)
-    return subject
-
-
 @pytest.mark.verifies("AL-HEP", "TX-HEP")
 def test_alt_six_times_uln_on_day_14_raises_al_hep_then_the_interruption_clears_it(
     worker, site_a, investigator_a
 ):
-    subject = _on_infusion(site_a, investigator_a)
+    subject = subject_on_infusion(site_a, by=investigator_a)
     saved = time.monotonic()
     panel = lab_panel_for(subject, by=investigator_a, alt="240", uln="40", days=13)  # day 14
     alert = wait_for(lambda: _alert(subject, "AL-HEP"))
@@ -77,7 +64,7 @@ def test_alt_six_times_uln_on_day_14_raises_al_hep_then_the_interruption_clears_
 
 
 def test_broker_down_during_a_save_then_reconciliation_raises_the_alert(site_a, investigator_a):
-    subject = _on_infusion(site_a, investigator_a)
+    subject = subject_on_infusion(site_a, by=investigator_a)
     broker = PrivateBroker().start()
     broker.use()
     worker = Worker(CELERY_BROKER_URL=broker.url).start()
@@ -101,7 +88,7 @@ def test_broker_down_during_a_save_then_reconciliation_raises_the_alert(site_a, 
 
 
 def test_worker_killed_mid_task_loses_nothing_and_duplicates_nothing(site_a, investigator_a):
-    subject = _on_infusion(site_a, investigator_a)
+    subject = subject_on_infusion(site_a, by=investigator_a)
     slow = Worker(ALERTS_EVALUATION_PAUSE_SECONDS="3", CELERY_VISIBILITY_TIMEOUT="4").start()
     try:
         lab_panel_for(subject, by=investigator_a, alt="240", uln="40", days=13)

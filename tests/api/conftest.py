@@ -64,29 +64,6 @@ def api_as(client):
     return make
 
 
-@pytest.fixture
-def central_lab(db):
-    from crf.models import Role
-    from tests.factories import user_with_role
-
-    return user_with_role(Role.CENTRAL_LAB, None, username="lab")
-
-
-@pytest.fixture
-def w11_sample(subject_a, investigator_a):
-    import datetime
-
-    from mrd.services import sample_record
-
-    return sample_record(
-        subject=subject_a,
-        timepoint="W11",
-        material="bone_marrow",
-        sampled_on=datetime.date(2026, 5, 12),
-        user=investigator_a,
-    )
-
-
 def problem(response) -> dict:
     """The RFC 9457 problem of an error response (its content type checked)."""
     assert response["Content-Type"] == "application/problem+json", response.content[:300]

@@ -14,7 +14,10 @@ from monitoring.models import Query
 from monitoring.queries import query_open
 from mrd.models import MrdResult
 from safety.models import LabPanel, LabValue
-from tests.factories import baseline_for, day11_for, enrol, infusion_started_for, user_with_role
+from tests.factories import (
+    subject_on_infusion,
+    user_with_role,
+)
 
 from .conftest import field_errors, problem
 
@@ -188,15 +191,6 @@ def test_a_body_that_is_not_json_is_a_problem(client, central_lab, w11_sample):
 # --- Lab panels ---------------------------------------------------------------------------------
 
 
-def _on_infusion(site, investigator):
-    today = timezone.localdate()
-    subject = enrol(site, by=investigator, day1_date=today - datetime.timedelta(days=20))
-    baseline_for(subject, by=investigator)
-    day11_for(subject, by=investigator)
-    infusion_started_for(subject, by=investigator)
-    return subject
-
-
 def _panel(subject, *, days=13, **extra):
     sampled = datetime.datetime.combine(
         subject.day1_date + datetime.timedelta(days=days), datetime.time(8, 30)
@@ -217,7 +211,7 @@ def _panel(subject, *, days=13, **extra):
 def test_a_site_laboratory_posts_a_panel_and_hears_the_alert_it_raised(
     api_as, site_a, investigator_a
 ):
-    subject = _on_infusion(site_a, investigator_a)
+    subject = subject_on_infusion(site_a, by=investigator_a)
     response = api_as(investigator_a).post("/lab-panels", _panel(subject), key="lis-1")
     assert response.status_code == 201, response.content
     body = response.json()

@@ -20,13 +20,11 @@ from crf.models import (
     BlinatumomabInfusion,
     DrugAdministration,
     Premedication,
-    Role,
     TreatmentCourse,
     Visit,
 )
 from mrd.forms import MrdResultForm
 from mrd.models import MrdResult
-from mrd.services import sample_record
 from safety.forms import AdverseEventForm, SaeFollowUpForm
 from safety.models import AdverseEvent
 from tests.crf.test_record_forms import BASELINE
@@ -35,7 +33,6 @@ from tests.factories import (
     course_for,
     day11_for,
     infusion_started_for,
-    user_with_role,
 )
 
 pytestmark = pytest.mark.verifies("UR-REC-02")
@@ -151,19 +148,6 @@ def test_premedication_dexamethasone_with_a_decimal_comma(client, subject_a, inv
 
 
 # --- MRD values as the laboratory writes them ------------------------------------------------
-
-
-@pytest.fixture
-def central_lab(db):
-    return user_with_role(Role.CENTRAL_LAB, None, username="lab")
-
-
-@pytest.fixture
-def w11_sample(subject_a, investigator_a):
-    return sample_record(
-        subject=subject_a, timepoint="W11", material="bone_marrow",
-        sampled_on=datetime.date(2026, 5, 12), user=investigator_a,
-    )  # fmt: skip
 
 
 MRD_RESULT = {

@@ -45,11 +45,6 @@ def data_manager(db):
 
 
 @pytest.fixture
-def central_lab(db):
-    return user_with_role(Role.CENTRAL_LAB, None, username="lab")
-
-
-@pytest.fixture
 def casebook(subject_a, investigator_a):
     """A subject with data on every page: baseline, course, day 11, an infusion, a lab panel,
     a serious adverse event and an MRD sample."""

@@ -242,11 +242,6 @@ def test_a_site_lock_refuses_the_adverse_event_form(
     assert not AdverseEvent.objects.exists()
 
 
-@pytest.fixture
-def central_lab(db):
-    return user_with_role(Role.CENTRAL_LAB, None, username="lab")
-
-
 def _sample(subject, by):
     return sample_record(
         subject=subject,

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from protocol.rules import ALERT_RULES
+from validation.requirements import RULE_ID as RULE_ID_PATTERN
+from validation.requirements import rule_definitions
 
 pytestmark = pytest.mark.verifies("UR-ALR-01")
 
@@ -27,19 +29,17 @@ CITING = (
 TEMPLATES = ROOT / "templates"
 # A rule ID as the code writes it: a family of 2-3 capitals, then parts of capitals and digits
 # ("BD-1", "TX-HEP", "AL-W11-NGS").
-ID = r"[A-Z]{2,3}-[A-Z0-9]+(?:-[A-Z0-9]+)*"
+ID = RULE_ID_PATTERN
 ANY_ID = re.compile(rf"(?<![\w-]){ID}(?![\w-])")
 # The families of the protocol's rules; other words of that shape ("VP-16", "SHA-256") are not
 # rule IDs unless a line cites the rules document with them.
 RULE_ID = re.compile(r"(?<![\w-])(?:AL|BD|BL|TX|MR|SA)-[A-Z0-9]+(?:-[A-Z0-9]+)*(?![\w-])")
 CITATION = re.compile(r"RULES\.md|protocol-rules|rules §")
-# An ID is defined by a heading that starts with it, or a table row whose first cell it is.
-DEFINITION = re.compile(rf"^(?:#+\s+({ID})\b|\|\s*({ID})\s*\|)", re.MULTILINE)
 
 
 def _defined() -> set[str]:
     text = DOCUMENT.read_text(encoding="utf-8")
-    return {heading or row for heading, row in DEFINITION.findall(text)}
+    return {rule for rule, _ in rule_definitions(text)}
 
 
 def _cited() -> dict[str, set[str]]:
@@ -59,7 +59,7 @@ def _cited() -> dict[str, set[str]]:
 
 def test_the_document_defines_each_id_once():
     text = DOCUMENT.read_text(encoding="utf-8")
-    definitions = [heading or row for heading, row in DEFINITION.findall(text)]
+    definitions = [rule for rule, _ in rule_definitions(text)]
     assert len(definitions) == len(set(definitions))
 
 
