@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from crf.access import memberships_of
+from crf.models import Site
 
 from .models import ApiToken
 from .tokens import (
@@ -43,12 +44,9 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        sites = token_sites(user)
-        self.fields["site"].queryset = (
-            ApiToken._meta.get_field("site")
-            .related_model.objects.filter(pk__in=[s.pk for s in sites])
-            .order_by("number")
-        )
+        self.fields["site"].queryset = Site.objects.filter(
+            pk__in=[s.pk for s in token_sites(user)]
+        ).order_by("number")
 
 
 @login_required

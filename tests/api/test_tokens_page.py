@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AccountEvent
 from api.models import ApiToken
@@ -32,6 +33,8 @@ def test_a_token_is_shown_once_and_only_its_digest_is_kept(client, investigator_
     assert secret not in {token.prefix, token.digest, token.name}
     again = client.get(reverse("api:tokens")).content.decode()
     assert secret not in again and f"bcl_{token.prefix}" in again and "LIMS" in again
+    expires = timezone.localtime(token.expires_at)
+    assert f"{expires:%Y-%m-%d %H:%M} {expires.tzname()}" in again  # the site's clock, zoned
     (event,) = AccountEvent.objects.filter(kind=AccountEvent.Kind.TOKEN_CREATED)
     assert event.user == investigator_a and "LIMS" in event.detail and secret not in event.detail
     assert ApiClient(client, secret).get("/subjects").status_code == 200
