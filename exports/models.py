@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from audit.models import AuditedModel
+
 
 class StudyExport(models.Model):
     """One export of the study data: who asked, for which sites, how far it got, and the file's
@@ -45,6 +47,10 @@ class StudyExport(models.Model):
     file_size = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # The freeze whose data it holds; empty for the live data.
+    freeze = models.ForeignKey(
+        "Freeze", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -99,10 +105,18 @@ class StoredReport(models.Model):
     report = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     counts_only = models.TextField(blank=True)  # why values are withheld, if they are
     sections = models.JSONField(default=dict)  # {section slug: HTML of its body}
+    # The freeze it counts (computed once: frozen data do not change); empty for the live data.
+    freeze = models.ForeignKey(
+        "Freeze", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["site_numbers", "period"], name="stored_report_scope")
+            models.UniqueConstraint(
+                fields=["site_numbers", "period", "freeze"],
+                name="stored_report_scope",
+                nulls_distinct=False,
+            )
         ]
 
     def __str__(self) -> str:
@@ -126,3 +140,75 @@ class StoredReportPlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} of {self.report}"
+
+
+class Freeze(AuditedModel):
+    """A data freeze: a consistent copy of every clinical table and its history (and the users
+    they name, without passwords), taken in one PostgreSQL transaction into a schema of its own
+    that refuses writes, with the SHA-256 of its content. Reports, exports and the API read it
+    "as of" the freeze (exports.freezes.reading); a freeze is never changed or deleted."""
+
+    name = models.CharField(max_length=100, unique=True)
+    reason = models.TextField("reason for freezing")
+    # The site numbers it covers; empty for the whole study.
+    site_numbers = models.JSONField(default=list, blank=True)
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    frozen_at = models.DateTimeField()
+    # The study day (the site's date) the frozen reports count to.
+    as_of = models.DateField()
+    schema = models.CharField(max_length=63, unique=True)
+    # [[table, rows, sha256 of its rows, [columns]], ...] in table-name order.
+    tables = models.JSONField(default=list)
+    sha256 = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        ordering = ["-frozen_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Freeze {self.name!r}"
+
+    @property
+    def rows(self) -> int:
+        return sum(row[1] for row in self.tables)
+
+
+class StudyLock(AuditedModel):
+    """The study locked as a whole after its last freeze (database lock): no clinical write on
+    any route while active. Signed by a data manager; released only by a second data manager
+    after a first asked for it with a reason."""
+
+    MEANING = (
+        "I lock the study database: its data are final as frozen, and no change is made "
+        "until the lock is released."
+    )
+
+    freeze = models.ForeignKey(Freeze, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField("reason for locking")
+    meaning = models.TextField()
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    locked_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+    unlock_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unlock_requested_at = models.DateTimeField(null=True, blank=True)
+    unlock_reason = models.TextField(blank=True)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-locked_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=models.Q(active=True), name="one_active_study_lock"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Study lock of {self.locked_at:%Y-%m-%d}" + ("" if self.active else " (released)")

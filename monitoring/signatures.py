@@ -59,19 +59,7 @@ def signature_create(
         raise PermissionDenied("Only the site's principal investigator signs its casebooks.")
     if record is not None and subject_of(record).pk != subject.pk:
         raise ValidationError("This record is not one of the subject's.")
-    try:
-        verified = password_reverify(request=request, user=user, password=password)
-    except AccountLockedOut as locked:
-        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
-        raise ValidationError({"password": f"Nothing was signed. {locked}"}) from None
-    if not verified:
-        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
-        raise ValidationError(
-            {"password": "The password is not correct: nothing was signed. Enter your password "
-             "to sign (wrong passwords count toward the account's lockout, as at login)."}
-        )  # fmt: skip
-    if second_factor_asked(user):
-        _second_factor_check(user=user, request=request, code=second_factor)
+    signer_verify(user=user, request=request, password=password, second_factor=second_factor)
     signature = Signature(
         subject=subject,
         signer=user,
@@ -90,6 +78,25 @@ def signature_create(
         audited_save(signature, user=user, reason=signature.meaning)
         account_event_record(kind=AccountEvent.Kind.SIGNED, request=request, user=user)
     return signature
+
+
+def signer_verify(*, user, request, password: str, second_factor: str = "") -> None:
+    """Re-authenticate a signer: their password, and a second-factor code where they have an
+    authenticator (or their role requires one). A wrong one raises ValidationError (on
+    `password` or `second_factor`) and is recorded as a failed signature (AccountEvent)."""
+    try:
+        verified = password_reverify(request=request, user=user, password=password)
+    except AccountLockedOut as locked:
+        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
+        raise ValidationError({"password": f"Nothing was signed. {locked}"}) from None
+    if not verified:
+        account_event_record(kind=AccountEvent.Kind.SIGNATURE_FAILED, request=request, user=user)
+        raise ValidationError(
+            {"password": "The password is not correct: nothing was signed. Enter your password "
+             "to sign (wrong passwords count toward the account's lockout, as at login)."}
+        )  # fmt: skip
+    if second_factor_asked(user):
+        _second_factor_check(user=user, request=request, code=second_factor)
 
 
 def _second_factor_check(*, user, request, code: str) -> None:
