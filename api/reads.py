@@ -19,6 +19,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import create_model
 
 from exports.domains import Column, Domain, domains
+from exports.freezes import freezes_for_sites, reading
 from exports.services import export_sites_for
 
 from .problems import COMMON_PROBLEMS
@@ -67,6 +68,12 @@ def _json_value(value):
     return value
 
 
+FREEZE_HELP = (
+    "The name of a data freeze: the records as they were frozen (the live data if omitted). "
+    "Combine with the other filters as usual."
+)
+
+
 class Page(Schema):
     next_cursor: str | None = Field(
         None, description="Pass as `cursor` for the next page; null on the last page."
@@ -84,6 +91,22 @@ class ReadFilters(Schema):
     subject: str | None = Field(
         None, max_length=12, description="Only this subject's records (study ID, e.g. 1-01)."
     )
+    freeze: str | None = Field(None, max_length=100, description=FREEZE_HELP)
+
+
+class OneFilters(Schema):
+    freeze: str | None = Field(None, max_length=100, description=FREEZE_HELP)
+
+
+def _freeze(user, name: str | None):
+    """The freeze named (None for the live data); a name the user has no freeze of is refused."""
+    if name is None:
+        return None
+    numbers = [site.number for site in export_sites_for(user)]
+    found = next((f for f in freezes_for_sites(numbers) if f.name == name), None)
+    if found is None:
+        raise ValidationError({"freeze": "No freeze of this name holds data of your sites."})
+    return found
 
 
 def _cursor_after(cursor: str | None) -> int:
@@ -170,15 +193,19 @@ class Resource:
             if "\x00" in filters.subject:  # which the database cannot compare
                 raise ValidationError({"subject": "Not a study ID (e.g. 1-01)."})
             qs = qs.filter(**{self.subject_path: filters.subject})
-        rows = self._rows(qs.filter(pk__gt=after).order_by("pk")[: filters.limit + 1])
+        freeze = _freeze(request.user, filters.freeze)
+        with reading(freeze):  # the user's access is the live one; the data, the freeze's
+            rows = self._rows(qs.filter(pk__gt=after).order_by("pk")[: filters.limit + 1])
         more = len(rows) > filters.limit
         rows = rows[: filters.limit]
         return {"results": rows, "next_cursor": _cursor(rows[-1]["id"]) if more else None}
 
-    def one(self, request, record_id: int) -> dict:
+    def one(self, request, record_id: int, freeze_name: str | None = None) -> dict:
         if not 0 < record_id < 2**63:
             raise Http404
-        rows = self._rows(scoped(self.domain, request.user).filter(pk=record_id))
+        qs = scoped(self.domain, request.user).filter(pk=record_id)
+        with reading(_freeze(request.user, freeze_name)):
+            rows = self._rows(qs)
         if not rows:
             raise Http404
         return rows[0]
@@ -188,8 +215,8 @@ def _views(resource: Resource):
     def list_view(request, filters: Query[ReadFilters]):
         return resource.list(request, filters)
 
-    def one_view(request, record_id: int):
-        return resource.one(request, record_id)
+    def one_view(request, record_id: int, filters: Query[OneFilters]):
+        return resource.one(request, record_id, filters.freeze)
 
     return list_view, one_view
 

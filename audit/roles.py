@@ -121,6 +121,13 @@ def application_role_grant(
         cursor.execute(
             sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(name)
         )
+        # The data freezes' schemas (made read-only by their trigger and owner): read only.
+        cursor.execute(r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'freeze\_%%'")
+        for (schema,) in cursor.fetchall():
+            cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                sql.Identifier(schema), name))  # fmt: skip
+            cursor.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                sql.Identifier(schema), name))  # fmt: skip
         for table in append_only_tables(connection):
             cursor.execute(
                 sql.SQL("REVOKE UPDATE, DELETE ON {} FROM {}").format(sql.Identifier(table), name)

@@ -40,6 +40,7 @@ from django.utils import timezone
 from psycopg import sql
 from simple_history.models import HistoricalChanges
 
+from audit.clock import local_time_text
 from audit.services import audited_save
 from crf.access import Capability, reaches_every_site, sites_where
 from crf.models import Site
@@ -424,3 +425,38 @@ def freezes_align(using_connection=None) -> int:
             )
             added += cursor.fetchone()[0]
     return added
+
+
+# --- Who reads which freeze, and how a product names its data ------------------------------------
+
+
+def freezes_for_sites(site_numbers: Sequence[int]) -> list[Freeze]:
+    """The freezes that hold data of these sites (those of the whole study, and those of chosen
+    sites among them), newest first."""
+    numbers = set(site_numbers)
+    return [
+        f
+        for f in Freeze.objects.select_related("frozen_by")
+        if not f.site_numbers or numbers & set(f.site_numbers)
+    ]
+
+
+def data_basis(freeze: Freeze | None, live_at=None) -> dict:
+    """What data a report, export or page counts, for its JSON: the freeze (name, time, hash) or
+    the live data as of a time."""
+    if freeze is None:
+        at = timezone.localtime(live_at or timezone.now())
+        return {"live_as_of": at.isoformat(timespec="seconds")}
+    return {
+        "freeze": freeze.name,
+        "frozen_at": timezone.localtime(freeze.frozen_at).isoformat(timespec="seconds"),
+        "sha256": freeze.sha256,
+    }
+
+
+def data_basis_text(freeze: Freeze | None, live_at=None) -> str:
+    """The same for people: "Freeze 'Interim 1' of 2026-11-30 18:02 CET" or "Live data as of
+    2026-11-30 18:02 CET" (the site's time)."""
+    if freeze is None:
+        return f"Live data as of {local_time_text(live_at or timezone.now())}"
+    return f"Freeze {freeze.name!r} of {local_time_text(freeze.frozen_at)}"

@@ -11,7 +11,7 @@ laboratory's notation (1.2E-4).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import XMLGenerator
@@ -233,8 +233,15 @@ def _domain_stream(domain: Domain, site_ids) -> Iterator[tuple[int, dict]]:
 
 
 def study_odm_write(
-    path: Path, *, site_ids: frozenset[int] | None, progress: Progress | None = None
+    path: Path,
+    *,
+    site_ids: frozenset[int] | None,
+    progress: Progress | None = None,
+    created_at: datetime | None = None,
 ) -> dict[str, int]:
+    """The ODM file of these sites' data; `created_at` (a freeze's time, so that the frozen
+    file is the same whenever written) or now is the file's creation time."""
+    created_at = created_at or timezone.now()
     subject_domains = _subject_domains()
     sites = list(Site.objects.order_by("number"))
     if site_ids is not None:
@@ -263,10 +270,10 @@ def study_odm_write(
         w.start(
             "ODM",
             xmlns=NS,
-            FileOID=f"BLINACELL.{timezone.now():%Y%m%dT%H%M%S}",
+            FileOID=f"BLINACELL.{created_at.astimezone(UTC):%Y%m%dT%H%M%S}",
             FileType="Snapshot",
             Granularity="All",
-            CreationDateTime=timezone.now().astimezone(UTC).isoformat(),
+            CreationDateTime=created_at.astimezone(UTC).isoformat(),
             ODMVersion="1.3.2",
             SourceSystem="BlinaCell eCRF",
         )

@@ -17,6 +17,7 @@ from crf.access import Capability, reaches_every_site, sites_where
 from crf.models import Site
 
 from .csv_export import export_steps, file_sha256, study_csv_write
+from .freezes import reading
 from .models import StudyExport
 
 EXPORT_CAPABILITIES = (Capability.EXPORT_DATA, Capability.VIEW_SUBJECTS)
@@ -39,23 +40,30 @@ def export_sites_for(user) -> list[Site]:
 def exports_visible_to(user):
     """Exports a user may see: their own, and every export if they export for every site."""
     if reaches_every_site(user, Capability.EXPORT_DATA):
-        return StudyExport.objects.select_related("requested_by")
-    return StudyExport.objects.filter(requested_by=user).select_related("requested_by")
+        return StudyExport.objects.select_related("requested_by", "freeze")
+    return StudyExport.objects.filter(requested_by=user).select_related("requested_by", "freeze")
 
 
-def export_request(*, user, format: str = StudyExport.Format.CSV) -> StudyExport:
-    """Record the request and hand the work to a worker once the request is committed."""
+def export_request(*, user, format: str = StudyExport.Format.CSV, freeze=None) -> StudyExport:
+    """Record the request and hand the work to a worker once the request is committed. With
+    `freeze`, the export holds the frozen data (of the freeze's sites among the user's)."""
     if format not in StudyExport.Format.values:
         raise ValueError(f"unknown export format {format!r}")
     sites = export_sites_for(user)
     if not sites:
         raise PermissionDenied("Exports are for data managers, sponsors and site staff.")
     every = any(reaches_every_site(user, c) for c in EXPORT_CAPABILITIES)
+    numbers = [] if every else [s.number for s in sites]
+    if freeze is not None and freeze.site_numbers:
+        numbers = [n for n in (numbers or freeze.site_numbers) if n in freeze.site_numbers]
+        if not numbers:
+            raise PermissionDenied("This freeze holds none of your sites.")
     export = StudyExport.objects.create(
         format=format,
         requested_by=user,
-        site_numbers=[] if every else [s.number for s in sites],
+        site_numbers=numbers,
         steps_total=_steps(format),
+        freeze=freeze,
     )
     from .tasks import run_export
 
@@ -131,12 +139,16 @@ def export_run(export: StudyExport) -> StudyExport:
 
     try:
         site_ids = _site_ids(export)
-        if export.format == StudyExport.Format.CSV:
-            counts = study_csv_write(partial, site_ids=site_ids, progress=progress)
-        else:
-            from .odm import study_odm_write
+        with reading(export.freeze):
+            if export.format == StudyExport.Format.CSV:
+                counts = study_csv_write(partial, site_ids=site_ids, progress=progress)
+            else:
+                from .odm import study_odm_write
 
-            counts = study_odm_write(partial, site_ids=site_ids, progress=progress)
+                created = export.freeze.frozen_at if export.freeze else None
+                counts = study_odm_write(
+                    partial, site_ids=site_ids, progress=progress, created_at=created
+                )
         digest = file_sha256(partial)
         size = partial.stat().st_size
         os.replace(partial, final)

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from crf.models import Site, Subject
 
+from .freezes import reading
 from .models import ReportDataVersion, StoredReport, StoredReportPlot
 from .report_sections import PLOT_TITLES, SECTIONS, drawn
 
@@ -185,6 +186,8 @@ def is_stale(stored: StoredReport, current: dict[str, int] | None = None) -> boo
     the installation's small-group limit changed)."""
     if stored.computed_at is None:
         return True
+    if stored.freeze_id is not None:
+        return False  # frozen data do not change
     if current is None:
         current = versions(int(n) for n in stored.site_numbers.split(","))
     return (
@@ -194,17 +197,26 @@ def is_stale(stored: StoredReport, current: dict[str, int] | None = None) -> boo
     )
 
 
-def stored_for(site_numbers: Iterable[int], period: str) -> StoredReport | None:
-    return StoredReport.objects.filter(site_numbers=scope_key(site_numbers), period=period).first()
+def stored_for(site_numbers: Iterable[int], period: str, freeze=None) -> StoredReport | None:
+    return (
+        StoredReport.objects.filter(
+            site_numbers=scope_key(site_numbers), period=period, freeze=freeze
+        )
+        .select_related("freeze")
+        .first()
+    )
 
 
-def ask(site_numbers: Iterable[int], period: str) -> StoredReport:
+def ask(site_numbers: Iterable[int], period: str, freeze=None) -> StoredReport:
     """Have the worker compute the report of this scope, once: a stored report without its
     result is created and its computation enqueued when this transaction commits; an existing
     one is enqueued again only when nobody asked within ASK_AGAIN_AFTER and no worker is at it."""
     now = timezone.now()
     stored, created = StoredReport.objects.get_or_create(
-        site_numbers=scope_key(site_numbers), period=period, defaults={"requested_at": now}
+        site_numbers=scope_key(site_numbers),
+        period=period,
+        freeze=freeze,
+        defaults={"requested_at": now},
     )
     if not created:
         with transaction.atomic():
@@ -222,14 +234,17 @@ def ask(site_numbers: Iterable[int], period: str) -> StoredReport:
     return stored
 
 
-def current(site_numbers: Sequence[int], period: str) -> tuple[StoredReport | None, bool]:
-    """The stored report of this scope, if one was ever computed, and whether it is stale;
-    asks for a computation when there is none or it is stale."""
-    stored = stored_for(site_numbers, period)
+def current(
+    site_numbers: Sequence[int], period: str, freeze=None
+) -> tuple[StoredReport | None, bool]:
+    """The stored report of this scope (of the live data, or as of `freeze`), if one was ever
+    computed, and whether it is stale; asks for a computation when there is none or it is
+    stale."""
+    stored = stored_for(site_numbers, period, freeze)
     if stored is not None and stored.computed_at is not None and not is_stale(stored):
         return stored, False
-    ask(site_numbers, period)
-    stored = stored_for(site_numbers, period)
+    ask(site_numbers, period, freeze)
+    stored = stored_for(site_numbers, period, freeze)
     if stored is None or stored.computed_at is None:
         return None, True
     return stored, is_stale(stored)
@@ -248,22 +263,15 @@ def compute(stored: StoredReport) -> StoredReport:
     # A later save in this transaction (the demo loader's, a test's) bumps the versions again.
     connection._reports_computed = getattr(connection, "_reports_computed", 0) + 1
     numbers = [int(n) for n in stored.site_numbers.split(",")]
-    at = versions(numbers)  # before the data: a save committed meanwhile leaves it stale
-    sites = list(Site.objects.filter(number__in=numbers).order_by("number"))
-    report = study_report(sites, period=stored.period)
-    context = {
-        "report": report,
-        "survival_rows": [
-            ("Overall survival", report.survival.overall),
-            ("Event-free survival", report.survival.event_free),
-            ("Relapse in CR1 (cumulative incidence)", report.survival.relapse_in_cr1),
-        ]
-        if report.survival is not None
-        else [],
-    }
-    stored.sections = {
-        slug: render_to_string(f"exports/report_{slug}.html", context) for slug in SECTIONS
-    }
+    freeze = stored.freeze
+    # Before the data: a save committed meanwhile leaves it stale (frozen data do not change).
+    at = versions(numbers) if freeze is None else {}
+    with reading(freeze):
+        sites = list(Site.objects.filter(number__in=numbers).order_by("number"))
+        report = study_report(
+            sites, period=stored.period, as_of=freeze.as_of if freeze is not None else None
+        )
+        stored.sections = _sections(report)
     stored.report = protocol_reports.report_json(report)
     stored.counts_only = report.counts_only or ""
     stored.as_of = report.as_of
@@ -288,6 +296,21 @@ def compute(stored: StoredReport) -> StoredReport:
     stored.plots.all().delete()
     StoredReportPlot.objects.bulk_create(plots)
     return stored
+
+
+def _sections(report) -> dict[str, str]:
+    """The HTML of each section of the report page, as the section templates render it."""
+    context = {
+        "report": report,
+        "survival_rows": [
+            ("Overall survival", report.survival.overall),
+            ("Event-free survival", report.survival.event_free),
+            ("Relapse in CR1 (cumulative incidence)", report.survival.relapse_in_cr1),
+        ]
+        if report.survival is not None
+        else [],
+    }
+    return {slug: render_to_string(f"exports/report_{slug}.html", context) for slug in SECTIONS}
 
 
 def compute_if_stale(stored_id: int, *, min_interval: float = 0) -> float | bool:
@@ -325,7 +348,7 @@ def prepare(scopes: Iterable[tuple[Sequence[int], str]]) -> int:
     done = 0
     for numbers, period in scopes:
         stored, _ = StoredReport.objects.get_or_create(
-            site_numbers=scope_key(numbers), period=period
+            site_numbers=scope_key(numbers), period=period, freeze=None
         )
         done += compute_if_stale(stored.pk) is True
     return done

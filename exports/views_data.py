@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from .freezes import freezes_for_sites
 from .models import StudyExport
 from .services import (
     export_contents,
@@ -25,7 +26,12 @@ def export_list(request):
     return render(
         request,
         "exports/export_list.html",
-        {"page": page, "sites": sites, "formats": StudyExport.Format.choices},
+        {
+            "page": page,
+            "sites": sites,
+            "formats": StudyExport.Format.choices,
+            "freezes": freezes_for_sites([site.number for site in sites]),
+        },
     )
 
 
@@ -36,7 +42,16 @@ def export_start(request):
     if format not in StudyExport.Format.values:
         messages.error(request, "Choose CSV or ODM.")
         return redirect("exports:list")
-    export = export_request(user=request.user, format=format)
+    freeze = None
+    if request.POST.get("freeze"):
+        sites = [site.number for site in export_sites_for(request.user)]
+        freeze = next(
+            (f for f in freezes_for_sites(sites) if str(f.pk) == request.POST["freeze"]), None
+        )
+        if freeze is None:
+            messages.error(request, "Choose one of the freezes listed, or the live data.")
+            return redirect("exports:list")
+    export = export_request(user=request.user, format=format, freeze=freeze)
     messages.success(request, f"Export #{export.pk} started; this page shows its progress.")
     return redirect("exports:detail", pk=export.pk)
 

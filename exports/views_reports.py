@@ -25,6 +25,9 @@ from django.utils.safestring import mark_safe
 from crf.models import Site
 
 from . import stored_reports
+from .freezes import data_basis as freeze_data_basis
+from .freezes import data_basis_text, freezes_for_sites
+from .models import Freeze
 from .report_sections import FORMATS, PLOT_TITLES, SECTIONS, drawn
 from .reports import PERIODS, report_sites
 
@@ -38,6 +41,8 @@ class Scope:
     sites: list[Site]  # those of this report: all of them, or the one asked for
     chosen: int | None  # the site number asked for
     period: str  # of the AE summary
+    freeze: Freeze | None = None  # the freeze it reads, None for the live data
+    freezes: tuple[Freeze, ...] = ()  # the freezes the user may choose from
 
     @property
     def numbers(self) -> list[int]:
@@ -50,6 +55,14 @@ def _scope(request) -> Scope:
     reachable = list(report_sites(request.user).order_by("number"))
     if not reachable:
         raise PermissionDenied("Your role does not allow study reports.")
+    freezes = tuple(freezes_for_sites([site.number for site in reachable]))
+    freeze = None
+    if request.GET.get("freeze"):
+        freeze = next((f for f in freezes if str(f.pk) == request.GET["freeze"]), None)
+        if freeze is None:
+            raise Http404("No such freeze.")
+        if freeze.site_numbers:
+            reachable = [site for site in reachable if site.number in freeze.site_numbers]
     chosen = request.GET.get("site") or None
     sites = reachable
     if chosen is not None:
@@ -62,6 +75,8 @@ def _scope(request) -> Scope:
         sites=sites,
         chosen=int(chosen) if chosen else None,
         period=period if period in PERIODS else PERIODS[0],
+        freeze=freeze,
+        freezes=freezes,
     )
 
 
@@ -79,7 +94,7 @@ def report_page(request, section: str | None = None):
     while the data changed since, "being computed" (reloading itself) before the first one."""
     slugs = _section(section)
     scope = _scope(request)
-    stored, stale = stored_reports.current(scope.numbers, scope.period)
+    stored, stale = stored_reports.current(scope.numbers, scope.period, scope.freeze)
     sections = []
     if stored is not None:
         svgs = dict(
@@ -112,6 +127,7 @@ def report_page(request, section: str | None = None):
         {
             "stored": stored,
             "stale": stale,
+            "basis": data_basis_text(stored.freeze, stored.computed_at) if stored else "",
             "refresh": REFRESH_SECONDS if stored is None else None,
             "title": SECTIONS[section][0] if section else "Study reports",
             "sections": sections,
@@ -136,7 +152,7 @@ def _being_computed() -> JsonResponse:
 def report_json(request, section: str | None = None):
     slugs = _section(section)
     scope = _scope(request)
-    stored, stale = stored_reports.current(scope.numbers, scope.period)
+    stored, stale = stored_reports.current(scope.numbers, scope.period, scope.freeze)
     if stored is None:
         return _being_computed()
     data = stored.report
@@ -147,6 +163,7 @@ def report_json(request, section: str | None = None):
     # When the numbers were computed, and whether the data changed since.
     payload["computed_at"] = timezone.localtime(stored.computed_at).isoformat(timespec="seconds")
     payload["being_updated"] = stale
+    payload["data"] = freeze_data_basis(stored.freeze, stored.computed_at)
     response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 1})
     response["Last-Modified"] = http_date(stored.computed_at.timestamp())
     response["X-Report-Stale"] = "true" if stale else "false"
@@ -159,7 +176,7 @@ def report_plot(request, name: str, fmt: str):
     if name not in PLOT_TITLES or fmt not in FORMATS:
         raise Http404("No such plot.")
     scope = _scope(request)
-    stored, stale = stored_reports.current(scope.numbers, scope.period)
+    stored, stale = stored_reports.current(scope.numbers, scope.period, scope.freeze)
     if stored is None:
         return _being_computed()
     if not drawn(stored.counts_only, name):
@@ -170,6 +187,8 @@ def report_plot(request, name: str, fmt: str):
     content = plot.svg.encode() if fmt == "svg" else bytes(plot.png)
     response = HttpResponse(content, content_type=FORMATS[fmt])
     where = f"site{scope.chosen}" if scope.chosen else "study"
+    if scope.freeze is not None:
+        where += f"-freeze{scope.freeze.pk}"
     filename = f"blinacell-{name}-{where}-{stored.as_of.isoformat()}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Last-Modified"] = http_date(stored.computed_at.timestamp())

@@ -17,11 +17,6 @@ from tests.factories import PASSWORD, enrol, user_with_role
 pytestmark = pytest.mark.verifies("UR-FRZ-01")
 
 
-@pytest.fixture
-def data_manager(db):
-    return user_with_role(Role.DATA_MANAGER, None, username="dm")
-
-
 def test_a_freeze_holds_the_study_as_it_was_and_says_so_by_its_hash(
     data_manager, subject_a, subject_b, investigator_a
 ):

@@ -239,11 +239,6 @@ def cohort_subjects(site_a, site_b, investigator_a, investigator_b):
 
 
 @pytest.fixture
-def data_manager(db):
-    return user_with_role(Role.DATA_MANAGER, None, username="dm")
-
-
-@pytest.fixture
 def sponsor(db):
     return user_with_role(Role.SPONSOR, None, username="sponsor")
 
@@ -540,8 +535,10 @@ def test_section_pages_and_json(client, cohort_subjects, data_manager, section, 
     assert text in page.content.decode()
     data = client.get(reverse("exports:report_section_json", args=[section])).json()
     assert {"as_of", "definitions", "sites"} < set(data)
-    # the section, when it was computed and whether it is being updated, and nothing else
-    assert {"computed_at", "being_updated"} < set(data) and len(data) == 6
+    # the section, when it was computed, whether it is being updated and which data it counts
+    # (live, as of when), and nothing else
+    assert {"computed_at", "being_updated", "data"} < set(data) and len(data) == 7
+    assert set(data["data"]) == {"live_as_of"}
 
 
 def test_flow_page_shows_referred_given_and_salvage(client, cohort_subjects, data_manager):
