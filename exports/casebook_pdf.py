@@ -47,6 +47,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from fpdf import FPDF
 from fpdf.enums import DocumentCompliance, OutputIntentSubType, TableCellFillMode
+from fpdf.fonts import FontFace
 from fpdf.output import PDFICCProfile
 from fpdf.util import builtin_srgb2014_bytes
 
@@ -59,6 +60,7 @@ from monitoring.audit_review import (
     REFERENCE_LABELS,
     AuditScope,
     AuditTrail,
+    _keyed_record,  # how a record key ("lab:13") names its record: the trail's own reading
     key_display,
     record_names,
 )
@@ -206,13 +208,7 @@ class _Document(FPDF):
         self.set_font(FONT, "", 8)
 
 
-def _headings_style():
-    from fpdf.fonts import FontFace
-
-    return FontFace(family=FONT, emphasis="BOLD", fill_color=(225, 230, 240))
-
-
-_HEADINGS = _headings_style()
+_HEADINGS = FontFace(family=FONT, emphasis="BOLD", fill_color=(225, 230, 240))
 
 
 # --- Values as people read them ----------------------------------------------------------------
@@ -247,8 +243,6 @@ class _Labels:
                 for pk, label in model._default_manager.filter(pk__in=pks).values_list("pk", key):
                     self.names[(model, pk)] = str(label)
         if self.keys:
-            from monitoring.audit_review import _keyed_record
-
             by_model: dict[type, set[int]] = defaultdict(set)
             for key in self.keys:
                 model, pk = _keyed_record(key)
@@ -322,7 +316,7 @@ def _subject_section(pdf: _Document, subject: Subject, casebook) -> None:
         ["Enrolled", f"{local_time_text(subject.created_at)} by {_username(subject.enrolled_by)}"]
     )
     rows.append(["Casebook written", local_time_text(timezone.now())])
-    pdf.rows(["", ""], rows, (40, 146), size=8)
+    pdf.rows(["Subject", subject.study_id], rows, (40, 146), size=8)
     pdf.para(
         "Contents: timeline; MRD values; every record with its values; queries with their "
         "conversations; source data verification; signatures; the audit trail of the subject's "

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -44,10 +44,12 @@ def export_list(request):
 
 
 @login_required
-@require_POST
 def casebook_start(request, study_id):
-    """A subject's PDF casebook, for anyone who may see the subject (404 otherwise)."""
+    """A subject's PDF casebook, for anyone who may see the subject (404 otherwise, whatever
+    the method: another site's subject is never revealed)."""
     subject = subject_for(request.user, study_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     export = casebook_request(user=request.user, subject=subject)
     messages.success(
         request, f"Casebook of {subject.study_id} started (#{export.pk}); this page shows it."
