@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -49,7 +49,7 @@ def casebook_start(request, study_id):
     the method: another site's subject is never revealed)."""
     subject = subject_for(request.user, study_id)
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        return render(request, "exports/casebook_start.html", {"subject": subject})
     export = casebook_request(user=request.user, subject=subject)
     messages.success(
         request, f"Casebook of {subject.study_id} started (#{export.pk}); this page shows it."

@@ -145,3 +145,15 @@ def test_the_command_writes_every_sites_archive(tmp_path, settings, two_sites):
         manifest = members(archive.read_bytes())[MANIFEST]
         assert hashlib.sha256(manifest).hexdigest() == export.manifest_sha256
         assert export.manifest_sha256 in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.verifies("UR-ARC-01")
+def test_the_subject_page_leads_to_the_casebook_request(client, subject_a, investigator_a):
+    client.force_login(investigator_a)
+    url = reverse("exports:casebook_start", args=[subject_a.study_id])
+    assert (
+        url in client.get(reverse("crf:subject_detail", args=[subject_a.study_id])).content.decode()
+    )
+    page = client.get(url).content.decode()
+    assert "Write the PDF casebook" in page and not StudyExport.objects.exists()
