@@ -168,6 +168,7 @@ class Casebook:
     intrathecal: tuple[int, int]
     timeline_svg: str
     age_at_consent: int | None = None
+    timeline: tl.Timeline | None = None  # what timeline_svg draws (the PDF casebook lists it)
 
 
 def visit_status(visit: Visit, today: date) -> str:
@@ -218,7 +219,8 @@ def casebook_of(subject: Subject, today: date | None = None) -> Casebook:
         intrathecal=intrathecal_count(subject),
         timeline_svg="",
     )
-    casebook.timeline_svg = tl.render_svg(_timeline(casebook, courses))
+    casebook.timeline = _timeline(casebook, courses)
+    casebook.timeline_svg = tl.render_svg(casebook.timeline)
     if baseline and subject.screening_id:
         casebook.age_at_consent = checks.age_at_consent(
             baseline.year_of_birth, subject.screening.consent_date

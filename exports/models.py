@@ -8,11 +8,17 @@ from audit.models import AuditedModel
 class StudyExport(models.Model):
     """One export of the study data: who asked, for which sites, how far it got, and the file's
     row counts and SHA-256 once complete. A workflow record, shown in the study's audit review;
-    the exported data's own history is in the audit trail."""
+    the exported data's own history is in the audit trail.
+
+    Besides the study exports (CSV, ODM), the close-out files: one subject's casebook as a
+    PDF/A-2b file (`subject`), and one site's archive (`site`): a ZIP of its subjects' casebooks,
+    its CSV and ODM exports and a manifest of SHA-256 sums (exports/archive.py)."""
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV files (ZIP) with data dictionary"
         ODM = "odm", "CDISC ODM 1.3.2 XML"
+        CASEBOOK = "casebook", "Subject casebook (PDF/A-2b)"
+        ARCHIVE = "archive", "Site archive (ZIP: casebooks, CSV, ODM, manifest)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -20,7 +26,7 @@ class StudyExport(models.Model):
         DONE = "done", "Complete"
         FAILED = "failed", "Failed"
 
-    format = models.CharField(max_length=4, choices=Format.choices, default=Format.CSV)
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.CSV)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -33,6 +39,19 @@ class StudyExport(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The site numbers the export covers (the requester's sites at the time).
     site_numbers = models.JSONField(default=list)
+    # The subject of a casebook; the site of an archive (and of a casebook: its subject's).
+    subject = models.ForeignKey(
+        "crf.Subject", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    site = models.ForeignKey(
+        "crf.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What data the file shows, printed on every casebook page: "Live data as of 2026-11-30
+    # 18:02 CET" (set when the writing starts), or the label of the data freeze it was read from.
+    # (A nullable reference to that freeze belongs next to this label.)
+    basis_label = models.CharField("data basis", max_length=200, blank=True)
+    # An archive's MANIFEST.sha256: the SHA-256 of the manifest file itself.
+    manifest_sha256 = models.CharField("manifest SHA-256", max_length=64, blank=True)
     steps_done = models.PositiveIntegerField(default=0)
     steps_total = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -6,15 +6,24 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from crf.access import subject_for
+from crf.models import Site
+
 from .freezes import freezes_for_sites
 from .models import StudyExport
 from .services import (
+    STUDY_FORMATS,
+    archive_request,
+    casebook_request,
     export_contents,
     export_file_ready,
     export_request,
     export_sites_for,
     exports_visible_to,
+    investigator_sites,
 )
+
+_CONTENT_TYPES = {".zip": "application/zip", ".xml": "application/xml", ".pdf": "application/pdf"}
 
 
 @login_required
@@ -31,15 +40,44 @@ def export_list(request):
             "sites": sites,
             "formats": StudyExport.Format.choices,
             "freezes": freezes_for_sites([site.number for site in sites]),
+            "archive_sites": Site.objects.filter(pk__in=investigator_sites(request.user)),
         },
     )
+
+
+@login_required
+def casebook_start(request, study_id):
+    """A subject's PDF casebook, for anyone who may see the subject (404 otherwise, whatever
+    the method: another site's subject is never revealed)."""
+    subject = subject_for(request.user, study_id)
+    if request.method != "POST":
+        return render(request, "exports/casebook_start.html", {"subject": subject})
+    export = casebook_request(user=request.user, subject=subject)
+    messages.success(
+        request, f"Casebook of {subject.study_id} started (#{export.pk}); this page shows it."
+    )
+    return redirect("exports:detail", pk=export.pk)
+
+
+@login_required
+@require_POST
+def archive_start(request):
+    """A site's archive, for the site's investigators only (403 for anyone else)."""
+    try:
+        number = int(request.POST.get("site", ""))
+    except ValueError:
+        raise Http404("No such site.") from None
+    site = get_object_or_404(Site, number=number)
+    export = archive_request(user=request.user, site=site)
+    messages.success(request, f"Archive of site {site.number} started (#{export.pk}).")
+    return redirect("exports:detail", pk=export.pk)
 
 
 @login_required
 @require_POST
 def export_start(request):
     format = request.POST.get("format", StudyExport.Format.CSV)
-    if format not in StudyExport.Format.values:
+    if format not in STUDY_FORMATS:
         messages.error(request, "Choose CSV or ODM.")
         return redirect("exports:list")
     freeze = None
@@ -72,6 +110,8 @@ def export_detail(request, pk):
             "export": export,
             "ready": export_file_ready(export) is not None,
             "odm": export.format == StudyExport.Format.ODM,
+            "casebook": export.format == StudyExport.Format.CASEBOOK,
+            "archive": export.format == StudyExport.Format.ARCHIVE,
             "contents": export_contents(export),
         },
     )
@@ -83,7 +123,7 @@ def export_download(request, pk):
     path = export_file_ready(export)
     if path is None:
         raise Http404("This export is not complete.")
-    content_type = "application/zip" if path.suffix == ".zip" else "application/xml"
+    content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
     return FileResponse(
         open(path, "rb"), as_attachment=True, filename=path.name, content_type=content_type
     )

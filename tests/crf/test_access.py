@@ -69,6 +69,7 @@ def _url_kwargs(url_name: str, subject) -> dict:
         "safety:adverse_event_new": {},
         "safety:adverse_event": {"pk": subject.adverse_events.get().pk},
         "safety:sae_follow_up": {"pk": subject.adverse_events.get().pk},
+        "exports:casebook_start": {},
     }
     if url_name not in extra:
         raise AssertionError(f"add {url_name} to _url_kwargs so the access matrix covers it")

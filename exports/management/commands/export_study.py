@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crf.models import Site
 from exports.models import StudyExport
-from exports.services import export_file_path, export_run
+from exports.services import STUDY_FORMATS, export_file_path, export_run
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("out", help="the file to write (e.g. study.zip or study.xml)")
-        parser.add_argument("--format", choices=StudyExport.Format.values, default="csv")
+        parser.add_argument("--format", choices=STUDY_FORMATS, default="csv")
         parser.add_argument("--sites", default="", help="site numbers, comma-separated")
 
     def handle(self, *args, out, format, sites, **options):
