@@ -290,3 +290,18 @@ def test_a_page_does_not_wait_for_a_worker_computing_its_report(
     finally:
         release.set()
         holder.join(20)
+
+
+@pytest.mark.django_db
+@pytest.mark.verifies("UR-REP-02")
+def test_a_report_stored_without_table_2_s_publication_rows_is_computed_again(study):
+    stored = _stored(study)
+    assert not stored_reports.is_stale(stored)
+    # as an earlier version stored it: no footnote rows of Table 2
+    del stored.sections["adverse-events:publication"]
+    stored.save()
+    assert stored_reports.is_stale(stored)
+    assert stored_reports.compute_if_stale(stored.pk) is True
+    stored.refresh_from_db()
+    assert "adverse-events:publication" in stored.sections
+    assert not stored_reports.is_stale(stored)
