@@ -18,9 +18,9 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from protocol import reports  # noqa: E402
-from protocol.statistics import TimeToEventSummary  # noqa: E402
+from protocol.statistics import TimeToEventSummary, format_percent  # noqa: E402
 
-from .report_sections import FORMATS, PLOT_TITLES  # noqa: E402
+from .report_sections import FORMATS, PLOT_TITLES, SURVIVAL_PLOTS  # noqa: E402
 
 _RC = {
     "svg.fonttype": "none",  # text as text: smaller, searchable, readable by screen readers
@@ -165,18 +165,21 @@ def flow_figure(flow: reports.PatientFlow) -> Figure:
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
+    return format_percent(value)  # the reports' one rounding rule
 
 
 def time_to_event_figure(
-    summary: TimeToEventSummary, *, ylabel: str, horizon_months: float
+    summary: TimeToEventSummary, *, ylabel: str, horizon_months: float, events: str = ""
 ) -> Figure:
     """A Kaplan-Meier or cumulative incidence step curve with its 95% band, censoring marks,
-    the rate at `horizon_months` and the numbers at risk under the axis."""
+    the rate at `horizon_months`, the events of the endpoint above it and the numbers at risk
+    under the axis (every protocol.statistics.AT_RISK_EVERY_MONTHS)."""
     fig = Figure(figsize=(7, 4), layout="constrained")
     if not summary.steps:
         return _no_data(fig, "No evaluable patient yet")
     ax = fig.add_subplot()
+    if events:
+        ax.set_title(events, fontsize=8.5, loc="left", wrap=True)
     months = [s.months for s in summary.steps]
     values = [s.estimate for s in summary.steps]
     lower = [s.estimate if s.lower is None else s.lower for s in summary.steps]
@@ -207,7 +210,7 @@ def time_to_event_figure(
     top = 1.05 if summary.kind == "survival" else min(1.05, max(0.25, max(upper) * 1.2))
     ax.set_ylim(0, top)
     ax.set_xlim(0, max(last, horizon_months) * 1.03)
-    ax.set_xticks([12 * year for year in range(int(max(last, horizon_months) // 12) + 1)])
+    ax.set_xticks([month for month, _ in summary.at_risk])
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Months from study day 1")
@@ -251,6 +254,7 @@ PLOTS: dict[str, tuple[str, Callable[[reports.StudyReport], Figure]]] = {
             r.survival.overall,
             ylabel="Overall survival",
             horizon_months=reports.SURVIVAL_HORIZON_MONTHS,
+            events=r.survival.events(SURVIVAL_PLOTS["os"]),
         ),
     ),
     "efs": (
@@ -259,6 +263,7 @@ PLOTS: dict[str, tuple[str, Callable[[reports.StudyReport], Figure]]] = {
             r.survival.event_free,
             ylabel="Event-free survival",
             horizon_months=reports.SURVIVAL_HORIZON_MONTHS,
+            events=r.survival.events(SURVIVAL_PLOTS["efs"]),
         ),
     ),
     "cir": (
@@ -267,6 +272,7 @@ PLOTS: dict[str, tuple[str, Callable[[reports.StudyReport], Figure]]] = {
             r.survival.relapse_in_cr1,
             ylabel="Cumulative incidence of relapse",
             horizon_months=reports.SURVIVAL_HORIZON_MONTHS,
+            events=r.survival.events(SURVIVAL_PLOTS["cir"]),
         ),
     ),
 }

@@ -23,6 +23,22 @@ PLOT_TITLES: dict[str, str] = {
 
 FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
 
+# Table 2's rows (`?ae_rows=`): every adverse event recorded, or the rows the publication's
+# footnote keeps (protocol.safety.PUBLICATION_FOOTNOTE). The worker stores both.
+AE_ROWS = ("all", "publication")
+# The time-to-event plots, by the key of their endpoint in protocol.reports.Survival; each has
+# its events and numbers at risk stored under PLOT_CAPTION (the page shows them under it).
+SURVIVAL_PLOTS = {"os": "overall", "efs": "event_free", "cir": "relapse_in_cr1"}
+PLOT_CAPTION = "plot:{name}"
+
+
+def section_key(slug: str, ae_rows: str = AE_ROWS[0]) -> str:
+    """The key of a section's stored HTML: the adverse events' publication rows apart."""
+    if slug == "adverse-events" and ae_rows == "publication":
+        return f"{slug}:publication"
+    return slug
+
+
 # Plots of dates and of single patients' times: not drawn for a group shown by its counts only.
 WITHHELD_PLOTS = {"enrolment", "os", "efs", "cir"}
 

@@ -33,7 +33,14 @@ from crf.models import Site, Subject
 
 from .freezes import reading
 from .models import ReportDataVersion, StoredReport, StoredReportPlot
-from .report_sections import PLOT_TITLES, SECTIONS, drawn
+from .report_sections import (
+    PLOT_CAPTION,
+    PLOT_TITLES,
+    SECTIONS,
+    SURVIVAL_PLOTS,
+    drawn,
+    section_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +190,7 @@ def versions(site_numbers: Iterable[int]) -> dict[str, int]:
 
 def is_stale(stored: StoredReport, current: dict[str, int] | None = None) -> bool:
     """Whether the data changed since `stored` was computed (or it counts to another day, or
-    the installation's small-group limit changed)."""
+    the installation's small-group limit changed, or it lacks a section this version shows)."""
     if stored.computed_at is None:
         return True
     if stored.freeze_id is not None:
@@ -194,6 +201,8 @@ def is_stale(stored: StoredReport, current: dict[str, int] | None = None) -> boo
         stored.data_versions != current
         or stored.as_of != timezone.localdate()
         or stored.small_group_limit != settings.REPORT_SMALL_GROUP_PATIENTS
+        # stored by a version without Table 2's publication rows: computed again once
+        or section_key("adverse-events", "publication") not in stored.sections
     )
 
 
@@ -271,7 +280,7 @@ def compute(stored: StoredReport) -> StoredReport:
         report = study_report(
             sites, period=stored.period, as_of=freeze.as_of if freeze is not None else None
         )
-        stored.sections = _sections(report)
+        stored.sections = sections_html(report)
     stored.report = protocol_reports.report_json(report)
     stored.counts_only = report.counts_only or ""
     stored.as_of = report.as_of
@@ -298,19 +307,46 @@ def compute(stored: StoredReport) -> StoredReport:
     return stored
 
 
-def _sections(report) -> dict[str, str]:
-    """The HTML of each section of the report page, as the section templates render it."""
+_SURVIVAL_LABELS = {
+    "overall": "Overall survival",
+    "event_free": "Event-free survival",
+    "relapse_in_cr1": "Relapse in CR1 (cumulative incidence)",
+}
+
+
+def sections_html(report) -> dict[str, str]:
+    """The HTML of each section of `report` (its section template), of Table 2 with the
+    publication's rows only (section_key), and of the events and numbers at risk under each
+    time-to-event plot (PLOT_CAPTION)."""
+    survival = report.survival
+    endpoints = survival.endpoints if survival is not None else ()
+    months = sorted({m for _, summary, _ in endpoints for m, _ in summary.at_risk})
     context = {
         "report": report,
-        "survival_rows": [
-            ("Overall survival", report.survival.overall),
-            ("Event-free survival", report.survival.event_free),
-            ("Relapse in CR1 (cumulative incidence)", report.survival.relapse_in_cr1),
-        ]
-        if report.survival is not None
-        else [],
+        "survival_rows": [(_SURVIVAL_LABELS[key], s, text) for key, s, text in endpoints],
+        "at_risk_months": months,
+        "at_risk_rows": [
+            (_SURVIVAL_LABELS[key], [dict(s.at_risk).get(m, 0) for m in months])
+            for key, s, _ in endpoints
+        ],
+        "ae_rows": "all",
+        "rows": report.adverse_events.rows,
     }
-    return {slug: render_to_string(f"exports/report_{slug}.html", context) for slug in SECTIONS}
+    html = {slug: render_to_string(f"exports/report_{slug}.html", context) for slug in SECTIONS}
+    publication = context | {
+        "ae_rows": "publication",
+        "rows": report.adverse_events.publication_rows,
+    }
+    html[section_key("adverse-events", "publication")] = render_to_string(
+        "exports/report_adverse-events.html", publication
+    )
+    for name, key in SURVIVAL_PLOTS.items():
+        if survival is not None:
+            html[PLOT_CAPTION.format(name=name)] = render_to_string(
+                "exports/report_plot_caption.html",
+                {"events": survival.events(key), "summary": getattr(survival, key)},
+            )
+    return html
 
 
 def compute_if_stale(stored_id: int, *, min_interval: float = 0) -> float | bool:

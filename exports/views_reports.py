@@ -28,7 +28,15 @@ from . import stored_reports
 from .freezes import data_basis as freeze_data_basis
 from .freezes import data_basis_text, freezes_for_sites
 from .models import Freeze
-from .report_sections import FORMATS, PLOT_TITLES, SECTIONS, drawn
+from .report_sections import (
+    AE_ROWS,
+    FORMATS,
+    PLOT_CAPTION,
+    PLOT_TITLES,
+    SECTIONS,
+    drawn,
+    section_key,
+)
 from .reports import PERIODS, report_sites
 
 # How soon a page waiting for its first report reloads itself (seconds).
@@ -94,6 +102,8 @@ def report_page(request, section: str | None = None):
     while the data changed since, "being computed" (reloading itself) before the first one."""
     slugs = _section(section)
     scope = _scope(request)
+    ae_rows = request.GET.get("ae_rows", AE_ROWS[0])
+    ae_rows = ae_rows if ae_rows in AE_ROWS else AE_ROWS[0]
     stored, stale = stored_reports.current(scope.numbers, scope.period, scope.freeze)
     sections = []
     if stored is not None:
@@ -106,14 +116,21 @@ def report_page(request, section: str | None = None):
             {
                 "slug": slug,
                 "title": SECTIONS[slug][0],
-                # computed by the worker from the section templates (autoescaped)
-                "html": mark_safe(stored.sections.get(slug, "")),  # noqa: S308
+                # computed by the worker from the section templates (autoescaped); a report
+                # stored without Table 2's publication rows is stale and shows every row
+                "html": mark_safe(  # noqa: S308
+                    stored.sections.get(section_key(slug, ae_rows)) or stored.sections.get(slug, "")
+                ),
                 "plots": [
                     {
                         "name": name,
                         "title": PLOT_TITLES[name],
                         # matplotlib's SVG (it escapes every text) of aggregate numbers
                         "svg": mark_safe(svgs[name]),  # noqa: S308
+                        # the events and numbers at risk, rendered by the worker (autoescaped)
+                        "caption": mark_safe(  # noqa: S308
+                            stored.sections.get(PLOT_CAPTION.format(name=name), "")
+                        ),
                     }
                     for name in SECTIONS[slug][2]
                     if name in svgs
@@ -136,8 +153,24 @@ def report_page(request, section: str | None = None):
             "scope": scope,
             "section_links": [(slug, title) for slug, (title, _, _) in SECTIONS.items()],
             "query": request.GET.urlencode(),
+            "ae_rows": ae_rows,
+            "ae_rows_links": _ae_rows_links(request),
+            "rounding": (stored.report or {}).get("definitions", {}).get("rounding")
+            if stored is not None
+            else None,
         },
     )
+
+
+def _ae_rows_links(request) -> list[tuple[str, str, str]]:
+    """(value, label, query string) of each choice of Table 2's rows, the rest kept."""
+    labels = {"all": "All rows", "publication": "Publication's rows (footnote filter)"}
+    links = []
+    for value in AE_ROWS:
+        query = request.GET.copy()
+        query["ae_rows"] = value
+        links.append((value, labels[value], query.urlencode()))
+    return links
 
 
 def _being_computed() -> JsonResponse:

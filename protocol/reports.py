@@ -17,17 +17,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
 
 from protocol import mrd, safety
 from protocol.dosing import BD1_BLASTS_THRESHOLD_PERCENT
 from protocol.statistics import (
+    ROUNDING_RULE,
     BinomialTest,
     CountPercent,
     ExactProportion,
+    FollowUp,
     MedianRange,
     TimeToEventSummary,
     cumulative_incidence,
     exact_proportion,
+    follow_up,
+    format_p_value,
+    format_percent,
     kaplan_meier,
     median_range,
     one_sided_binomial_test,
@@ -37,6 +44,7 @@ from protocol.statistics import (
 # two induction cycles was 60%. The aim was to improve this to 85 %."
 PRIMARY_NULL_RATE = 0.60
 PRIMARY_TARGET_RATE = 0.85
+PRIMARY_ALPHA = 0.05  # one-sided significance level of the exact binomial test
 # Paper: "At the 2-year follow-up ..."; "cumulative incidence of relapse in CR1 at 1 and 2 years"
 SURVIVAL_HORIZON_MONTHS = 24
 RELAPSE_HORIZONS_MONTHS = (12, 24)
@@ -59,8 +67,8 @@ DEFINITIONS: dict[str, str] = {
         "of 1E-4 or better) at week 11, among patients in haematological CR (CR or CRi) at "
         "day 40 with an IG/TR target and an evaluable week-11 result; after a qPCR result "
         "positive not quantifiable, the NGS result decides. Exact (Clopper-Pearson) two-sided "
-        "95% interval; one-sided exact binomial test of H0: rate <= 60% (paper: GMALL 07/2003 "
-        "historical rate), target 85%."
+        "95% interval; the hypotheses, the one-sided exact binomial test and the decision "
+        "rule are stated with the result."
     ),
     "overall_survival": (
         "Overall survival (OS): from study day 1 to death from any cause; patients alive are "
@@ -82,6 +90,16 @@ DEFINITIONS: dict[str, str] = {
         "Survival 95% intervals: exponential Greenwood (log(-log)) from lifelines; the paper's "
         "published intervals look symmetric (plain Greenwood), so they may differ slightly."
     ),
+    "follow_up": (
+        "Median follow-up: reverse Kaplan-Meier of the overall survival data (censoring as the "
+        "event, death as censoring), evaluable patients; minimum and maximum: the shortest and "
+        "longest follow-up of the patients alive at their last contact."
+    ),
+    "at_risk": (
+        "Numbers at risk: patients still followed (neither the event nor censoring earlier) at "
+        "0, 6, 12, 18, 24 ... months, under each curve."
+    ),
+    "rounding": ROUNDING_RULE,
 }
 
 
@@ -351,16 +369,113 @@ def _week11(rows: Sequence[mrd.CohortRow]) -> mrd.CohortRow:
     return next(row for row in rows if row.timepoint == mrd.Timepoint.W11)
 
 
+def _rate(fraction: float) -> str:
+    return format_percent(fraction)
+
+
+HYPOTHESES = (
+    f"H0: the rate of MRD negativity at week 11 is {_rate(PRIMARY_NULL_RATE)} or less "
+    f"(GMALL 07/2003 historical rate); H1: it is higher than {_rate(PRIMARY_NULL_RATE)}. "
+    f"Target (the rate the trial aimed at): {_rate(PRIMARY_TARGET_RATE)}."
+)
+DECISION_RULE = (
+    f"The target is met when the one-sided exact binomial test rejects H0 "
+    f"(p ≤ {PRIMARY_ALPHA}) and the observed rate reaches {_rate(PRIMARY_TARGET_RATE)} "
+    f"(k/n ≥ {PRIMARY_TARGET_RATE}, compared exactly, not after rounding). Rejecting H0 alone "
+    f"shows a rate above {_rate(PRIMARY_NULL_RATE)}, not that the target was reached."
+)
+
+
+class Decision(StrEnum):
+    """The outcome of DECISION_RULE."""
+
+    NO_DATA = "no evaluable result"
+    NOT_REJECTED = "null hypothesis not rejected"
+    REJECTED_BELOW_TARGET = "null hypothesis rejected, target not met"
+    TARGET_MET = "target met"
+
+
+def _reaches_target(successes: int, trials: int) -> bool:
+    """k/n >= the target, compared exactly (21/25 = 0.84 does not reach 0.85)."""
+    return Fraction(successes, trials) >= Fraction(str(PRIMARY_TARGET_RATE))
+
+
+def _observed(successes: int, trials: int) -> str:
+    """The observed rate with enough decimals that it never reads as the target when it is
+    below it (84.96% is "84.96%", not "85.0%")."""
+    target = Fraction(str(PRIMARY_TARGET_RATE)) * 100
+    reached = _reaches_target(successes, trials)
+    for decimals in range(1, 5):
+        text = format_percent(successes / trials, decimals)
+        if (Fraction(text[:-1]) >= target) == reached:
+            break
+    return text
+
+
+def primary_decision(successes: int, trials: int, p_value: float | None) -> tuple[Decision, str]:
+    """DECISION_RULE applied to k = `successes` of n = `trials` with the one-sided p value of
+    H0 (None without a test): the decision and its sentence for the report. The one place the
+    trial's conclusion is drawn."""
+    if not trials or p_value is None:
+        return Decision.NO_DATA, "No evaluable week-11 result yet: no test and no conclusion."
+    p_text = f"p {format_p_value(p_value)}" if p_value < 0.0001 else f"p = {p_value:.4f}"
+    observed = _observed(successes, trials)
+    null, target = _rate(PRIMARY_NULL_RATE), _rate(PRIMARY_TARGET_RATE)
+    reached = _reaches_target(successes, trials)
+    if p_value > PRIMARY_ALPHA:
+        patients = f"{trials} patient{'s' if trials != 1 else ''}"
+        why = (
+            f"the observed {observed} reaches the {target} target, but with {patients} it is "
+            f"not significantly above {null}"
+            if reached
+            else f"the observed {observed} is not significantly above {null}"
+        )
+        return Decision.NOT_REJECTED, (
+            f"Null hypothesis not rejected ({p_text} > {PRIMARY_ALPHA}): {why}: target not met."
+        )
+    if not reached:
+        return Decision.REJECTED_BELOW_TARGET, (
+            f"Null hypothesis rejected ({p_text}), but the observed {observed} is below the "
+            f"{target} target: target not met."
+        )
+    return Decision.TARGET_MET, (
+        f"Null hypothesis rejected ({p_text}) and the observed {observed} reaches the {target} "
+        "target: target met."
+    )
+
+
 @dataclass(frozen=True)
 class PrimaryEndpoint:
-    """MRD negativity at week 11 (MR-3) with its exact interval and the one-sided test."""
+    """MRD negativity at week 11 (MR-3) with its exact interval, the one-sided test and the
+    conclusion DECISION_RULE draws from them."""
 
     evaluable: int  # in CR at day 40 with an IG/TR target
     without_result: int  # of them: no evaluable week-11 result (yet); not in the denominator
     negativity: ExactProportion
     test: BinomialTest
+    decision: Decision = Decision.NO_DATA
+    conclusion: str = ""
     null_rate: float = PRIMARY_NULL_RATE
     target_rate: float = PRIMARY_TARGET_RATE
+    alpha: float = PRIMARY_ALPHA
+    hypotheses: str = HYPOTHESES
+    decision_rule: str = DECISION_RULE
+
+    @property
+    def null_text(self) -> str:
+        return _rate(self.null_rate)
+
+    @property
+    def interim(self) -> str:
+        """Why the conclusion may still change: evaluable patients without a week-11 result."""
+        if not self.without_result:
+            return ""
+        many = self.without_result != 1
+        return (
+            f"Interim: {self.without_result} evaluable patient{'s' if many else ''} "
+            f"without an evaluable week-11 result yet {'are' if many else 'is'} not counted; "
+            "the conclusion may change."
+        )
 
 
 def primary_endpoint(w11: mrd.CohortRow) -> PrimaryEndpoint:
@@ -369,11 +484,15 @@ def primary_endpoint(w11: mrd.CohortRow) -> PrimaryEndpoint:
     if w11.timepoint != mrd.Timepoint.W11:
         raise ValueError(f"The primary endpoint is at week 11, not {w11.timepoint}.")
     with_result = w11.evaluable - w11.missing
+    test = one_sided_binomial_test(w11.negative, with_result, PRIMARY_NULL_RATE)
+    decision, conclusion = primary_decision(w11.negative, with_result, test.p_value)
     return PrimaryEndpoint(
         evaluable=w11.evaluable,
         without_result=w11.missing,
         negativity=exact_proportion(w11.negative, with_result),
-        test=one_sided_binomial_test(w11.negative, with_result, PRIMARY_NULL_RATE),
+        test=test,
+        decision=decision,
+        conclusion=conclusion,
     )
 
 
@@ -499,21 +618,59 @@ def relapse_in_cr1_data(patients: Sequence[PatientRecord]) -> tuple[list[int], l
     return durations, outcomes
 
 
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def events_text(endpoint: str, summary: TimeToEventSummary) -> str:
+    """The events of a time-to-event endpoint ("overall", "event_free", "relapse_in_cr1") as
+    the report states them next to its figure: "OS: 3 deaths in 28 patients"."""
+    patients = _counted(summary.subjects, "patient")
+    if endpoint == "overall":
+        return f"OS: {_counted(summary.events, 'death')} in {patients}"
+    if endpoint == "event_free":
+        return (
+            f"EFS: {_counted(summary.events, 'event')} in {patients} (refractory at day 40, "
+            "relapse, second malignancy or death, whichever came first)"
+        )
+    if endpoint == "relapse_in_cr1":
+        return (
+            f"Relapse in CR1: {_counted(summary.events, 'relapse')} and "
+            f"{_counted(summary.competing_events, 'death')} without a prior relapse (competing) "
+            f"in {patients} in CR at day 40"
+        )
+    raise ValueError(f"Unknown endpoint {endpoint!r}.")
+
+
 @dataclass(frozen=True)
 class Survival:
     overall: TimeToEventSummary
     event_free: TimeToEventSummary
     relapse_in_cr1: TimeToEventSummary
+    follow_up: FollowUp | None = None  # DEFINITIONS["follow_up"], of the OS data
+
+    def events(self, endpoint: str) -> str:
+        return events_text(endpoint, getattr(self, endpoint))
+
+    @property
+    def endpoints(self) -> tuple[tuple[str, TimeToEventSummary, str], ...]:
+        """(key, summary, events sentence) of OS, EFS and relapse in CR1, in the report's order."""
+        return tuple(
+            (key, getattr(self, key), self.events(key))
+            for key in ("overall", "event_free", "relapse_in_cr1")
+        )
 
 
 def survival(patients: Sequence[PatientRecord]) -> Survival:
     horizons = sorted({*RELAPSE_HORIZONS_MONTHS, SURVIVAL_HORIZON_MONTHS})
+    os_data = overall_survival_data(patients)
     return Survival(
-        overall=kaplan_meier(*overall_survival_data(patients), horizons_months=horizons),
+        overall=kaplan_meier(*os_data, horizons_months=horizons),
         event_free=kaplan_meier(*event_free_survival_data(patients), horizons_months=horizons),
         relapse_in_cr1=cumulative_incidence(
             *relapse_in_cr1_data(patients), horizons_months=horizons
         ),
+        follow_up=follow_up(*os_data),
     )
 
 
@@ -527,6 +684,12 @@ class AdverseEvents:
     period: str
     treated: int
     rows: tuple[safety.SummaryRow, ...]
+    footnote: str = safety.PUBLICATION_FOOTNOTE
+
+    @property
+    def publication_rows(self) -> tuple[safety.SummaryRow, ...]:
+        """The rows the publication's footnote keeps (safety.PUBLICATION_FOOTNOTE)."""
+        return tuple(safety.publication_rows(self.rows))
 
 
 @dataclass(frozen=True)
@@ -667,6 +830,45 @@ def _time_to_event(summary: TimeToEventSummary) -> dict:
     }
 
 
+def _follow_up(follow: FollowUp | None) -> dict | None:
+    if follow is None:
+        return None
+    return {
+        "method": "reverse Kaplan-Meier (censoring as the event), overall survival data",
+        "patients": follow.patients,
+        "alive_at_last_contact": follow.censored,
+        "median_months": follow.median_months,
+        "median_ci95_months": [follow.lower_months, follow.upper_months],
+        "minimum_months": follow.minimum_months,
+        "maximum_months": follow.maximum_months,
+        "text": follow.text,
+    }
+
+
+def _survival(survival: Survival) -> dict:
+    data = {
+        key: _time_to_event(summary) | {"events_text": text}
+        for key, summary, text in survival.endpoints
+    }
+    return data | {"follow_up": _follow_up(survival.follow_up)}
+
+
+def _ae_row(row: safety.SummaryRow) -> dict:
+    return {
+        "label": row.label,
+        "category": row.is_category,
+        "verbatim_term": row.verbatim,
+        "any_grade": row.any_grade,
+        "any_grade_percent": _number(row.percent_any),
+        "grade_1_2": row.low_grade,
+        "grade_3_4": row.severe,
+        "grade_3_4_percent": _number(row.percent_severe),
+        "grade_5": row.fatal,
+        "grade_5_percent": _number(row.percent_fatal),
+        "in_publication_footnote_rows": row.in_publication,
+    }
+
+
 def report_json(report: StudyReport) -> dict:
     """The whole report as JSON-ready values; aggregate only (no identifier exists here)."""
     flow = report.flow
@@ -713,25 +915,22 @@ def report_json(report: StudyReport) -> dict:
             "ci95_exact": [endpoint.negativity.lower, endpoint.negativity.upper],
             "null_rate": endpoint.null_rate,
             "target_rate": endpoint.target_rate,
+            "alpha_one_sided": endpoint.alpha,
             "p_value_one_sided": endpoint.test.p_value,
+            "hypotheses": endpoint.hypotheses,
+            "decision_rule": endpoint.decision_rule,
+            "decision": str(endpoint.decision),
+            "target_met": endpoint.decision == Decision.TARGET_MET,
+            "conclusion": endpoint.conclusion,
+            "interim": endpoint.interim,
         },
         "mrd_by_timepoint": [_cohort_row(row) for row in report.mrd_by_timepoint],
         "adverse_events": {
             "period": report.adverse_events.period,
             "treated": report.adverse_events.treated,
-            "rows": [
-                {
-                    "label": row.label,
-                    "category": row.is_category,
-                    "any_grade": row.any_grade,
-                    "any_grade_percent": _number(row.percent_any),
-                    "grade_3_4": row.severe,
-                    "grade_3_4_percent": _number(row.percent_severe),
-                    "grade_5": row.fatal,
-                    "grade_5_percent": _number(row.percent_fatal),
-                }
-                for row in report.adverse_events.rows
-            ],
+            "rows": [_ae_row(row) for row in report.adverse_events.rows],
+            "publication_footnote": report.adverse_events.footnote,
+            "publication_rows": [_ae_row(row) for row in report.adverse_events.publication_rows],
         },
         "flow": {
             "enrolled": flow.enrolled,
@@ -756,11 +955,7 @@ def report_json(report: StudyReport) -> dict:
             "second_malignancy": flow.second_malignancy,
             "died": flow.died,
         },
-        "survival": {
-            "overall": _time_to_event(report.survival.overall),
-            "event_free": _time_to_event(report.survival.event_free),
-            "relapse_in_cr1": _time_to_event(report.survival.relapse_in_cr1),
-        }
+        "survival": _survival(report.survival)
         if report.survival is not None
         else {"withheld": True},
         "counts_only": report.counts_only,

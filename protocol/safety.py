@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 from protocol.clock import after
+from protocol.ctcae_terms import TABLE_2_TERMS
+from protocol.statistics import percent_of
 
 SITE_REPORT_WINDOW = timedelta(hours=24)  # SA-1: site -> sponsor within 24 hours
 SUSAR_FATAL_DAYS = 7  # SA-2: fatal or life-threatening SUSAR within 7 days
@@ -79,12 +81,23 @@ def susar_due(sponsor_awareness: date, *, fatal_or_life_threatening: bool) -> da
 
 @dataclass(frozen=True)
 class AeFact:
-    """One adverse event as the summary needs it."""
+    """One adverse event as the summary needs it: its CTCAE term, the verbatim text the site
+    entered (the row of an "Other, specify" term), its Table 2 category and grade."""
 
     subject: str
     term: str
     category: str
     grade: int
+    verbatim: str = ""
+
+
+LOW_GRADES = frozenset({1, 2})
+# The footnote of the publication's Table 2, as the report's option to show its rows only.
+PUBLICATION_FOOTNOTE = (
+    "Rows as in the publication's footnote: an adverse event of grade 3 or higher in any "
+    "patient, or of grade 1 or 2 in at least two patients."
+)
+PUBLICATION_LOW_GRADE_PATIENTS = 2
 
 
 @dataclass
@@ -99,12 +112,51 @@ class SummaryRow:
     percent_any: Decimal = field(default=Decimal(0))
     percent_severe: Decimal = field(default=Decimal(0))
     percent_fatal: Decimal = field(default=Decimal(0))
+    low_grade: int = 0  # subjects with an event of grade 1 or 2 (the footnote's filter)
+    verbatim: bool = False  # an "Other, specify" term's row, labelled by the verbatim text
+
+    @property
+    def in_publication(self) -> bool:
+        """PUBLICATION_FOOTNOTE: grade 3 or higher in anyone, or grade 1-2 in two or more."""
+        return bool(self.severe or self.fatal) or (self.low_grade >= PUBLICATION_LOW_GRADE_PATIENTS)
+
+
+def publication_rows(rows: Iterable[SummaryRow]) -> list[SummaryRow]:
+    """The rows of `rows` the publication's footnote keeps (PUBLICATION_FOOTNOTE); a category
+    row by its own counts, so it stays whenever one of its terms does."""
+    return [row for row in rows if row.in_publication]
 
 
 def _percent(count: int, treated: int) -> Decimal:
-    if treated == 0:
-        return Decimal(0)
-    return (Decimal(count) * 100 / treated).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    """N as a whole percentage of the treated patients, by the reports' one rule
+    (statistics.ROUNDING_RULE); 0 when nobody was treated."""
+    percent = percent_of(count, treated)
+    return Decimal(0) if percent is None else Decimal(percent)
+
+
+# The publication's rows (protocol.ctcae_terms.TABLE_2_TERMS, in its order), by CTCAE term.
+_PUBLICATION_LABEL = {term.term.casefold(): label for label, term in TABLE_2_TERMS.items()}
+_PUBLICATION_ORDER = {label: index for index, label in enumerate(TABLE_2_TERMS)}
+# A publication row reported under an "Other, specify" term, found by its verbatim text
+# (CTCAE v5.0 has no COVID-19 term).
+_VERBATIM_ROWS = {"SARS-CoV-2 infection": ("sars-cov-2", "sars cov 2", "covid")}
+OTHER_SPECIFY = " - other, specify"
+
+
+def table_2_label(term: str, verbatim: str = "") -> tuple[str, bool]:
+    """The Table 2 row of an event: the publication's label of its CTCAE term (ALT increased,
+    Attention disturbance ...); for an "Other, specify" term, the publication's row its verbatim
+    text names (SARS-CoV-2 infection) or else the verbatim text itself, so that each "other"
+    infection is listed by what it was. Returns (label, labelled by the verbatim text)."""
+    if term.casefold().endswith(OTHER_SPECIFY):
+        text = " ".join(verbatim.split())
+        for label, needles in _VERBATIM_ROWS.items():
+            if any(needle in text.casefold() for needle in needles):
+                return label, False
+        if text:
+            return text[0].upper() + text[1:], True
+        return term, False
+    return _PUBLICATION_LABEL.get(term.casefold(), term), False
 
 
 def ae_summary(
@@ -118,8 +170,12 @@ def ae_summary(
     grade."""
     by_term: dict[tuple[str, str, str], set[int]] = {}
     by_category: dict[tuple[str, str], set[int]] = {}
+    labels: dict[str, tuple[str, bool]] = {}  # casefolded label -> (label, verbatim)
     for event in events:
-        by_term.setdefault((event.category, event.term, event.subject), set()).add(event.grade)
+        label, verbatim = table_2_label(event.term, event.verbatim)
+        key = label.casefold()
+        labels.setdefault(key, (label, verbatim))
+        by_term.setdefault((event.category, key, event.subject), set()).add(event.grade)
         by_category.setdefault((event.category, event.subject), set()).add(event.grade)
     rows = []
     for category in categories:
@@ -127,15 +183,27 @@ def ae_summary(
         if not subjects:
             continue
         rows.append(_row(category, True, subjects, treated))
-        terms = sorted({t for (c, t, _) in by_term if c == category})
-        for term in terms:
-            grades = [g for (c, t, _), g in by_term.items() if c == category and t == term]
-            rows.append(_row(term, False, grades, treated))
+        # The publication's rows in its order, then the others alphabetically; a term row that
+        # only repeats its category (Cytokine release syndrome) is the category row.
+        keys = {k for (c, k, _) in by_term if c == category and k != category.casefold()}
+        for key in sorted(keys, key=lambda k: _row_order(labels[k][0])):
+            grades = [g for (c, k, _), g in by_term.items() if c == category and k == key]
+            label, verbatim = labels[key]
+            rows.append(_row(label, False, grades, treated, verbatim=verbatim))
     return rows
 
 
+def _row_order(label: str) -> tuple[int, str]:
+    return _PUBLICATION_ORDER.get(label, len(_PUBLICATION_ORDER)), label.casefold()
+
+
 def _row(
-    label: str, is_category: bool, subjects_grades: Iterable[set[int]], treated: int
+    label: str,
+    is_category: bool,
+    subjects_grades: Iterable[set[int]],
+    treated: int,
+    *,
+    verbatim: bool = False,
 ) -> SummaryRow:
     """A row from the grades each subject had there (one set per subject)."""
     subjects = list(subjects_grades)
@@ -151,6 +219,8 @@ def _row(
         percent_any=_percent(any_grade, treated),
         percent_severe=_percent(severe, treated),
         percent_fatal=_percent(fatal, treated),
+        low_grade=sum(1 for grades in subjects if grades & LOW_GRADES),
+        verbatim=verbatim,
     )
 
 

@@ -36,13 +36,29 @@ def _plain(value: Decimal) -> str:
     return "0" if text in {"-0", ""} else text
 
 
+# The one rounding rule of every report (Table 1, Table 2, MRD, the primary endpoint, survival
+# rates): stated under each report page and in its JSON definitions.
+ROUNDING_RULE = (
+    "Percentages are of the denominator stated (of the row or column), each rounded on its own "
+    "to a whole number, halves up (12.5% -> 13%, 8 of 28 = 28.57% -> 29%; the primary "
+    "endpoint to one decimal, 84.0%). Rows rounded separately need not add up to 100%. The "
+    "publication rounded the same way in most places; where it printed a value cut off instead "
+    "(8 of 28 as 28%), this report differs from it by one."
+)
+
+
+def round_half_up(value: Decimal | int | float, decimals: int = 0) -> Decimal:
+    """ROUNDING_RULE: `value` to `decimals` places, halves up (away from zero); a float is
+    taken by its shortest text (62.5 -> 63, 0.845 at 2 places -> 0.85), not its binary value."""
+    return _decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
 def percent_of(count: int, total: int) -> int | None:
-    """`count` as a whole percentage of `total`, halves rounded up, as the paper prints it
-    (19 of 28 -> 68, 1 of 8 -> 13); None when `total` is 0."""
+    """`count` as a whole percentage of `total` (ROUNDING_RULE: halves up, as the paper prints
+    it: 19 of 28 -> 68, 1 of 8 -> 13); None when `total` is 0."""
     if total == 0:
         return None
-    exact = Decimal(count) * 100 / Decimal(total)
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(round_half_up(Decimal(count) * 100 / Decimal(total)))
 
 
 @dataclass(frozen=True)
@@ -92,8 +108,11 @@ def median_range(values: Iterable[Decimal | int | float | None]) -> MedianRange:
 
 
 def format_percent(fraction: float | None, decimals: int = 0) -> str:
-    """0.84 -> "84%" (decimals=1: "84.0%"); None -> "–" (no estimate)."""
-    return "–" if fraction is None else f"{100 * fraction:.{decimals}f}%"
+    """0.84 -> "84%" (decimals=1: "84.0%"), halves up (ROUNDING_RULE: 0.625 -> "63%");
+    None -> "–" (no estimate)."""
+    if fraction is None:
+        return "–"
+    return f"{round_half_up(_decimal(fraction) * 100, decimals)}%"
 
 
 def format_p_value(p_value: float | None) -> str:
@@ -274,7 +293,19 @@ def _interval(row) -> tuple[float | None, float | None]:
 
 
 def _at_risk(durations: Sequence[float], day: float) -> int:
+    """Patients still followed at `day`: neither the event nor censoring before it."""
     return sum(1 for duration in durations if duration >= day)
+
+
+AT_RISK_EVERY_MONTHS = 6  # the numbers at risk under each curve: at 0, 6, 12, 18, 24 ... months
+
+
+def at_risk_marks(last_month: float, horizons_months: Sequence[float] = ()) -> list[float]:
+    """The months at which the numbers at risk are given: every AT_RISK_EVERY_MONTHS from 0 to
+    the longest follow-up or the furthest horizon (the plot's time axis), whichever is later."""
+    end = max(last_month, *horizons_months) if horizons_months else last_month
+    step = AT_RISK_EVERY_MONTHS
+    return [float(step * index) for index in range(int(end // step) + 1)]
 
 
 def _validate(durations: Sequence[float], outcomes: Sequence[int]) -> None:
@@ -327,8 +358,7 @@ def _summary(
             continue
         lower, upper = _interval(_step_row(interval, day))
         rates.append(RateAt(months, value, lower, upper, _at_risk(durations, day)))
-    last_month = days_to_months(longest)
-    marks = [12.0 * year for year in range(int(last_month // 12) + 1)]
+    marks = at_risk_marks(days_to_months(longest), horizons_months)
     return TimeToEventSummary(
         kind=kind,
         subjects=len(durations),
@@ -413,4 +443,77 @@ def cumulative_incidence(
         horizons_months=horizons_months,
         median_months=None,
         method=AJ_INTERVAL,
+    )
+
+
+# --- Follow-up: reverse Kaplan-Meier ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """How long the patients were followed, by the reverse Kaplan-Meier method: the survival
+    data with censoring as the event and the event (death) as censoring, so that a patient who
+    died counts as followed for as long as they could have been. `minimum_months` and
+    `maximum_months` are the shortest and longest follow-up of the patients censored (alive at
+    their last contact); None without such a patient."""
+
+    patients: int
+    censored: int
+    median_months: float | None  # None: not estimable (nobody censored, or not reached)
+    lower_months: float | None  # 95% interval of the median (lifelines), None if unbounded
+    upper_months: float | None
+    minimum_months: float | None
+    maximum_months: float | None
+
+    @property
+    def text(self) -> str:
+        """ "median 36.1 months (95% CI 30.0–40.2; reverse Kaplan-Meier), minimum 24.0 months
+        (patients alive at their last contact)"."""
+        if self.median_months is None:
+            if not self.patients:
+                return "–"
+            return "median not estimable (no patient alive at the last contact)"
+        interval = ""
+        if self.lower_months is not None:
+            upper = "not reached" if self.upper_months is None else f"{self.upper_months:.1f}"
+            interval = f" (95% CI {self.lower_months:.1f}–{upper})"
+        text = f"median {self.median_months:.1f} months{interval}, reverse Kaplan-Meier"
+        if self.minimum_months is not None:
+            text += (
+                f"; minimum {self.minimum_months:.1f}, maximum {self.maximum_months:.1f} months "
+                f"({self.censored} patient{'s' if self.censored != 1 else ''} alive at the "
+                "last contact)"
+            )
+        return text
+
+
+def follow_up(durations_days: Sequence[float], events: Sequence[bool]) -> FollowUp:
+    """Median follow-up by reverse Kaplan-Meier (censoring as the event) of survival data
+    (days from time 0, whether each ended in the event), with its 95% interval (lifelines),
+    and the minimum and maximum follow-up of the patients censored."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    outcomes = [1 if event else 0 for event in events]
+    _validate(durations_days, outcomes)
+    durations = list(map(float, durations_days))
+    censored = [days_to_months(d) for d, o in zip(durations, outcomes, strict=True) if not o]
+    if not censored:
+        return FollowUp(len(durations), 0, None, None, None, None, None)
+    fitter = KaplanMeierFitter(alpha=1 - CONFIDENCE_LEVEL).fit(
+        durations, event_observed=[1 - outcome for outcome in outcomes]
+    )
+    median = _finite(fitter.median_survival_time_)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        bounds = median_survival_times(fitter.confidence_interval_).to_numpy()[0]
+    lower, upper = (_finite(bound) for bound in bounds)
+    return FollowUp(
+        patients=len(durations),
+        censored=len(censored),
+        median_months=None if median is None else days_to_months(median),
+        lower_months=None if lower is None else days_to_months(lower),
+        upper_months=None if upper is None else days_to_months(upper),
+        minimum_months=min(censored),
+        maximum_months=max(censored),
     )

@@ -571,6 +571,7 @@ def ae_summary_of(subjects, period: str = PERIOD_INFUSION) -> tuple[list[safety.
                 e.term.term,
                 safety.ae_category(e.term.term, e.term.soc),
                 e.grade,
+                e.verbatim,
             )
             for e in facts
         ),

@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
@@ -77,16 +76,9 @@ def test_the_stored_report_is_the_report_computed_on_request(client, report_stud
     } == {k: v for k, v in expected.items() if k in data}
     assert set(expected) - set(data) <= {"counts_only"}  # null: not withheld
     # Every section's text and every plot, as the section templates draw the fresh report.
-    context = {
-        "report": fresh,
-        "survival_rows": [
-            ("Overall survival", fresh.survival.overall),
-            ("Event-free survival", fresh.survival.event_free),
-            ("Relapse in CR1 (cumulative incidence)", fresh.survival.relapse_in_cr1),
-        ],
-    }
+    sections = stored_reports.sections_html(fresh)
     for slug in SECTIONS:
-        section = render_to_string(f"exports/report_{slug}.html", context)
+        section = sections[slug]
         assert _text(section) in _text(page), slug
         for name in SECTIONS[slug][2]:
             assert report_plots.inline_svg(fresh, name) in page, name
@@ -284,3 +276,18 @@ def test_a_page_does_not_wait_for_a_worker_computing_its_report(
     finally:
         release.set()
         holder.join(20)
+
+
+@pytest.mark.django_db
+@pytest.mark.verifies("UR-REP-02")
+def test_a_report_stored_without_table_2_s_publication_rows_is_computed_again(study):
+    stored = _stored(study)
+    assert not stored_reports.is_stale(stored)
+    # as an earlier version stored it: no footnote rows of Table 2
+    del stored.sections["adverse-events:publication"]
+    stored.save()
+    assert stored_reports.is_stale(stored)
+    assert stored_reports.compute_if_stale(stored.pk) is True
+    stored.refresh_from_db()
+    assert "adverse-events:publication" in stored.sections
+    assert not stored_reports.is_stale(stored)

@@ -72,8 +72,9 @@ def test_report_section_and_json_have_grade_5(client, table2):
     assert (infection["any_grade"], infection["grade_3_4"], infection["grade_5"]) == (3, 2, 3)
     assert (infection["grade_3_4_percent"], infection["grade_5_percent"]) == (67, 100)
     assert set(infection) == {
-        "label", "category", "any_grade", "any_grade_percent", "grade_3_4",
-        "grade_3_4_percent", "grade_5", "grade_5_percent",
+        "label", "category", "verbatim_term", "any_grade", "any_grade_percent", "grade_1_2",
+        "grade_3_4", "grade_3_4_percent", "grade_5", "grade_5_percent",
+        "in_publication_footnote_rows",
     }  # fmt: skip
 
 

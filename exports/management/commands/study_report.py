@@ -57,6 +57,10 @@ def summary_lines(report: reports.StudyReport) -> list[str]:
         f"without a week-11 result {endpoint.without_result}",
         f"  one-sided exact binomial test against {endpoint.null_rate:.0%}: "
         f"p = {endpoint.test.p_text} (target {endpoint.target_rate:.0%})",
+        f"  {endpoint.hypotheses}",
+        f"  Decision rule: {endpoint.decision_rule}",
+        f"  Conclusion: {endpoint.conclusion}"
+        + (f" {endpoint.interim}" if endpoint.interim else ""),
         "",
         "MRD response by timepoint (evaluable: negative / PNQ / quantifiable / no result)",
     ]
@@ -71,11 +75,13 @@ def summary_lines(report: reports.StudyReport) -> list[str]:
         f"Adverse events ({ae.period}), N = {ae.treated} treated: any grade / grade 3-4 / grade 5",
     ]
     for row in ae.rows:
+        marker = "" if row.in_publication else " [not in the publication's footnote rows]"
         indent = "  " if row.is_category else "    "
         lines.append(
             f"{indent}{row.label}: {row.any_grade} ({row.percent_any}) / "
-            f"{row.severe} ({row.percent_severe}) / {row.fatal} ({row.percent_fatal})"
+            f"{row.severe} ({row.percent_severe}) / {row.fatal} ({row.percent_fatal}){marker}"
         )
+    lines.append(f"  ({ae.footnote})")
     flow = report.flow
     lines += [
         "",
@@ -98,14 +104,19 @@ def summary_lines(report: reports.StudyReport) -> list[str]:
     ]
     if report.survival is None:
         return [*lines, f"  withheld: {report.counts_only}"]
-    for label, summary in (
-        ("Overall survival", report.survival.overall),
-        ("Event-free survival", report.survival.event_free),
-        ("Cumulative incidence of relapse in CR1", report.survival.relapse_in_cr1),
-    ):
+    labels = {
+        "overall": "Overall survival",
+        "event_free": "Event-free survival",
+        "relapse_in_cr1": "Cumulative incidence of relapse in CR1",
+    }
+    lines.append(f"  Follow-up: {report.survival.follow_up.text}")
+    for key, summary, events in report.survival.endpoints:
         rates = "; ".join(f"{rate.months:g} months {rate.text}" for rate in summary.rates)
         lines.append(
-            f"  {label}: {summary.subjects} patients, {summary.events} events; {rates}"
+            f"  {labels[key]}: {summary.subjects} patients, {summary.events} events; {rates}"
             + (f"; median {summary.median_text}" if summary.kind == "survival" else "")
         )
-    return lines
+        lines.append(f"    {events}")
+        at_risk = ", ".join(f"{months:g} mo {n}" for months, n in summary.at_risk)
+        lines.append(f"    at risk: {at_risk}")
+    return [*lines, "", report.definitions["rounding"]]
