@@ -60,14 +60,16 @@ def record_lock_notice(context, record):
     if user is None or record.pk is None or not is_clinical(type(record)):
         return ""
     lock = lock_refusing(record)
+    # A lock of monitoring's, or another write guard's refusal the page found (the study lock).
+    message = lock_message(lock) if lock else (context.get("locked") or "")
     subject = context.get("subject")
     can_sign = subject is not None and _is_pi(user, subject.site)
-    if lock is None and not can_sign:
+    if not message and not can_sign:
         return ""
     content_type_id, object_id = record_pointer(record)
     return get_template("monitoring/_signoff_lock_notice.html").render(
         {
-            "message": lock_message(lock) if lock else "",
+            "message": message,
             "can_sign": can_sign,
             "subject": subject,
             "content_type_id": content_type_id,

@@ -17,7 +17,6 @@ from tests.factories import infusion_started_for, serious_ae_for
 
 # The hand-made cohort and its data manager, as test_reports.py has them
 cohort_subjects = test_reports.cohort_subjects
-data_manager = test_reports.data_manager
 
 pytestmark = [pytest.mark.usefixtures("reports_computed"), pytest.mark.verifies("UR-REP-02")]
 

@@ -280,8 +280,8 @@ def test_a_page_does_not_wait_for_a_worker_computing_its_report(
 
 @pytest.mark.django_db
 @pytest.mark.verifies("UR-REP-02")
-def test_a_report_stored_without_table_2_s_publication_rows_is_computed_again(study):
-    stored = _stored(study)
+def test_a_report_stored_without_table_2_s_publication_rows_is_computed_again(report_study):
+    stored = _stored(report_study)
     assert not stored_reports.is_stale(stored)
     # as an earlier version stored it: no footnote rows of Table 2
     del stored.sections["adverse-events:publication"]
