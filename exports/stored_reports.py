@@ -267,20 +267,13 @@ def compute(stored: StoredReport) -> StoredReport:
     from protocol import reports as protocol_reports
 
     from . import report_plots
-    from .reports import study_report
 
     # A later save in this transaction (the demo loader's, a test's) bumps the versions again.
     connection._reports_computed = getattr(connection, "_reports_computed", 0) + 1
     numbers = [int(n) for n in stored.site_numbers.split(",")]
-    freeze = stored.freeze
     # Before the data: a save committed meanwhile leaves it stale (frozen data do not change).
-    at = versions(numbers) if freeze is None else {}
-    with reading(freeze):
-        sites = list(Site.objects.filter(number__in=numbers).order_by("number"))
-        report = study_report(
-            sites, period=stored.period, as_of=freeze.as_of if freeze is not None else None
-        )
-        stored.sections = sections_html(report)
+    at = versions(numbers) if stored.freeze is None else {}
+    report, stored.sections = _computed(stored)
     stored.report = protocol_reports.report_json(report)
     stored.counts_only = report.counts_only or ""
     stored.as_of = report.as_of
@@ -305,6 +298,38 @@ def compute(stored: StoredReport) -> StoredReport:
     stored.plots.all().delete()
     StoredReportPlot.objects.bulk_create(plots)
     return stored
+
+
+def _computed(stored: StoredReport):
+    """(The report of `stored`'s scope, the HTML of its sections), of the live data or as of its
+    freeze (counted to the freeze's day)."""
+    from .reports import study_report
+
+    numbers = [int(n) for n in stored.site_numbers.split(",")]
+    freeze = stored.freeze
+    with reading(freeze):
+        sites = list(Site.objects.filter(number__in=numbers).order_by("number"))
+        report = study_report(
+            sites, period=stored.period, as_of=freeze.as_of if freeze is not None else None
+        )
+        return report, sections_html(report)
+
+
+def recomputed_differences(stored: StoredReport) -> list[str]:
+    """Compute a stored report again (not saving it) and name what differs from what is stored:
+    nothing for a frozen report, whenever recomputed, while the report's code is the same."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from protocol import reports as protocol_reports
+
+    report, sections = _computed(stored)
+    fresh = json.loads(json.dumps(protocol_reports.report_json(report), cls=DjangoJSONEncoder))
+    differing = ["report JSON"] if fresh != stored.report else []
+    differing += [f"section {key}" for key in sorted(set(sections) | set(stored.sections))
+                  if sections.get(key) != stored.sections.get(key)]  # fmt: skip
+    return differing
 
 
 _SURVIVAL_LABELS = {

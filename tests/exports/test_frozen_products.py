@@ -2,6 +2,7 @@
 byte-identical when computed again; each says which freeze (or live data) it counts."""
 
 import datetime
+import io
 import json
 import zipfile
 
@@ -114,3 +115,27 @@ def test_a_change_of_a_frozen_record_shows_in_the_live_export_only(
     live = (tmp_path / _export(data_manager, "odm").file_name).read_text()
     assert frozen_day1.isoformat() in frozen
     assert subject.day1_date.isoformat() in live
+
+
+@pytest.mark.django_db
+def test_the_verification_command_recomputes_a_frozen_report_and_finds_it_unchanged(
+    report_study, site_a, investigator_a, data_manager
+):
+    from django.core.management import CommandError, call_command
+
+    freeze = freeze_create(user=data_manager, name="Interim 1", reason="interim analysis")
+    _frozen_report(freeze, report_study)
+    _later_changes(site_a, investigator_a)
+    out = io.StringIO()
+    call_command("freeze_verify", "Interim 1", stdout=out)
+    assert f"SHA-256 {freeze.sha256}: same" in out.getvalue()
+    assert "computed again, byte-identical" in out.getvalue()
+
+    # A stored frozen report that no longer matches its data is named, and the command fails.
+    stored = StoredReport.objects.get(freeze=freeze)
+    stored.sections["flow"] = stored.sections["flow"].replace("6", "7", 1)
+    stored.save()
+    with pytest.raises(CommandError, match="Not as recorded"):
+        call_command("freeze_verify", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No freeze named"):
+        call_command("freeze_verify", "Nope", stdout=io.StringIO())
