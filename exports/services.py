@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -103,6 +103,14 @@ def casebook_request(*, user, subject: Subject, freeze=None) -> StudyExport:
     see the subject."""
     if not subjects_visible_to(user).filter(pk=subject.pk).exists():
         raise PermissionDenied("You may not see this subject.")
+    if freeze is not None:
+        with reading(freeze):
+            frozen = Subject.objects.filter(pk=subject.pk).exists()
+        if not frozen:
+            raise ValidationError(
+                f"Freeze {freeze.name!r} holds no data of {subject.study_id}: it was enrolled "
+                "after the freeze was taken."
+            )
     return _enqueue(
         StudyExport.objects.create(
             format=StudyExport.Format.CASEBOOK,

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -50,9 +50,19 @@ def casebook_start(request, study_id):
     """A subject's PDF casebook, for anyone who may see the subject (404 otherwise, whatever
     the method: another site's subject is never revealed)."""
     subject = subject_for(request.user, study_id)
+    freezes = freezes_for_sites([subject.site.number])
     if request.method != "POST":
-        return render(request, "exports/casebook_start.html", {"subject": subject})
-    export = casebook_request(user=request.user, subject=subject)
+        return render(
+            request, "exports/casebook_start.html", {"subject": subject, "freezes": freezes}
+        )
+    freeze, refused = _chosen_freeze(request, freezes)
+    if refused:
+        return redirect("exports:casebook_start", study_id=subject.study_id)
+    try:
+        export = casebook_request(user=request.user, subject=subject, freeze=freeze)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("exports:casebook_start", study_id=subject.study_id)
     messages.success(
         request, f"Casebook of {subject.study_id} started (#{export.pk}); this page shows it."
     )
@@ -68,9 +78,25 @@ def archive_start(request):
     except ValueError:
         raise Http404("No such site.") from None
     site = get_object_or_404(Site, number=number)
-    export = archive_request(user=request.user, site=site)
+    freeze, refused = _chosen_freeze(request, freezes_for_sites([site.number]))
+    if refused:
+        return redirect("exports:list")
+    export = archive_request(user=request.user, site=site, freeze=freeze)
     messages.success(request, f"Archive of site {site.number} started (#{export.pk}).")
     return redirect("exports:detail", pk=export.pk)
+
+
+def _chosen_freeze(request, freezes) -> tuple[object, bool]:
+    """(The freeze the form chose among `freezes`, or None for the live data; whether the choice
+    was refused, with a message said)."""
+    chosen = request.POST.get("freeze")
+    if not chosen:
+        return None, False
+    freeze = next((f for f in freezes if str(f.pk) == chosen), None)
+    if freeze is None:
+        messages.error(request, "Choose one of the freezes listed, or the live data.")
+        return None, True
+    return freeze, False
 
 
 @login_required
@@ -80,15 +106,10 @@ def export_start(request):
     if format not in STUDY_FORMATS:
         messages.error(request, "Choose CSV or ODM.")
         return redirect("exports:list")
-    freeze = None
-    if request.POST.get("freeze"):
-        sites = [site.number for site in export_sites_for(request.user)]
-        freeze = next(
-            (f for f in freezes_for_sites(sites) if str(f.pk) == request.POST["freeze"]), None
-        )
-        if freeze is None:
-            messages.error(request, "Choose one of the freezes listed, or the live data.")
-            return redirect("exports:list")
+    sites = [site.number for site in export_sites_for(request.user)]
+    freeze, refused = _chosen_freeze(request, freezes_for_sites(sites))
+    if refused:
+        return redirect("exports:list")
     export = export_request(user=request.user, format=format, freeze=freeze)
     messages.success(request, f"Export #{export.pk} started; this page shows its progress.")
     return redirect("exports:detail", pk=export.pk)

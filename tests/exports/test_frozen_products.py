@@ -4,6 +4,7 @@ byte-identical when computed again; each says which freeze (or live data) it cou
 import datetime
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -139,3 +140,40 @@ def test_the_verification_command_recomputes_a_frozen_report_and_finds_it_unchan
         call_command("freeze_verify", stdout=io.StringIO())
     with pytest.raises(CommandError, match="No freeze named"):
         call_command("freeze_verify", "Nope", stdout=io.StringIO())
+
+
+@pytest.mark.verifies("UR-ARC-01")
+@pytest.mark.django_db
+def test_a_casebook_asked_as_of_a_freeze_shows_the_frozen_values_and_names_the_freeze(
+    client, subject_a, investigator_a, data_manager, settings, tmp_path
+):
+    from decimal import Decimal
+
+    from tests.exports.test_casebook_pdf import pdf_pages
+
+    settings.EXPORT_ROOT = str(tmp_path)
+    baseline = baseline_for(subject_a, by=investigator_a)  # weighs 75.0 kg
+    freeze = freeze_create(user=data_manager, name="Interim 1", reason="interim analysis")
+    baseline.weight_kg = Decimal("81.5")
+    audited_save(baseline, user=investigator_a, reason="weighed again")
+    later = enrol(subject_a.site, by=investigator_a)
+
+    client.force_login(investigator_a)
+    url = reverse("exports:casebook_start", args=[subject_a.study_id])
+    assert "Freeze Interim 1" in client.get(url).content.decode()  # offered as a choice
+    client.post(url, {"freeze": freeze.pk})
+    export = StudyExport.objects.get(format="casebook")
+    assert export.freeze == freeze
+    export = export_run(export_claim(export.pk))
+    pages = pdf_pages((tmp_path / export.file_name).read_bytes())
+    text = "\n".join(pages)
+    assert re.search(r"Weight \(kg\)\s*75\b", text), text
+    assert "81.5" not in text and "weighed again" not in text
+    assert all("Freeze 'Interim 1' of" in page for page in pages)
+
+    # A subject enrolled after the freeze has no casebook of it: said, nothing asked.
+    response = client.post(
+        reverse("exports:casebook_start", args=[later.study_id]), {"freeze": freeze.pk}, follow=True
+    )
+    assert "holds no data of" in response.content.decode()
+    assert StudyExport.objects.filter(format="casebook").count() == 1
