@@ -39,7 +39,7 @@ REQUIRED = {
         "/", "/subjects/S/", "/queries/", "/subjects/S/review/", "/sdv/", "/audit-trail/",
         "/subjects/S/records/N/N/review/",
     ],
-    "datamanager": ["/", "/locks/", "/exports/", "/reports/", "/queries/", "/sdv/"],
+    "datamanager": ["/", "/locks/", "/exports/", "/reports/", "/queries/", "/sdv/", "/closeout/"],
     "sponsor": ["/", "/reports/", "/exports/"],
 }  # fmt: skip
 ROLE_USERS = list(REQUIRED)
