@@ -175,6 +175,9 @@ class _Source:
             return Q(**{"user_id__in" if self.log == "account" else "requested_by_id__in": users})
         if self.form == "Lock":
             return Q(site_id__in=site_ids) | Q(subject__site_id__in=site_ids)
+        if self.site_id_path is None:  # of no site: by the people of those sites
+            users = Membership.objects.filter(site_id__in=site_ids).values("user_id")
+            return Q(history_user_id__in=users)
         return Q(**{f"{self.site_id_path}__in": site_ids})
 
 
@@ -213,6 +216,11 @@ def _sources() -> list[_Source]:
         model = apps.get_model(label)
         site_path = "id" if label == "crf.Site" else "site_id"
         sources.append(_Source(_title(model), model, None, site_path, study_wide_only=True))
+    # The close-out's own records (data freezes and the study lock), of no site: shown to a
+    # reader of some sites when made by people of those sites, as exports are.
+    for label in ("exports.Freeze", "exports.StudyLock"):
+        model = apps.get_model(label)
+        sources.append(_Source(_title(model), model, None, None, study_wide_only=True))
     sources.append(_Source(ACCOUNT_FORM, None, None, None, study_wide_only=True, log="account"))
     sources.append(_Source(EXPORT_FORM, None, None, None, study_wide_only=True, log="export"))
     return sources

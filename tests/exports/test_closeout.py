@@ -167,3 +167,28 @@ def test_two_data_managers_release_the_lock_and_each_step_is_audited(
     baseline.weight_kg = Decimal("81")
     audited_save(baseline, user=investigator_a, reason="weighed again")  # writes again
     assert Baseline.objects.get().weight_kg == Decimal("81")
+
+
+@pytest.mark.verifies("UR-FRZ-01", "UR-MON-01")
+def test_freezes_and_the_study_lock_are_in_the_study_audit_trail(
+    client, data_manager, second_manager, subject_a
+):
+    freeze_create(user=data_manager, name="Interim 1", reason="interim analysis")
+    locked_study(data_manager)
+    study_unlock_request(user=data_manager, reason="late SAE follow-up found")
+    study_unlock(user=second_manager, password=PASSWORD)
+    client.force_login(second_manager)
+    trail = reverse("monitoring:study_audit")
+    freezes = list(client.get(trail, {"form": "Freeze"}).context["page"])
+    assert {(e.user, e.reason) for e in freezes} == {
+        ("dm", "interim analysis"),
+        ("dm", "database lock"),
+    }
+    locks = list(client.get(trail, {"form": "Study lock"}).context["page"])
+    assert [(e.user, e.reason) for e in locks] == [
+        ("dm2", "released: late SAE follow-up found"),
+        ("dm", "release asked: late SAE follow-up found"),
+        ("dm", "end of study"),
+    ]
+    page = client.get(trail, {"form": "Freeze"}).content.decode()
+    assert "Interim 1" in page
