@@ -206,7 +206,20 @@ def freeze_create(*, user, name: str, reason: str, site_numbers: Sequence[int] =
             sha256=_total(tables),
         )
         audited_save(freeze, user=user, reason=reason)
+        _reports_ask(freeze)
     return freeze
+
+
+def _reports_ask(freeze: Freeze) -> None:
+    """Have the worker compute the freeze's study reports (its sites, both AE periods) once the
+    freeze is committed: computed by the code of the day it was taken."""
+    from .reports import PERIODS
+    from .stored_reports import ask
+
+    numbers = freeze.site_numbers or list(Site.objects.values_list("number", flat=True))
+    if numbers:
+        for period in PERIODS:
+            ask(numbers, period, freeze)
 
 
 # --- Hashes -------------------------------------------------------------------------------------

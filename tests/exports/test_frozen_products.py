@@ -133,7 +133,7 @@ def test_the_verification_command_recomputes_a_frozen_report_and_finds_it_unchan
     assert "computed again, byte-identical" in out.getvalue()
 
     # A stored frozen report that no longer matches its data is named, and the command fails.
-    stored = StoredReport.objects.get(freeze=freeze)
+    stored = StoredReport.objects.get(freeze=freeze, period="infusion")
     stored.sections["flow"] = stored.sections["flow"].replace("6", "7", 1)
     stored.save()
     with pytest.raises(CommandError, match="Not as recorded"):
@@ -177,3 +177,19 @@ def test_a_casebook_asked_as_of_a_freeze_shows_the_frozen_values_and_names_the_f
     )
     assert "holds no data of" in response.content.decode()
     assert StudyExport.objects.filter(format="casebook").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_worker_computes_a_freezes_reports_when_it_is_taken(
+    report_study, data_manager, django_capture_on_commit_callbacks, monkeypatch
+):
+    asked = []
+    monkeypatch.setattr(stored_reports, "enqueue_compute", asked.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        freeze = freeze_create(user=data_manager, name="Interim 1", reason="interim analysis")
+    frozen = StoredReport.objects.filter(freeze=freeze)
+    assert {(s.site_numbers, s.period) for s in frozen} == {
+        ("1,2", "infusion"),
+        ("1,2", "study"),
+    }
+    assert sorted(asked) == sorted(s.pk for s in frozen)
