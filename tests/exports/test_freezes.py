@@ -77,7 +77,7 @@ def test_a_frozen_table_refuses_every_write_even_in_sql(data_manager, subject_a)
 def test_the_application_role_reads_a_freeze_but_cannot_change_or_drop_it(
     data_manager, subject_a, transactional_db
 ):
-    from tests.audit.test_database_roles import app_database_url
+    from tests.alerts.worker import app_database_url
 
     freeze = freeze_create(user=data_manager, name="Interim 1", reason="interim analysis")
     with psycopg.connect(app_database_url(), autocommit=True) as app:
@@ -134,3 +134,26 @@ def test_a_freeze_needs_a_name_a_reason_and_a_data_manager(data_manager, investi
     assert Freeze.objects.count() == 1
     assert Freeze.history.count() == 1  # audited, with its reason
     assert Freeze.history.get().history_change_reason == "interim"
+
+
+def test_the_application_role_takes_a_freeze_it_then_cannot_change(subject_a, transactional_db):
+    """The web and the worker connect as the application role, which owns nothing: the owner's
+    function makes the copy, and the copy is the owner's."""
+    from tests.alerts.worker import app_database_url
+
+    schema = "freeze_0123456789ab"
+    try:
+        with psycopg.connect(app_database_url(), autocommit=True) as app:
+            copied = app.execute(
+                "SELECT blinacell_freeze_table(%s, 'crf_subject', 'id', NULL, %s)",
+                [schema, ["password"]],
+            ).fetchone()[0]
+            assert copied == 1
+            assert app.execute(f'SELECT count(*) FROM "{schema}".crf_subject').fetchone()[0] == 1
+            with pytest.raises(psycopg.errors.Error):  # not its own: it cannot drop it
+                app.execute(f'DROP TABLE "{schema}".crf_subject')
+            with pytest.raises(psycopg.errors.Error):  # nor freeze into a schema of its naming
+                app.execute("SELECT blinacell_freeze_table('public', 'crf_site', 'id', NULL, '{}')")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
