@@ -404,10 +404,10 @@ def change_names(changes: Sequence[Change]) -> list[tuple[Change, str]]:
     for change in changes:
         record = change.model._base_manager.filter(pk=change.pk).first()
         if record is None:
-            named.append((change, f"{change.label} #{change.pk} (no longer recorded)"))
+            named.append((change, f"{change.label} (deleted since: no longer recorded)"))
             continue
         if subject_path(change.model) is None:  # a site, a protocol version, a lock ...
-            named.append((change, f"{change.label} #{change.pk}: {record}"))
+            named.append((change, f"{change.label}: {record}"))
         else:
             named.append((change, record_name(record)))
     return named
